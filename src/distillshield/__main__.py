@@ -1,0 +1,3 @@
+from distillshield.cli import main
+
+main()

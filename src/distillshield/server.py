@@ -1,0 +1,67 @@
+"""Putting the gateway together and running it: backend choice, first-start keys, uvicorn."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from distillshield.backends import Backend
+from distillshield.gateway import Gateway
+from distillshield.records import Settings
+from distillshield.store import Store
+
+log = logging.getLogger("distillshield")
+
+
+def make_backend(settings: Settings) -> Backend:
+    if settings.upstream_url:
+        from distillshield.backends.upstream import UpstreamBackend
+        return UpstreamBackend(settings.upstream_url, api_key=settings.upstream_key,
+                               timeout=settings.upstream_timeout, connect_timeout=settings.upstream_connect_timeout)
+    from distillshield.backends.builtin import BuiltinBackend
+    return BuiltinBackend(model_path=settings.model_path or None, max_batch_size=settings.builtin_max_batch)
+
+
+def bootstrap_keys(settings: Settings, store: Store) -> dict[str, str] | None:
+    """On first start (no accounts yet), create an admin and a user account with one key each."""
+    if store.list_accounts():
+        return None
+    store.create_account("admin", is_admin=True, rpm=0, tpm=0, concurrency=0, tpd=0)
+    store.create_account("default", rpm=settings.default_rpm, tpm=settings.default_tpm,
+                         concurrency=settings.default_concurrency, tpd=settings.default_tpd)
+    _, admin_key = store.create_key("admin", label="first start")
+    _, user_key = store.create_key("default", label="first start")
+    return {"admin": admin_key, "user": user_key}
+
+
+def first_start_banner(keys: dict[str, str], settings: Settings) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    return f"""
+DistillShield: first start. These keys are shown ONCE and stored only as hashes.
+
+  admin key (admin API, /metrics):  {keys['admin']}
+  user key  (account "default"):    {keys['user']}
+
+Try it:
+  curl {base}/v1/chat/completions \\
+    -H "Authorization: Bearer {keys['user']}" -H "Content-Type: application/json" \\
+    -d '{{"model": "any", "messages": [{{"role": "user", "content": "Say hello"}}], "max_tokens": 32}}'
+
+  python -c "from openai import OpenAI; c = OpenAI(base_url='{base}/v1', api_key='{keys['user']}'); \\
+print(c.chat.completions.create(model='any', messages=[{{'role': 'user', 'content': 'Say hello'}}], max_tokens=32).choices[0].message.content)"
+
+More keys:  distillshield keys create --account default
+"""
+
+
+def run_server(settings: Settings, store: Store) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    keys = bootstrap_keys(settings, store)
+    if keys:
+        print(first_start_banner(keys, settings), flush=True)
+    gateway = Gateway(settings, store, make_backend(settings))
+    where = settings.upstream_url or "the built-in model"
+    log.info("serving %s on http://%s:%s (store: %s)", where, settings.host, settings.port, settings.store_url)
+    uvicorn.run(gateway.app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
+                log_level="warning", access_log=False, timeout_graceful_shutdown=30, lifespan="on")

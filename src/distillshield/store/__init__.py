@@ -1,0 +1,6 @@
+"""Accounts, keys and exchanges: SQLite by default, PostgreSQL for many replicas."""
+
+from distillshield.store.logwriter import LogWriter
+from distillshield.store.store import Account, ApiKey, Store, secret_matches, split_key
+
+__all__ = ["Account", "ApiKey", "LogWriter", "Store", "secret_matches", "split_key"]

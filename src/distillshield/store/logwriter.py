@@ -1,0 +1,165 @@
+"""The traffic log's writer: a bounded queue drained by one thread in batched transactions.
+
+Nothing is dropped. When the queue is full, the request that wants to log
+waits for room (back-pressure) instead of losing its record; when the
+database fails, the batch is retried, and if it still fails it is appended to
+a JSONL spill file beside the store so an operator can re-import it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Protocol
+
+from distillshield.records import Exchange, parse_ts
+from distillshield.store.store import Store
+
+log = logging.getLogger("distillshield.log")
+
+_STOP = object()
+_RETRIES = 5
+_RETENTION_EVERY_S = 3600.0
+
+
+class Loggable(Protocol):
+    def to_exchange(self) -> Exchange: ...
+
+
+def exchange_row(exchange: Exchange) -> dict:
+    return {"id": exchange.id, "ts": parse_ts(exchange.ts), "account": exchange.account,
+            "key_id": exchange.key_id, "endpoint": exchange.endpoint, "status": exchange.status,
+            "record": exchange.to_json().decode()}
+
+
+class LogWriter:
+    def __init__(self, store: Store, *, queue_size: int = 10000, batch_size: int = 500,
+                 flush_ms: float = 50, retention_days: float = 0, spill_path: str | Path | None = None):
+        self.store = store
+        self.batch_size = max(1, batch_size)
+        self.flush_seconds = flush_ms / 1000
+        self.retention_days = retention_days
+        self.spill_path = Path(spill_path) if spill_path else None
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
+        self._thread: threading.Thread | None = None
+        self._done = threading.Condition()
+        self.submitted = 0
+        self.written = 0
+        self.spilled = 0
+        self.waited_for_room = 0
+        self._last_retention = 0.0
+        self._waiting: set[asyncio.Task] = set()
+
+    # producer side (event loop) -------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="distillshield-log-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, item: Loggable) -> None:
+        """Queue a record; if the queue is full, a task waits for room so the record is never dropped."""
+        self.submitted += 1
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self.waited_for_room += 1
+            task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._queue.put, item))
+            self._waiting.add(task)
+            task.add_done_callback(self._waiting.discard)
+
+    async def drain_waiting(self) -> None:
+        """Let every record that is waiting for room reach the queue (call before ``close``)."""
+        while self._waiting:
+            await asyncio.gather(*list(self._waiting))
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    def wait_written(self, timeout: float = 30.0) -> bool:
+        """Block until every record submitted so far is written (or spilled)."""
+        target = self.submitted
+        deadline = time.monotonic() + timeout
+        with self._done:
+            while self.written + self.spilled < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._done.wait(remaining)
+        return True
+
+    def close(self) -> None:
+        """Drain everything queued, then stop the thread."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._thread = None
+
+    # writer thread --------------------------------------------------------
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch, stopping = self._next_batch()
+            if batch:
+                self._write(batch)
+            self._apply_retention()
+
+    def _next_batch(self) -> tuple[list, bool]:
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        batch = [first]
+        deadline = time.monotonic() + self.flush_seconds
+        while len(batch) < self.batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def _write(self, batch: list) -> None:
+        rows = [self._row_of(item) for item in batch]
+        for attempt in range(_RETRIES):
+            try:
+                self.store.insert_exchanges(rows)
+                self._count(written=len(rows))
+                return
+            except Exception as exc:  # the database is outside our control; never lose the batch
+                log.warning("writing %d exchange records failed (attempt %d): %s", len(rows), attempt + 1, exc)
+                time.sleep(min(2.0, 0.05 * 2 ** attempt))
+        self._spill(rows)
+
+    def _row_of(self, item: Loggable) -> dict:
+        return exchange_row(item.to_exchange())
+
+    def _spill(self, rows: list[dict]) -> None:
+        path = self.spill_path or Path("distillshield-unwritten.jsonl")
+        with open(path, "a", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(row["record"] + "\n")
+        log.error("spilled %d exchange records to %s", len(rows), path)
+        self._count(spilled=len(rows))
+
+    def _count(self, *, written: int = 0, spilled: int = 0) -> None:
+        with self._done:
+            self.written += written
+            self.spilled += spilled
+            self._done.notify_all()
+
+    def _apply_retention(self) -> None:
+        now = time.time()
+        if self.retention_days <= 0 or now - self._last_retention < _RETENTION_EVERY_S:
+            return
+        self._last_retention = now
+        try:
+            self.store.delete_exchanges_before(now - self.retention_days * 86400)
+        except Exception as exc:
+            log.warning("retention clean-up failed: %s", exc)

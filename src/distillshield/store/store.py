@@ -1,0 +1,261 @@
+"""Accounts, keys and exchanges, in SQLite (default) or PostgreSQL, through SQLAlchemy Core.
+
+The store is synchronous: the gateway calls it from worker threads (the log
+writer, key look-ups on a cache miss), never on the event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from distillshield.errors import ConfigError, InvalidRequest, NotFound
+
+metadata = sa.MetaData()
+
+accounts_table = sa.Table(
+    "accounts", metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("is_admin", sa.Boolean, nullable=False, default=False),
+    sa.Column("rpm", sa.Integer, nullable=False),
+    sa.Column("tpm", sa.Integer, nullable=False),
+    sa.Column("concurrency", sa.Integer, nullable=False),
+    sa.Column("tpd", sa.Integer, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+keys_table = sa.Table(
+    "api_keys", metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(128), sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(256), nullable=False, default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=True),
+    sa.Column("revoked_at", sa.Float, nullable=True),
+)
+
+exchanges_table = sa.Table(
+    "exchanges", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("ts", sa.Float, nullable=False, index=True),
+    sa.Column("account", sa.String(128), nullable=False, index=True),
+    sa.Column("key_id", sa.String(32), nullable=True),
+    sa.Column("endpoint", sa.String(256), nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("record", sa.Text, nullable=False),
+)
+
+KEY_PREFIX = "ds-"
+_KEY_ID_HEX = 12
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    name: str
+    is_admin: bool
+    rpm: int
+    tpm: int
+    concurrency: int
+    tpd: int
+    disabled: bool
+    created_at: float
+
+    def as_dict(self) -> dict:
+        return {field: getattr(self, field) for field in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    key_id: str
+    account_id: str
+    secret_hash: str
+    label: str
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None
+
+    def is_usable(self, now: float) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+    def as_dict(self) -> dict:
+        return {field: getattr(self, field) for field in self.__slots__ if field != "secret_hash"}
+
+
+def hash_secret(secret: str) -> str:
+    # Keys carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_key(presented: str) -> tuple[str, str] | None:
+    """``ds-<key_id>-<secret>`` → (key_id, secret), or None if it is not shaped like our keys."""
+    if not presented.startswith(KEY_PREFIX) or len(presented) < len(KEY_PREFIX) + _KEY_ID_HEX + 2:
+        return None
+    key_id = presented[len(KEY_PREFIX):len(KEY_PREFIX) + _KEY_ID_HEX]
+    separator = presented[len(KEY_PREFIX) + _KEY_ID_HEX]
+    if separator != "-":
+        return None
+    return key_id, presented[len(KEY_PREFIX) + _KEY_ID_HEX + 1:]
+
+
+def secret_matches(key: ApiKey, secret: str) -> bool:
+    return hmac.compare_digest(key.secret_hash, hash_secret(secret))
+
+
+def _engine_for(url: str) -> sa.Engine:
+    if url.startswith(("postgresql://", "postgres://", "postgresql+")):
+        url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", url)
+        return sa.create_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True)
+    if "://" in url and not url.startswith("sqlite"):
+        raise ConfigError(f"store_url must be a SQLite path or a postgresql:// URL, got {url!r}")
+    path = url.removeprefix("sqlite:///")
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _tune_sqlite(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
+class Store:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = _engine_for(url)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # accounts -------------------------------------------------------------
+    def create_account(self, account_id: str, *, name: str | None = None, is_admin: bool = False,
+                       rpm: int, tpm: int, concurrency: int, tpd: int) -> Account:
+        if not _ACCOUNT_ID.match(account_id):
+            raise InvalidRequest(
+                f"account id must be 1-128 characters of letters, digits, '_', '.', '@', '-', got {account_id!r}")
+        for limit_name, value in (("rpm", rpm), ("tpm", tpm), ("concurrency", concurrency), ("tpd", tpd)):
+            _check_limit(limit_name, value)
+        row = dict(id=account_id, name=name or account_id, is_admin=is_admin, rpm=rpm, tpm=tpm,
+                   concurrency=concurrency, tpd=tpd, disabled=False, created_at=time.time())
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(accounts_table.c.id).where(accounts_table.c.id == account_id)).first():
+                raise InvalidRequest(f"account {account_id!r} already exists", code="account_exists")
+            conn.execute(accounts_table.insert(), row)
+        return Account(**row)
+
+    def get_account(self, account_id: str) -> Account:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(accounts_table).where(accounts_table.c.id == account_id)).first()
+        if row is None:
+            raise NotFound(f"no account {account_id!r}")
+        return Account(**row._mapping)
+
+    def list_accounts(self) -> list[Account]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(accounts_table).order_by(accounts_table.c.created_at)).all()
+        return [Account(**row._mapping) for row in rows]
+
+    def update_account(self, account_id: str, **changes) -> Account:
+        allowed = {"name", "rpm", "tpm", "concurrency", "tpd", "disabled"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise InvalidRequest(f"cannot change {', '.join(sorted(unknown))}; changeable: {', '.join(sorted(allowed))}")
+        for limit_name in ("rpm", "tpm", "concurrency", "tpd"):
+            if limit_name in changes:
+                _check_limit(limit_name, changes[limit_name])
+        self.get_account(account_id)
+        if changes:
+            with self.engine.begin() as conn:
+                conn.execute(accounts_table.update().where(accounts_table.c.id == account_id).values(**changes))
+        return self.get_account(account_id)
+
+    # keys -----------------------------------------------------------------
+    def create_key(self, account_id: str, *, label: str = "", expires_at: float | None = None) -> tuple[ApiKey, str]:
+        """A new key for the account; the plaintext is returned once and never stored."""
+        self.get_account(account_id)
+        key_id = secrets.token_hex(_KEY_ID_HEX // 2)
+        secret = secrets.token_urlsafe(32)
+        key = ApiKey(key_id=key_id, account_id=account_id, secret_hash=hash_secret(secret), label=label,
+                     created_at=time.time(), expires_at=expires_at, revoked_at=None)
+        with self.engine.begin() as conn:
+            conn.execute(keys_table.insert(), {field: getattr(key, field) for field in key.__slots__})
+        return key, f"{KEY_PREFIX}{key_id}-{secret}"
+
+    def get_key(self, key_id: str) -> ApiKey | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(keys_table).where(keys_table.c.key_id == key_id)).first()
+        return ApiKey(**row._mapping) if row else None
+
+    def list_keys(self, account_id: str | None = None) -> list[ApiKey]:
+        query = sa.select(keys_table).order_by(keys_table.c.created_at)
+        if account_id is not None:
+            query = query.where(keys_table.c.account_id == account_id)
+        with self.engine.connect() as conn:
+            return [ApiKey(**row._mapping) for row in conn.execute(query)]
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        with self.engine.begin() as conn:
+            updated = conn.execute(keys_table.update().where(keys_table.c.key_id == key_id)
+                                   .where(keys_table.c.revoked_at.is_(None)).values(revoked_at=time.time()))
+        key = self.get_key(key_id)
+        if key is None:
+            raise NotFound(f"no key {key_id!r}")
+        if updated.rowcount == 0 and key.revoked_at is None:
+            raise NotFound(f"no key {key_id!r}")
+        return key
+
+    # exchanges ------------------------------------------------------------
+    def insert_exchanges(self, rows: list[dict]) -> None:
+        """Write a batch of exchange rows (keys: id, ts, account, key_id, endpoint, status, record) in one transaction."""
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(exchanges_table.insert(), rows)
+
+    def iter_exchange_json(self, *, since: float | None = None, account: str | None = None,
+                           batch: int = 2000) -> Iterator[str]:
+        """Stored exchange records as JSON text, oldest first, read in pages."""
+        last_seq = 0
+        while True:
+            query = (sa.select(exchanges_table.c.seq, exchanges_table.c.record)
+                     .where(exchanges_table.c.seq > last_seq).order_by(exchanges_table.c.seq).limit(batch))
+            if since is not None:
+                query = query.where(exchanges_table.c.ts >= since)
+            if account is not None:
+                query = query.where(exchanges_table.c.account == account)
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                yield row.record
+            last_seq = rows[-1].seq
+
+    def count_exchanges(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(exchanges_table)).scalar_one()
+
+    def delete_exchanges_before(self, epoch: float) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(exchanges_table.delete().where(exchanges_table.c.ts < epoch)).rowcount
+
+
+def _check_limit(name: str, value) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidRequest(f"{name} must be a non-negative integer (0 = unlimited), got {value!r}", param=name)
+
+

@@ -1,0 +1,98 @@
+"""A real, small OpenAI-compatible server for the tests; the `model` field picks its behaviour.
+
+  fast            answers at once
+  slow-<ms>       waits <ms> before answering (and between streamed chunks)
+  fail-<status>   answers that HTTP status with an error body
+  drop            streams a few chunks, then drops the connection without [DONE]
+  echo            answers with the last user message
+Any other path under /v1 answers {"path": ..., "method": ..., "query": ...}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+ANSWER_WORDS = ["Hello", " there", ",", " this", " is", " a", " fake", " answer", "."]
+
+
+def _completion(model: str, text: str, chat: bool, n: int) -> dict:
+    usage = {"prompt_tokens": 5, "completion_tokens": len(ANSWER_WORDS), "total_tokens": 5 + len(ANSWER_WORDS)}
+    if chat:
+        choices = [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                   for i in range(n)]
+        return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
+                "choices": choices, "usage": usage}
+    choices = [{"index": i, "text": text, "finish_reason": "stop", "logprobs": None} for i in range(n)]
+    return {"id": "cmpl-fake", "object": "text_completion", "created": int(time.time()), "model": model,
+            "choices": choices, "usage": usage}
+
+
+def _chunk(model: str, delta: dict, finish: str | None = None, usage: dict | None = None) -> bytes:
+    event = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage:
+        event["usage"] = usage
+    return b"data: " + orjson.dumps(event) + b"\n\n"
+
+
+async def completions(request: Request) -> Response:
+    payload = orjson.loads(await request.body())
+    model = payload.get("model", "fast")
+    chat = request.url.path.endswith("chat/completions")
+    delay = int(model.split("-", 1)[1]) / 1000 if model.startswith("slow-") else 0.0
+    if model.startswith("fail-"):
+        status = int(model.split("-", 1)[1])
+        return Response(orjson.dumps({"error": {"message": f"fake failure {status}", "type": "server_error"}}),
+                        status_code=status, media_type="application/json")
+    text = "".join(ANSWER_WORDS)
+    if model == "echo":
+        text = payload["messages"][-1]["content"] if chat else payload["prompt"]
+    if payload.get("stream"):
+        return StreamingResponse(_stream(model, delay, payload), media_type="text/event-stream")
+    if delay:
+        await asyncio.sleep(delay)
+    return Response(orjson.dumps(_completion(model, text, chat, payload.get("n") or 1)),
+                    media_type="application/json")
+
+
+async def _stream(model: str, delay: float, payload: dict):
+    yield _chunk(model, {"role": "assistant", "content": ""})
+    for index, word in enumerate(ANSWER_WORDS):
+        if delay:
+            await asyncio.sleep(delay)
+        if model == "drop" and index == 3:
+            raise ConnectionResetError("fake upstream drops the stream")
+        yield _chunk(model, {"content": word})
+    usage = None
+    if (payload.get("stream_options") or {}).get("include_usage"):
+        usage = {"prompt_tokens": 5, "completion_tokens": len(ANSWER_WORDS), "total_tokens": 5 + len(ANSWER_WORDS)}
+    yield _chunk(model, {}, "stop", usage)
+    yield b"data: [DONE]\n\n"
+
+
+async def models(_request: Request) -> Response:
+    return Response(orjson.dumps({"object": "list", "data": [{"id": "fast", "object": "model", "created": 0,
+                                                              "owned_by": "fake"}]}),
+                    media_type="application/json")
+
+
+async def anything(request: Request) -> Response:
+    body = await request.body()
+    return Response(orjson.dumps({"path": request.url.path, "method": request.method,
+                                  "query": request.url.query, "body_bytes": len(body)}),
+                    media_type="application/json")
+
+
+app = Starlette(routes=[
+    Route("/v1/chat/completions", completions, methods=["POST"]),
+    Route("/v1/completions", completions, methods=["POST"]),
+    Route("/v1/models", models, methods=["GET"]),
+    Route("/v1/{path:path}", anything, methods=["GET", "POST", "PUT", "DELETE"]),
+])
