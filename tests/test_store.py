@@ -1,0 +1,79 @@
+"""The store behaves the same on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from distillshield.errors import InvalidRequest, NotFound
+from distillshield.records import Exchange
+from distillshield.store import Store
+from distillshield.store.logwriter import exchange_row
+
+POSTGRES_ADMIN_URL = "postgresql://127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        store = Store(str(tmp_path / "store.db"))
+        yield store
+        store.close()
+        return
+    database = f"ds_test_{secrets.token_hex(4)}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+                             isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {database}"))
+    store = Store(f"postgresql://127.0.0.1:5432/{database}")
+    yield store
+    store.close()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE {database}"))
+    admin.dispose()
+
+
+def test_accounts_and_keys(store):
+    store.create_account("acme", rpm=1, tpm=2, concurrency=3, tpd=4)
+    with pytest.raises(InvalidRequest, match="already exists"):
+        store.create_account("acme", rpm=1, tpm=2, concurrency=3, tpd=4)
+    with pytest.raises(InvalidRequest, match="account id must be"):
+        store.create_account("bad id!", rpm=1, tpm=2, concurrency=3, tpd=4)
+    with pytest.raises(InvalidRequest, match="rpm must be a non-negative integer"):
+        store.create_account("neg", rpm=-1, tpm=2, concurrency=3, tpd=4)
+    assert store.update_account("acme", rpm=10).rpm == 10
+    key, plaintext = store.create_key("acme", label="ci")
+    assert plaintext.startswith(f"ds-{key.key_id}-")
+    assert store.get_key(key.key_id).secret_hash == key.secret_hash
+    assert plaintext.split("-", 2)[2] not in key.secret_hash
+    assert store.revoke_key(key.key_id).revoked_at is not None
+    with pytest.raises(NotFound):
+        store.revoke_key("nope")
+    with pytest.raises(NotFound):
+        store.create_key("nobody")
+
+
+def test_exchanges_come_back_in_order_and_filtered(store):
+    rows = [exchange_row(Exchange(id=f"ex_{i:03d}", ts=f"2026-11-22T10:00:{i:02d}.000Z", account=f"a{i % 2}",
+                                  endpoint="/v1/chat/completions", request={"i": i}))
+            for i in range(30)]
+    store.insert_exchanges(rows[:10])
+    store.insert_exchanges(rows[10:])
+    assert store.count_exchanges() == 30
+    everything = [orjson.loads(text)["request"]["i"] for text in store.iter_exchange_json(batch=7)]
+    assert everything == list(range(30))
+    odd_recent = [orjson.loads(text)["request"]["i"]
+                  for text in store.iter_exchange_json(account="a1", since=rows[20]["ts"], batch=4)]
+    assert odd_recent == [21, 23, 25, 27, 29]
+    assert store.delete_exchanges_before(rows[10]["ts"]) == 10
+    assert store.count_exchanges() == 20
+
+
+def test_postgres_is_reachable():
+    """CI must start PostgreSQL; this fails loudly rather than skipping the PostgreSQL half."""
+    result = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
