@@ -54,7 +54,8 @@ def start_gateway(tmp_path: Path, fake_upstream):
         values.update(overrides)
         settings = Settings(**values)
         store = Store(settings.store_url)
-        keys = bootstrap_keys(settings, store)
+        keys = bootstrap_keys(settings, store) or {"admin": store.create_key("admin")[1],
+                                                   "user": store.create_key("default")[1]}
         backend = UpstreamBackend(settings.upstream_url, timeout=settings.upstream_timeout,
                                   connect_timeout=settings.upstream_connect_timeout)
         gateway = Gateway(settings, store, backend)

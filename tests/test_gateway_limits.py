@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import httpx
 import openai
@@ -26,9 +27,17 @@ def make_account(gateway, **limits) -> str:
     return httpx.post(gateway.url + "/admin/keys", json={"account": "limited"}, headers=admin).json()["key"]
 
 
-@pytest.fixture
-def limited(gateway):
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limited(request, start_gateway):
+    """A gateway whose user key belongs to an account with the given limits, counted in process or in Redis."""
     def with_limits(**limits):
+        options = {}
+        if request.param == "redis":
+            options = {"redis_url": REDIS_URL, "redis_prefix": f"test-{secrets.token_hex(6)}"}
+        gateway = start_gateway(**options)
         gateway.user_key = make_account(gateway, **limits)
         return gateway
     return with_limits
@@ -101,3 +110,22 @@ def test_refusals_are_logged_with_their_reason(limited):
     assert len(refused) == 3
     assert all(record["account"] == "limited" and "requests per minute" in record["error"]["message"]
                for record in refused)
+
+
+def test_replicas_sharing_redis_admit_exactly_the_limit_together(start_gateway):
+    prefix = f"test-{secrets.token_hex(6)}"
+    first = start_gateway(redis_url=REDIS_URL, redis_prefix=prefix)
+    second = start_gateway(redis_url=REDIS_URL, redis_prefix=prefix, store_url=first.store.url)
+    first.user_key = second.user_key = make_account(first, rpm=10)
+
+    async def both():
+        return await asyncio.gather(fire(first, 25), fire(second, 25))
+    from_first, from_second = asyncio.run(both())
+    assert statuses(from_first + from_second) == [200] * 10 + [429] * 40
+    assert any(r.status_code == 200 for r in from_first) or any(r.status_code == 200 for r in from_second)
+
+
+def test_redis_must_be_reachable():
+    """CI must start Redis; this fails loudly rather than skipping the shared-limits tests."""
+    import redis
+    assert redis.Redis.from_url(REDIS_URL).ping()

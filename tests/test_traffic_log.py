@@ -196,24 +196,28 @@ def test_graceful_shutdown_under_load_loses_no_record(tmp_path: Path, fake_upstr
     _wait_healthy(url, process)
 
     async def load() -> list[int]:
+        done: list[int] = []
         async with httpx.AsyncClient(timeout=30) as http:
             async def one(i: int):
                 try:
-                    body = {"model": "slow-20", "messages": MESSAGES, "stream": i % 2 == 0}
+                    body = {"model": "slow-200", "messages": MESSAGES, "stream": i % 2 == 0}
                     response = await http.post(url + "/v1/chat/completions", json=body,
                                                headers={"Authorization": f"Bearer {user_key}"})
+                    done.append(response.status_code)
                     return response.status_code
                 except httpx.TransportError:
                     return None
             tasks = [asyncio.create_task(one(i)) for i in range(300)]
-            await asyncio.sleep(0.4)
+            while len(done) < 20:  # signal while the next wave of requests is in flight
+                await asyncio.sleep(0.01)
             process.send_signal(signal.SIGTERM)
             return await asyncio.gather(*tasks)
 
     statuses = asyncio.run(load())
     assert process.wait(60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once drained
     answered = [status for status in statuses if status is not None]
-    assert len(answered) > 10
+    print(f"answered {len(answered)} of {len(statuses)}")
+    assert len(answered) > 20  # requests in flight at the signal were finished, not cut
     store = Store(db)
     records = [orjson.loads(text) for text in store.iter_exchange_json()]
     served = [r for r in records if r["endpoint"] == "/v1/chat/completions"]

@@ -43,7 +43,7 @@ class Gateway:
         self.store = store
         self.backend = backend
         self.auth = Authenticator(store, cache_seconds=settings.auth_cache_seconds)
-        self.limiter = limiter or MemoryLimiter()
+        self.limiter = limiter or _make_limiter(settings)
         self.log_writer = LogWriter(store, queue_size=settings.log_queue_size, batch_size=settings.log_batch_size,
                                     flush_ms=settings.log_flush_ms, retention_days=settings.retention_days,
                                     spill_path=_spill_path(settings.store_url))
@@ -72,6 +72,7 @@ class Gateway:
             yield
         finally:
             await self.backend.aclose()
+            await self.limiter.aclose()
             await self.log_writer.drain_waiting()
             self.log_writer.close()
 
@@ -238,6 +239,13 @@ async def _read_body(request: Request, limit: int, call: Call) -> bytes:
         raise InvalidRequest("the client disconnected while sending the body") from None
     call.body = b"".join(parts)
     return call.body
+
+
+def _make_limiter(settings: Settings):
+    if settings.redis_url:
+        from distillshield.gateway.redis_limits import RedisLimiter
+        return RedisLimiter(settings.redis_url, prefix=f"{settings.redis_prefix}:rl")
+    return MemoryLimiter()
 
 
 def _spill_path(store_url: str) -> str:

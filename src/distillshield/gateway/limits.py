@@ -106,6 +106,9 @@ class MemoryLimiter:
     async def admit(self, account: Account, tokens: int) -> Ticket:
         return self.admit_now(account, tokens, time.time())
 
+    async def aclose(self) -> None:
+        self._windows.clear()
+
     def admit_now(self, account: Account, tokens: int, now: float) -> Ticket:
         window = self._windows.get(account.id)
         if window is None:
@@ -121,47 +124,62 @@ class MemoryLimiter:
         return Ticket(window, entry, tokens, _headers(account, window, now), bool(account.tpm or account.tpd))
 
     def _refuse_if_over(self, account: Account, window: _AccountWindow, tokens: int, now: float) -> None:
+        reason, wait = None, 0.0
         if account.concurrency and window.in_flight >= account.concurrency:
-            raise _refusal(account, window, now, "requests", 1.0,
-                           f"too many concurrent requests for account {account.id}: limit {account.concurrency}")
-        if account.rpm and len(window.request_times) >= account.rpm:
-            wait = window.request_times[0] + WINDOW_S - now
-            raise _refusal(account, window, now, "requests", wait,
-                           f"rate limit reached for requests per minute on account {account.id}: limit {account.rpm}")
-        if account.tpm and tokens > account.tpm:
-            raise _refusal(account, window, now, "tokens", WINDOW_S,
-                           f"request too large for tokens per minute on account {account.id}: "
-                           f"needs up to {tokens}, limit {account.tpm}; lower max_tokens")
-        if account.tpm and window.tokens_in_window + tokens > account.tpm:
-            wait = window.seconds_until_tokens_free(tokens, account.tpm, now)
-            raise _refusal(account, window, now, "tokens", wait,
-                           f"rate limit reached for tokens per minute on account {account.id}: "
-                           f"limit {account.tpm}, used {window.tokens_in_window}, requested {tokens}")
-        if account.tpd and window.tokens_today + tokens > account.tpd:
-            wait = (window.day + 1) * DAY_S - now
-            raise _refusal(account, window, now, "tokens", wait,
-                           f"rate limit reached for tokens per day on account {account.id}: "
-                           f"limit {account.tpd}, used {window.tokens_today}, requested {tokens}")
+            reason, wait = "concurrency", 1.0
+        elif account.rpm and len(window.request_times) >= account.rpm:
+            reason, wait = "rpm", window.request_times[0] + WINDOW_S - now
+        elif account.tpm and tokens > account.tpm:
+            reason, wait = "tpm_too_large", WINDOW_S
+        elif account.tpm and window.tokens_in_window + tokens > account.tpm:
+            reason, wait = "tpm", window.seconds_until_tokens_free(tokens, account.tpm, now)
+        elif account.tpd and window.tokens_today + tokens > account.tpd:
+            reason, wait = "tpd", (window.day + 1) * DAY_S - now
+        if reason:
+            raise refusal(account, reason, wait, tokens=tokens, in_window=window.tokens_in_window,
+                          today=window.tokens_today, headers=_headers(account, window, now))
 
 
 def _headers(account: Account, window: _AccountWindow, now: float) -> dict[str, str]:
+    oldest_request = window.request_times[0] if window.request_times else now
+    oldest_tokens = window.token_entries[0][0] if window.token_entries else now
+    return rate_headers(account, len(window.request_times), window.tokens_in_window, oldest_request,
+                        oldest_tokens, now)
+
+
+def rate_headers(account: Account, requests: int, tokens_in_window: int, oldest_request: float,
+                 oldest_tokens: float, now: float) -> dict[str, str]:
+    """OpenAI's x-ratelimit-* headers for the account's per-minute windows."""
     headers: dict[str, str] = {}
     if account.rpm:
-        oldest = window.request_times[0] if window.request_times else now
         headers["x-ratelimit-limit-requests"] = str(account.rpm)
-        headers["x-ratelimit-remaining-requests"] = str(max(0, account.rpm - len(window.request_times)))
-        headers["x-ratelimit-reset-requests"] = format_reset(oldest + WINDOW_S - now)
+        headers["x-ratelimit-remaining-requests"] = str(max(0, account.rpm - requests))
+        headers["x-ratelimit-reset-requests"] = format_reset(oldest_request + WINDOW_S - now)
     if account.tpm:
-        oldest = window.token_entries[0][0] if window.token_entries else now
         headers["x-ratelimit-limit-tokens"] = str(account.tpm)
-        headers["x-ratelimit-remaining-tokens"] = str(max(0, account.tpm - window.tokens_in_window))
-        headers["x-ratelimit-reset-tokens"] = format_reset(oldest + WINDOW_S - now)
+        headers["x-ratelimit-remaining-tokens"] = str(max(0, account.tpm - tokens_in_window))
+        headers["x-ratelimit-reset-tokens"] = format_reset(oldest_tokens + WINDOW_S - now)
     return headers
 
 
-def _refusal(account: Account, window: _AccountWindow, now: float, limit: str, wait: float,
-             message: str) -> RateLimited:
-    headers = _headers(account, window, now)
-    headers["retry-after"] = str(max(1, math.ceil(wait)))
-    headers["retry-after-ms"] = str(max(0, int(wait * 1000)))
+_REFUSALS = {
+    "concurrency": ("requests", "too many concurrent requests for account {id}: limit {concurrency}"),
+    "rpm": ("requests", "rate limit reached for requests per minute on account {id}: limit {rpm}"),
+    "tpm_too_large": ("tokens", "request too large for tokens per minute on account {id}: needs up to {tokens}, "
+                                "limit {tpm}; lower max_tokens"),
+    "tpm": ("tokens", "rate limit reached for tokens per minute on account {id}: limit {tpm}, used {in_window}, "
+                      "requested {tokens}"),
+    "tpd": ("tokens", "rate limit reached for tokens per day on account {id}: limit {tpd}, used {today}, "
+                      "requested {tokens}"),
+}
+
+
+def refusal(account: Account, reason: str, wait: float, *, tokens: int, in_window: int, today: int,
+            headers: dict[str, str]) -> RateLimited:
+    """The 429 for a refused request: which limit, and when to retry."""
+    limit, template = _REFUSALS[reason]
+    message = template.format(id=account.id, concurrency=account.concurrency, rpm=account.rpm, tpm=account.tpm,
+                              tpd=account.tpd, tokens=tokens, today=today, in_window=in_window)
+    headers = {**headers, "retry-after": str(max(1, math.ceil(wait))),
+               "retry-after-ms": str(max(0, int(wait * 1000)))}
     return RateLimited(message, retry_after=wait, headers=headers, limit=limit)

@@ -30,6 +30,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Where accounts, keys and exchanges live: a SQLite file path, or a postgresql:// URL."),
     Setting("redis_url", "",
             "redis:// URL for rate-limit counters shared by several gateway replicas; empty keeps them in process."),
+    Setting("redis_prefix", "distillshield", "Prefix of the Redis keys, so several deployments can share one Redis."),
     Setting("upstream_url", "",
             "Base URL of an OpenAI-compatible model server (vLLM, llama.cpp, TGI, a hosted API); empty serves the built-in model."),
     Setting("upstream_key", "", "API key sent to the upstream as a Bearer token."),
