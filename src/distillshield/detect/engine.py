@@ -1,0 +1,175 @@
+"""The detection engine: exchanges in, in time order, as if live; one verdict per account out.
+
+Accounts are scored at checkpoints of their own request count (often early,
+sparser later); an account is flagged the first time its score, or its
+cluster's, reaches the threshold learned for the chosen false-positive rate.
+Used by ``distillshield scan`` and, off the hot path, by the gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from distillshield.detect.cluster import link_accounts
+from distillshield.detect.embed import PromptEmbedder
+from distillshield.detect.features import extract
+from distillshield.detect.scoring import DetectorModel
+from distillshield.detect.state import FEATURES, AccountState, merge_states
+from distillshield.records import Exchange
+
+_FEATURE_HELP = dict(FEATURES)
+
+
+def is_checkpoint(count: int) -> bool:
+    if count <= 50:
+        return count % 5 == 0
+    if count <= 300:
+        return count % 25 == 0
+    if count <= 1000:
+        return count % 100 == 0
+    return count % 500 == 0
+
+
+@dataclass
+class Verdict:
+    account: str
+    score: float
+    flagged: bool
+    flagged_after: int | None
+    cluster: str | None
+    reasons: list[dict]
+    requests: int
+
+    def to_dict(self) -> dict:
+        return {"account": self.account, "score": round(self.score, 4), "flagged": self.flagged,
+                "flagged_after": self.flagged_after, "cluster": self.cluster, "reasons": self.reasons,
+                "requests": self.requests}
+
+
+@dataclass
+class _Track:
+    best_score: float = float("-inf")
+    best_vector: object = None
+    best_from_cluster: str | None = None
+    flagged_after: int | None = None
+    history: list = field(default_factory=list)
+
+
+class DetectionEngine:
+    def __init__(self, model: DetectorModel | None, *, fpr: float = 1e-3, embedder: PromptEmbedder | None = None,
+                 link_every: int = 2000, score_batch: int = 16, threshold: float | None = None):
+        self.model = model
+        self.fpr = fpr
+        if threshold is None:
+            threshold = model.threshold(fpr).value_ if model and len(model.benign_max_scores) else float("inf")
+        self.threshold = threshold
+        self.embedder = embedder
+        self.link_every = link_every
+        self.score_batch = score_batch
+        self.states: dict[str, AccountState] = {}
+        self.tracks: dict[str, _Track] = {}
+        self.clusters: dict[str, list[str]] = {}
+        self.cluster_of: dict[str, str] = {}
+        self.seen = 0
+        self._due: set[str] = set()
+        self.snapshots: list[tuple[tuple[str, ...], int, object]] | None = None  # training mode only
+
+    # feeding ----------------------------------------------------------------------------------------
+    def observe(self, exchange: Exchange) -> None:
+        item = extract(exchange)
+        state = self.states.get(item.account)
+        if state is None:
+            state = self.states[item.account] = AccountState(item.account, seed=len(self.states))
+            self.tracks[item.account] = _Track()
+        state.update(item)
+        self.seen += 1
+        if is_checkpoint(state.count):
+            self._due.add(item.account)
+            if len(self._due) >= self.score_batch:
+                self.score_due()
+        if self.seen % self.link_every == 0:
+            self.link()
+
+    def observe_all(self, exchanges: Iterable[Exchange]) -> None:
+        for exchange in exchanges:
+            self.observe(exchange)
+
+    # scoring ----------------------------------------------------------------------------------------
+    def _embed(self, states: list[AccountState]) -> None:
+        if self.embedder is None:
+            return
+        pending = [(state, state.pending_embeddings()) for state in states]
+        texts = [text for _, texts in pending for text in texts]
+        if not texts:
+            return
+        vectors = self.embedder.embed(texts)
+        offset = 0
+        for state, texts in pending:
+            state.add_embeddings(vectors[offset:offset + len(texts)])
+            offset += len(texts)
+
+    def score_due(self) -> None:
+        due = [self.states[name] for name in sorted(self._due)]
+        self._due.clear()
+        self._embed(due)
+        for state in due:
+            vector = state.feature_vector()
+            if self.snapshots is not None:
+                self.snapshots.append(((state.account,), state.count, vector))
+            if self.model is not None:
+                self._consider(state.account, self.model.scorer.score(vector), vector, None)
+
+    def _consider(self, account: str, score: float, vector, cluster: str | None) -> None:
+        track = self.tracks[account]
+        if score > track.best_score:
+            track.best_score, track.best_vector, track.best_from_cluster = score, vector, cluster
+        if track.flagged_after is None and score >= self.threshold:
+            track.flagged_after = self.states[account].count
+
+    def link(self) -> None:
+        """Re-link accounts into clusters and score each cluster's combined traffic."""
+        self.score_due()
+        self.clusters = {}
+        self.cluster_of = {}
+        for index, (evidence, members) in enumerate(sorted(link_accounts(self.states).items(),
+                                                          key=lambda item: item[1][0])):
+            cluster_id = f"c_{index + 1}"
+            self.clusters[cluster_id] = members
+            for member in members:
+                self.cluster_of[member] = cluster_id
+            merged = merge_states(cluster_id, [self.states[m] for m in members])
+            vector = merged.feature_vector()
+            if self.snapshots is not None:
+                self.snapshots.append((tuple(members), merged.count, vector))
+            if self.model is None:
+                continue
+            score = self.model.scorer.score(vector)
+            rule = evidence.split("|")[0]
+            for member in members:
+                self._consider(member, score, vector, f"{cluster_id} ({len(members)} accounts linked by {rule})")
+
+    # results ----------------------------------------------------------------------------------------
+    def verdicts(self) -> list[Verdict]:
+        self.link()
+        return [self.verdict(name) for name in sorted(self.states)]
+
+    def verdict(self, account: str) -> Verdict:
+        state, track = self.states[account], self.tracks[account]
+        if track.best_vector is None:
+            vector = state.feature_vector()
+            track.best_score, track.best_vector = self.model.scorer.score(vector), vector
+        return Verdict(account=account, score=track.best_score, flagged=track.flagged_after is not None,
+                       flagged_after=track.flagged_after, cluster=self.cluster_of.get(account),
+                       reasons=self._reasons(state, track), requests=state.count)
+
+    def _reasons(self, state: AccountState, track: _Track) -> list[dict]:
+        evidence = state.evidence()
+        reasons = []
+        if track.best_from_cluster:
+            reasons.append({"signal": "campaign_cluster", "weight": None,
+                            "evidence": f"scored with its cluster {track.best_from_cluster}"})
+        for contribution in self.model.scorer.reasons(track.best_vector):
+            reasons.append({"signal": contribution.feature, "weight": contribution.weight,
+                            "evidence": f"{evidence[contribution.feature]} ({_FEATURE_HELP[contribution.feature]})"})
+        return reasons

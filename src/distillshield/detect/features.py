@@ -1,0 +1,139 @@
+"""What one exchange says about its sender, computed once per exchange, off the hot path.
+
+Nothing here keys on a data set's strings: features describe the shape of a
+request (turns, parameters, length), the intent of its wording in many
+languages (asking for reasoning, asking for a grade) and a coarse skeleton of
+its template (the first and last words with numbers masked).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+
+from distillshield.records import Exchange
+
+# Requests to spell out reasoning, in the languages campaigns have been reported to use and more.
+_REASONING = re.compile("|".join([
+    r"step[- ]by[- ]step", r"show (?:your|all|the) (?:work|working|steps|reasoning)", r"explain (?:your|the) reasoning",
+    r"reason(?:ing)? (?:through|carefully|before)", r"think (?:carefully|through|it through|out loud|aloud|before)",
+    r"chain[- ]of[- ]thought", r"walk me through", r"let'?s think", r"explain each step", r"justify (?:your|each)",
+    r"detailed (?:reasoning|derivation|explanation)", r"before (?:answering|giving the answer)",
+    r"paso a paso", r"razona", r"explica tu razonamiento", r"muestra (?:tu|el) (?:trabajo|razonamiento)",
+    r"[ée]tape par [ée]tape", r"explique(?:z)? ton raisonnement", r"votre raisonnement", r"raisonne",
+    r"schritt f[üu]r schritt", r"begr[üu]nde", r"denke? (?:schrittweise|nach)", r"deine[nr]? (?:denkweg|begr[üu]ndung)",
+    r"passo (?:a|per) passo", r"ragionamento", r"passo a passo", r"racioc[ií]nio",
+    r"шаг за шагом", r"пошагово", r"рассужд", r"объясни", r"покажи решение",
+    r"一步一步", r"逐步", r"分步", r"推理过程", r"思考过程", r"解题过程", r"详细解释",
+    r"ステップバイステップ", r"段階的", r"順を追って", r"考え方", r"推論",
+    r"단계별", r"차근차근", r"추론", r"adım adım", r"krok po kroku", r"stap voor stap",
+    r"<think>",
+]), re.IGNORECASE)
+
+# Using the model as a judge: rubric scoring and pairwise preference.
+_GRADING = re.compile("|".join([
+    r"\brubric\b", r"on a scale (?:of|from) \d+", r"\bscore (?:the|this|each|it|from|between|of)\b",
+    r"\brate (?:the|this|each|it|from|on|how)\b", r"\bgrade (?:the|this|each)\b", r"(?:as|you are) an? (?:impartial )?(?:judge|grader|evaluator)",
+    r"evaluate (?:the|this|each) (?:response|answer|output|completion)s?", r"which (?:response|answer|output) is better",
+    r"\b[1-9]\s*(?:-|to)\s*10\b.*\b(?:score|rating|scale)\b", r"\b(?:score|rating)\s*:\s*\[?\d",
+    r"calificaci[oó]n", r"punt[uú]a", r"[ée]value(?:z)? (?:la|cette) r[ée]ponse", r"note (?:de|sur) \d+",
+    r"bewerte", r"punktzahl", r"valuta (?:la|questa) risposta", r"оцени", r"по шкале", r"打分", r"评分", r"评估",
+    r"採点", r"評価して", r"점수",
+]), re.IGNORECASE)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_NUMBER = re.compile(r"\d+")
+_SKELETON_WORDS = 5
+
+
+@dataclass(slots=True)
+class ExchangeFeatures:
+    epoch: float
+    account: str
+    ip: str | None
+    user_agent: str | None
+    endpoint: str
+    prompt: str                 # the newest user text (the instruction being answered)
+    prompt_chars: int
+    user_turns: int
+    has_history: bool           # earlier assistant answers are part of the request
+    single_turn: bool
+    n: int
+    wants_logprobs: bool
+    max_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    asks_reasoning: bool
+    asks_grading: bool
+    completion_tokens: int | None
+    prefix_key: int             # hash of the first words, numbers masked
+    suffix_key: int             # hash of the last words, numbers masked
+    refused: bool
+
+
+def _text_of(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict)
+                        and isinstance(part.get("text"), str))
+    return ""
+
+
+def _prompt_and_turns(request: dict) -> tuple[str, int, bool]:
+    messages = request.get("messages")
+    if isinstance(messages, list):
+        user_texts = [_text_of(m.get("content")) for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+        last_user = max((i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"),
+                        default=-1)
+        history = any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages[:max(last_user, 0)])
+        return (user_texts[-1] if user_texts else ""), len(user_texts), history
+    prompt = request.get("prompt")
+    if isinstance(prompt, list):
+        prompt = prompt[0] if prompt and isinstance(prompt[0], str) else ""
+    return (prompt if isinstance(prompt, str) else ""), 1, False
+
+
+def _skeleton_keys(text: str) -> tuple[int, int]:
+    words = _WORD.findall(_NUMBER.sub("#", text.lower()))
+    prefix = " ".join(words[:_SKELETON_WORDS])
+    suffix = " ".join(words[-_SKELETON_WORDS:])
+    return zlib.crc32(prefix.encode()), zlib.crc32(suffix.encode())
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def extract(exchange: Exchange) -> ExchangeFeatures:
+    request = exchange.request
+    prompt, user_turns, has_history = _prompt_and_turns(request)
+    usage = (exchange.response or {}).get("usage") if isinstance(exchange.response, dict) else None
+    completion_tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    logprobs = request.get("logprobs")
+    max_tokens = request.get("max_tokens") or request.get("max_completion_tokens")
+    n = request.get("n")
+    prefix_key, suffix_key = _skeleton_keys(prompt)
+    return ExchangeFeatures(
+        epoch=exchange.epoch, account=exchange.account, ip=exchange.ip, user_agent=exchange.user_agent,
+        endpoint=exchange.endpoint, prompt=prompt, prompt_chars=len(prompt), user_turns=user_turns,
+        has_history=has_history, single_turn=user_turns <= 1 and not has_history,
+        n=n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1,
+        wants_logprobs=bool(logprobs) or bool(request.get("top_logprobs")),
+        max_tokens=max_tokens if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) else None,
+        temperature=_number(request.get("temperature")), top_p=_number(request.get("top_p")),
+        asks_reasoning=bool(_REASONING.search(prompt)) or _system_asks_reasoning(request),
+        asks_grading=bool(_GRADING.search(prompt)),
+        completion_tokens=completion_tokens if isinstance(completion_tokens, int) else None,
+        prefix_key=prefix_key, suffix_key=suffix_key,
+        refused=isinstance(exchange.status, int) and exchange.status >= 400,
+    )
+
+
+def _system_asks_reasoning(request: dict) -> bool:
+    messages = request.get("messages")
+    if not isinstance(messages, list):
+        return False
+    return any(isinstance(m, dict) and m.get("role") in ("system", "developer")
+               and _REASONING.search(_text_of(m.get("content"))) for m in messages)

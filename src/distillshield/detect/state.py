@@ -1,0 +1,292 @@
+"""Per-account state, updated one exchange at a time in O(1) (amortised), and turned into a feature vector.
+
+Shares are smoothed toward an ordinary user's value (``_PRIOR_WEIGHT`` pseudo
+requests), so ten requests cannot look as certain as a thousand.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+from distillshield.detect.features import ExchangeFeatures
+
+_PRIOR_WEIGHT = 4.0
+_MINHASH_PERMUTATIONS = 32
+_NEAR_DUPLICATE_JACCARD = 0.5
+_SHINGLE_WORDS = 3
+_EMBED_SAMPLE = 16
+_LONG_ANSWER_TOKENS = 1000
+_MAX_TRACKED_KEYS = 4096
+
+# (name, what it measures) in the order of the feature vector; the scorer and the reasons use these names.
+FEATURES: tuple[tuple[str, str], ...] = (
+    ("log_requests", "requests seen (log)"),
+    ("log_rate_per_hour", "requests per active hour (log)"),
+    ("round_the_clock", "share of the day's 24 hours with activity, once a day has passed"),
+    ("gap_regularity", "how regular the gaps between requests are (1 − coefficient of variation, clipped)"),
+    ("single_turn_share", "requests with one user turn and no earlier answer"),
+    ("follow_up_share", "requests that carry earlier answers (conversations)"),
+    ("template_share", "requests sharing the account's most common opening or closing words"),
+    ("prefix_variety", "distinct openings per request"),
+    ("near_duplicate_share", "requests that paraphrase an earlier request (MinHash Jaccard ≥ 0.5)"),
+    ("exact_repeat_share", "requests repeating an earlier prompt word for word"),
+    ("reasoning_share", "requests asking for step-by-step reasoning"),
+    ("grading_share", "requests using the model as a grader or judge"),
+    ("multi_sample_share", "requests asking for several answers (n > 1)"),
+    ("logprob_share", "requests asking for log-probabilities"),
+    ("long_answer_share", f"requests allowing answers of {_LONG_ANSWER_TOKENS}+ tokens"),
+    ("sampling_variety", "distinct (temperature, top_p) settings (log)"),
+    ("log_answer_tokens", "mean answer length in tokens (log)"),
+    ("log_prompt_chars", "mean prompt length in characters (log)"),
+    ("completions_share", "requests to the legacy /v1/completions endpoint"),
+    ("topic_spread", "spread of prompt topics (mean distance of sentence embeddings from their centre)"),
+)
+FEATURE_NAMES = tuple(name for name, _ in FEATURES)
+
+
+def _shingles(text: str) -> list[bytes]:
+    words = text.lower().split()
+    if len(words) < _SHINGLE_WORDS:
+        return [" ".join(words).encode()] if words else []
+    return [" ".join(words[i:i + _SHINGLE_WORDS]).encode() for i in range(len(words) - _SHINGLE_WORDS + 1)]
+
+
+def _smoothed(count: float, total: float, prior: float) -> float:
+    return (count + _PRIOR_WEIGHT * prior) / (total + _PRIOR_WEIGHT)
+
+
+@dataclass
+class AccountState:
+    account: str
+    seed: int = 0
+    count: int = 0
+    refused: int = 0
+    first_epoch: float = 0.0
+    last_epoch: float = 0.0
+    gap_n: int = 0
+    gap_mean: float = 0.0
+    gap_m2: float = 0.0
+    hour_bins: set = field(default_factory=set)
+    single_turn: int = 0
+    follow_up: int = 0
+    reasoning: int = 0
+    grading: int = 0
+    multi_sample: int = 0
+    logprobs: int = 0
+    long_answer: int = 0
+    completions: int = 0
+    near_duplicate: int = 0
+    exact_repeat: int = 0
+    answer_tokens: int = 0
+    answer_known: int = 0
+    prompt_chars: int = 0
+    prefixes: Counter = field(default_factory=Counter)
+    suffixes: Counter = field(default_factory=Counter)
+    sampling_settings: set = field(default_factory=set)
+    ips: Counter = field(default_factory=Counter)
+    user_agents: Counter = field(default_factory=Counter)
+    prompt_hashes: set = field(default_factory=set)
+    embed_sample: list = field(default_factory=list)     # prompts kept for topic embedding (reservoir)
+    embeddings: list = field(default_factory=list)        # vectors of embed_sample[:len(embeddings)]
+    hourly: Counter = field(default_factory=Counter)      # requests per absolute hour, for timing links
+    examples: dict = field(default_factory=dict)          # signal name → one prompt that showed it
+    _lsh: MinHashLSH | None = None
+    _rng: random.Random | None = None
+
+    def update(self, item: ExchangeFeatures) -> None:
+        if self.count == 0:
+            self.first_epoch = item.epoch
+            self._rng = random.Random(self.seed)
+        else:
+            self._add_gap(max(0.0, item.epoch - self.last_epoch))
+        self.count += 1
+        self.last_epoch = max(self.last_epoch, item.epoch)
+        self.refused += item.refused
+        self.hour_bins.add(int(item.epoch // 3600) % 24)
+        self.hourly[int(item.epoch // 3600)] += 1
+        self.single_turn += item.single_turn
+        self.follow_up += item.has_history
+        self.multi_sample += item.n > 1
+        self.logprobs += item.wants_logprobs
+        self.long_answer += (item.max_tokens or 0) >= _LONG_ANSWER_TOKENS
+        self.completions += item.endpoint == "/v1/completions"
+        self.prompt_chars += item.prompt_chars
+        if item.completion_tokens is not None:
+            self.answer_tokens += item.completion_tokens
+            self.answer_known += 1
+        self._note("reasoning", item.asks_reasoning, item.prompt)
+        self._note("grading", item.asks_grading, item.prompt)
+        self._count_key(self.prefixes, item.prefix_key)
+        self._count_key(self.suffixes, item.suffix_key)
+        if len(self.sampling_settings) < 64:
+            self.sampling_settings.add((item.temperature, item.top_p))
+        self._count_key(self.ips, item.ip)
+        self._count_key(self.user_agents, item.user_agent)
+        self._check_repeats(item.prompt)
+        self._sample_for_embedding(item.prompt)
+
+    def _note(self, signal: str, present: bool, prompt: str) -> None:
+        if present:
+            setattr(self, signal, getattr(self, signal) + 1)
+            self.examples.setdefault(signal, prompt[:200])
+
+    def _add_gap(self, gap: float) -> None:
+        self.gap_n += 1
+        delta = gap - self.gap_mean
+        self.gap_mean += delta / self.gap_n
+        self.gap_m2 += delta * (gap - self.gap_mean)
+
+    @staticmethod
+    def _count_key(counter: Counter, key) -> None:
+        if key is not None and (key in counter or len(counter) < _MAX_TRACKED_KEYS):
+            counter[key] += 1
+
+    def _check_repeats(self, prompt: str) -> None:
+        digest = hash(prompt)
+        if digest in self.prompt_hashes:
+            self.exact_repeat += 1
+            self.examples.setdefault("exact_repeat", prompt[:200])
+            return
+        self.prompt_hashes.add(digest)
+        shingles = _shingles(prompt)
+        if not shingles:
+            return
+        signature = MinHash(num_perm=_MINHASH_PERMUTATIONS, seed=1)
+        signature.update_batch(shingles)
+        if self._lsh is None:
+            self._lsh = MinHashLSH(threshold=_NEAR_DUPLICATE_JACCARD, num_perm=_MINHASH_PERMUTATIONS)
+        if self._lsh.query(signature):
+            self.near_duplicate += 1
+            self.examples.setdefault("near_duplicate", prompt[:200])
+        if len(self.prompt_hashes) <= 2000:
+            self._lsh.insert(str(len(self.prompt_hashes)), signature)
+
+    def _sample_for_embedding(self, prompt: str) -> None:
+        if not prompt.strip():
+            return
+        if len(self.embed_sample) < _EMBED_SAMPLE:
+            self.embed_sample.append(prompt)
+        elif len(self.embeddings) < _EMBED_SAMPLE:
+            slot = self._rng.randrange(self.count)
+            if slot < _EMBED_SAMPLE and slot >= len(self.embeddings):
+                self.embed_sample[slot] = prompt
+
+    # ---------------------------------------------------------------------------------------------
+    def pending_embeddings(self) -> list[str]:
+        return self.embed_sample[len(self.embeddings):]
+
+    def add_embeddings(self, vectors: np.ndarray) -> None:
+        self.embeddings.extend(vectors)
+
+    def topic_spread(self) -> float:
+        if len(self.embeddings) < 3:
+            return 0.35
+        matrix = np.asarray(self.embeddings)
+        centre = matrix.mean(axis=0)
+        centre /= np.linalg.norm(centre) or 1.0
+        return float(1.0 - (matrix @ centre).mean())
+
+    def feature_vector(self) -> np.ndarray:
+        count = self.count
+        span_hours = max((self.last_epoch - self.first_epoch) / 3600, 1 / 60)
+        active_hours = max(1.0, min(len(self.hourly), span_hours))
+        gap_cv = math.sqrt(self.gap_m2 / self.gap_n) / self.gap_mean if self.gap_n > 1 and self.gap_mean > 0 else 1.5
+        top_template = max(max(self.prefixes.values(), default=0), max(self.suffixes.values(), default=0))
+        sampling = len(self.sampling_settings)
+        values = {
+            "log_requests": math.log1p(count),
+            "log_rate_per_hour": math.log1p(count / active_hours),
+            "round_the_clock": len(self.hour_bins) / 24 if span_hours >= 20 else 0.5,
+            "gap_regularity": max(0.0, 1.0 - min(gap_cv, 3.0) / 3.0),
+            "single_turn_share": _smoothed(self.single_turn, count, 0.5),
+            "follow_up_share": _smoothed(self.follow_up, count, 0.5),
+            "template_share": _smoothed(top_template, count, 0.1),
+            "prefix_variety": _smoothed(len(self.prefixes), count, 0.9),
+            "near_duplicate_share": _smoothed(self.near_duplicate, count, 0.02),
+            "exact_repeat_share": _smoothed(self.exact_repeat, count, 0.02),
+            "reasoning_share": _smoothed(self.reasoning, count, 0.02),
+            "grading_share": _smoothed(self.grading, count, 0.01),
+            "multi_sample_share": _smoothed(self.multi_sample, count, 0.01),
+            "logprob_share": _smoothed(self.logprobs, count, 0.01),
+            "long_answer_share": _smoothed(self.long_answer, count, 0.05),
+            "sampling_variety": math.log(sampling) if sampling else 0.0,
+            "log_answer_tokens": math.log1p(self.answer_tokens / self.answer_known) if self.answer_known else 5.5,
+            "log_prompt_chars": math.log1p(self.prompt_chars / count) if count else 0.0,
+            "completions_share": _smoothed(self.completions, count, 0.02),
+            "topic_spread": self.topic_spread(),
+        }
+        return np.array([values[name] for name in FEATURE_NAMES], dtype=float)
+
+    def evidence(self) -> dict[str, str]:
+        """Human-checkable evidence for each feature, quoted in the reasons of a verdict."""
+        count = max(self.count, 1)
+        top_prefix = max(self.prefixes.values(), default=0)
+        top_suffix = max(self.suffixes.values(), default=0)
+        span_hours = (self.last_epoch - self.first_epoch) / 3600
+        return {
+            "log_requests": f"{self.count} requests over {span_hours:.1f} h",
+            "log_rate_per_hour": f"{self.count} requests in {len(self.hourly)} distinct clock hours",
+            "round_the_clock": f"active in {len(self.hour_bins)} of 24 hours of the day",
+            "gap_regularity": f"mean gap {self.gap_mean:.1f} s between requests",
+            "single_turn_share": f"{self.single_turn}/{self.count} requests are single-turn",
+            "follow_up_share": f"{self.follow_up}/{self.count} requests continue a conversation",
+            "template_share": f"{max(top_prefix, top_suffix)}/{self.count} requests share one opening or closing",
+            "prefix_variety": f"{len(self.prefixes)} distinct openings in {self.count} requests",
+            "near_duplicate_share": f"{self.near_duplicate}/{count} paraphrase an earlier request"
+                                    + _example(self.examples.get("near_duplicate")),
+            "exact_repeat_share": f"{self.exact_repeat}/{count} repeat an earlier prompt"
+                                  + _example(self.examples.get("exact_repeat")),
+            "reasoning_share": f"{self.reasoning}/{count} ask for step-by-step reasoning"
+                               + _example(self.examples.get("reasoning")),
+            "grading_share": f"{self.grading}/{count} ask for a grade or judgement"
+                             + _example(self.examples.get("grading")),
+            "multi_sample_share": f"{self.multi_sample}/{count} ask for n > 1 answers",
+            "logprob_share": f"{self.logprobs}/{count} ask for log-probabilities",
+            "long_answer_share": f"{self.long_answer}/{count} allow {_LONG_ANSWER_TOKENS}+ answer tokens",
+            "sampling_variety": f"{len(self.sampling_settings)} distinct temperature/top_p settings",
+            "log_answer_tokens": f"mean answer {self.answer_tokens / max(self.answer_known, 1):.0f} tokens",
+            "log_prompt_chars": f"mean prompt {self.prompt_chars / count:.0f} characters",
+            "completions_share": f"{self.completions}/{count} use /v1/completions",
+            "topic_spread": f"topic spread {self.topic_spread():.2f} over {len(self.embeddings)} sampled prompts",
+        }
+
+
+def _example(prompt: str | None) -> str:
+    return f', e.g. "{prompt[:120]}"' if prompt else ""
+
+
+_SUMMED = ("count", "refused", "single_turn", "follow_up", "reasoning", "grading", "multi_sample", "logprobs",
+           "long_answer", "completions", "near_duplicate", "exact_repeat", "answer_tokens", "answer_known",
+           "prompt_chars")
+
+
+def merge_states(name: str, states: list[AccountState]) -> AccountState:
+    """One state for a cluster: its accounts' traffic counted together, so a campaign's combined volume shows."""
+    merged = AccountState(account=name)
+    for field_name in _SUMMED:
+        setattr(merged, field_name, sum(getattr(state, field_name) for state in states))
+    merged.first_epoch = min(state.first_epoch for state in states)
+    merged.last_epoch = max(state.last_epoch for state in states)
+    gap_count = sum(state.gap_n for state in states)
+    if gap_count:
+        merged.gap_n = gap_count
+        merged.gap_mean = sum(state.gap_mean * state.gap_n for state in states) / gap_count
+        merged.gap_m2 = sum(state.gap_m2 for state in states)
+    for state in states:
+        merged.hour_bins |= state.hour_bins
+        merged.hourly.update(state.hourly)
+        merged.prefixes.update(state.prefixes)
+        merged.suffixes.update(state.suffixes)
+        merged.sampling_settings |= state.sampling_settings
+        merged.ips.update(state.ips)
+        merged.user_agents.update(state.user_agents)
+        merged.embeddings.extend(state.embeddings[:max(2, _EMBED_SAMPLE // len(states))])
+        for signal, example in state.examples.items():
+            merged.examples.setdefault(signal, example)
+    return merged
