@@ -148,6 +148,7 @@ def test_a_failing_database_spills_records_to_a_file(tmp_path: Path, monkeypatch
     async def submit_all():
         for record in records:
             writer.submit(Item(record))
+        await writer.drain_waiting()
     asyncio.run(submit_all())
     writer.close()
     spilled = [line for line in spill.read_text().splitlines()]
