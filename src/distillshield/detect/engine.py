@@ -15,10 +15,11 @@ from distillshield.detect.cluster import link_accounts
 from distillshield.detect.embed import PromptEmbedder
 from distillshield.detect.features import extract
 from distillshield.detect.scoring import DetectorModel
-from distillshield.detect.state import FEATURES, AccountState, merge_states
+from distillshield.detect.state import FEATURE_NAMES, FEATURES, AccountState, merge_states
 from distillshield.records import Exchange
 
 _FEATURE_HELP = dict(FEATURES)
+_TOPIC_INDEX = FEATURE_NAMES.index("topic_spread")
 
 
 def is_checkpoint(count: int) -> bool:
@@ -47,6 +48,14 @@ class Verdict:
                 "requests": self.requests}
 
 
+@dataclass(slots=True)
+class _Checkpoint:
+    state: AccountState
+    count: int
+    vector: object
+    sampled: int        # prompts in the account's topic sample at the checkpoint
+
+
 @dataclass
 class _Track:
     best_score: float = float("-inf")
@@ -72,7 +81,7 @@ class DetectionEngine:
         self.clusters: dict[str, list[str]] = {}
         self.cluster_of: dict[str, str] = {}
         self.seen = 0
-        self._due: set[str] = set()
+        self._due: list[_Checkpoint] = []
         self.snapshots: list[tuple[tuple[str, ...], int, object]] | None = None  # training mode only
 
     # feeding ----------------------------------------------------------------------------------------
@@ -80,13 +89,13 @@ class DetectionEngine:
         item = extract(exchange)
         state = self.states.get(item.account)
         if state is None:
-            state = self.states[item.account] = AccountState(item.account, seed=len(self.states))
+            state = self.states[item.account] = AccountState(item.account)
             self.tracks[item.account] = _Track()
         state.update(item)
         self.seen += 1
         if is_checkpoint(state.count):
-            self._due.add(item.account)
-            if len(self._due) >= self.score_batch:
+            self._due.append(_Checkpoint(state, state.count, state.feature_vector(), len(state.embed_sample)))
+            if len(self._due) >= self.score_batch or self.embedder is None:
                 self.score_due()
         if self.seen % self.link_every == 0:
             self.link()
@@ -110,22 +119,24 @@ class DetectionEngine:
             offset += len(texts)
 
     def score_due(self) -> None:
-        due = [self.states[name] for name in sorted(self._due)]
-        self._due.clear()
-        self._embed(due)
-        for state in due:
-            vector = state.feature_vector()
+        """Score the checkpoints waiting for their prompts' embeddings, each with its features as of then."""
+        due, self._due = self._due, []
+        self._embed(list({id(point.state): point.state for point in due}.values()))
+        for point in due:
+            # the topic sample only grows, so its first `sampled` embeddings are the ones the checkpoint saw
+            point.vector[_TOPIC_INDEX] = point.state.topic_spread(point.sampled)
             if self.snapshots is not None:
-                self.snapshots.append(((state.account,), state.count, vector))
+                self.snapshots.append(((point.state.account,), point.count, point.vector))
             if self.model is not None:
-                self._consider(state.account, self.model.scorer.score(vector), vector, None)
+                self._consider(point.state.account, self.model.scorer.score(point.vector), point.vector, None,
+                               point.count)
 
-    def _consider(self, account: str, score: float, vector, cluster: str | None) -> None:
+    def _consider(self, account: str, score: float, vector, cluster: str | None, count: int | None = None) -> None:
         track = self.tracks[account]
         if score > track.best_score:
             track.best_score, track.best_vector, track.best_from_cluster = score, vector, cluster
         if track.flagged_after is None and score >= self.threshold:
-            track.flagged_after = self.states[account].count
+            track.flagged_after = count or self.states[account].count
 
     def link(self) -> None:
         """Re-link accounts into clusters and score each cluster's combined traffic."""

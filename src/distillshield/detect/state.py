@@ -7,7 +7,6 @@ requests), so ten requests cannot look as certain as a thousand.
 from __future__ import annotations
 
 import math
-import random
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -20,9 +19,11 @@ _PRIOR_WEIGHT = 4.0
 _MINHASH_PERMUTATIONS = 32
 _NEAR_DUPLICATE_JACCARD = 0.5
 _SHINGLE_WORDS = 3
-_EMBED_SAMPLE = 16
+_EMBED_SAMPLE = 20
+_EMBED_FIRST = 12
 _LONG_ANSWER_TOKENS = 1000
 _MAX_TRACKED_KEYS = 4096
+_UNKNOWN_TOPIC_SPREAD = 0.35
 
 # (name, what it measures) in the order of the feature vector; the scorer and the reasons use these names.
 FEATURES: tuple[tuple[str, str], ...] = (
@@ -64,7 +65,6 @@ def _smoothed(count: float, total: float, prior: float) -> float:
 @dataclass
 class AccountState:
     account: str
-    seed: int = 0
     count: int = 0
     refused: int = 0
     first_epoch: float = 0.0
@@ -92,17 +92,15 @@ class AccountState:
     ips: Counter = field(default_factory=Counter)
     user_agents: Counter = field(default_factory=Counter)
     prompt_hashes: set = field(default_factory=set)
-    embed_sample: list = field(default_factory=list)     # prompts kept for topic embedding (reservoir)
+    embed_sample: list = field(default_factory=list)     # prompts kept for topic embedding
     embeddings: list = field(default_factory=list)        # vectors of embed_sample[:len(embeddings)]
     hourly: Counter = field(default_factory=Counter)      # requests per absolute hour, for timing links
     examples: dict = field(default_factory=dict)          # signal name → one prompt that showed it
     _lsh: MinHashLSH | None = None
-    _rng: random.Random | None = None
 
     def update(self, item: ExchangeFeatures) -> None:
         if self.count == 0:
             self.first_epoch = item.epoch
-            self._rng = random.Random(self.seed)
         else:
             self._add_gap(max(0.0, item.epoch - self.last_epoch))
         self.count += 1
@@ -168,14 +166,12 @@ class AccountState:
             self._lsh.insert(str(len(self.prompt_hashes)), signature)
 
     def _sample_for_embedding(self, prompt: str) -> None:
-        if not prompt.strip():
+        # The first prompts, then one at each power of two: a sample that only grows (so a checkpoint's
+        # topic spread can be computed later, exactly) and still sees what an account turns to later on.
+        if not prompt.strip() or len(self.embed_sample) >= _EMBED_SAMPLE:
             return
-        if len(self.embed_sample) < _EMBED_SAMPLE:
+        if self.count <= _EMBED_FIRST or self.count & (self.count - 1) == 0:
             self.embed_sample.append(prompt)
-        elif len(self.embeddings) < _EMBED_SAMPLE:
-            slot = self._rng.randrange(self.count)
-            if slot < _EMBED_SAMPLE and slot >= len(self.embeddings):
-                self.embed_sample[slot] = prompt
 
     # ---------------------------------------------------------------------------------------------
     def pending_embeddings(self) -> list[str]:
@@ -184,10 +180,12 @@ class AccountState:
     def add_embeddings(self, vectors: np.ndarray) -> None:
         self.embeddings.extend(vectors)
 
-    def topic_spread(self) -> float:
-        if len(self.embeddings) < 3:
-            return 0.35
-        matrix = np.asarray(self.embeddings)
+    def topic_spread(self, sampled: int | None = None) -> float:
+        """Mean cosine distance of the sampled prompts from their centre (of the first ``sampled`` only)."""
+        vectors = self.embeddings[:sampled]
+        if len(vectors) < 3:
+            return _UNKNOWN_TOPIC_SPREAD
+        matrix = np.asarray(vectors)
         centre = matrix.mean(axis=0)
         centre /= np.linalg.norm(centre) or 1.0
         return float(1.0 - (matrix @ centre).mean())

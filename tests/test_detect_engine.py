@@ -1,0 +1,181 @@
+"""Clustering, thresholds checked against their false-positive rate, the engine's decisions, and `scan`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from detect_helpers import exchange, stream_of
+from distillshield.cli import main
+from distillshield.detect import DetectionEngine, DetectorModel, DistillationScorer, Threshold
+from distillshield.detect.cluster import link_accounts
+from distillshield.detect.features import extract
+from distillshield.detect.state import FEATURE_NAMES, AccountState
+from distillshield.errors import ConfigError
+from distillshield.records import write_exchanges
+
+CHATTY = ["how do I repot a cactus", "what is the capital of Australia", "fix my bash loop over files",
+          "explain inflation simply", "best way to learn guitar chords", "why is the sky blue",
+          "write a haiku about rain", "how long should I boil an egg"]
+
+
+def states_of(exchanges) -> dict[str, AccountState]:
+    states: dict[str, AccountState] = {}
+    for item in sorted(exchanges, key=lambda e: e.ts):
+        states.setdefault(item.account, AccountState(item.account)).update(extract(item))
+    return states
+
+
+def logprob_model(benign_scores=None) -> DetectorModel:
+    """A hand-set scorer: the log-odds rise with the share of requests asking for log-probabilities."""
+    scorer = DistillationScorer()
+    scorer.mean_ = np.zeros(len(FEATURE_NAMES))
+    scorer.scale_ = np.ones(len(FEATURE_NAMES))
+    scorer.coef_ = np.zeros(len(FEATURE_NAMES))
+    scorer.coef_[FEATURE_NAMES.index("logprob_share")] = 10.0
+    scorer.intercept_ = -5.0
+    scores = np.linspace(-4.8, -4.0, 200) if benign_scores is None else benign_scores
+    return DetectorModel(scorer, scores, {"what": "test model"})
+
+
+# clustering -------------------------------------------------------------------------------------------
+def test_accounts_sharing_a_dominant_template_are_linked():
+    items = []
+    for index, account in enumerate(["a1", "a2", "a3"]):
+        items += stream_of(account, [f"Translate into French, keeping the tone: sentence number {index}-{i}"
+                                     for i in range(10)], ip=f"203.0.113.{index}", user_agent=f"agent-{index}")
+    items += stream_of("human", CHATTY, ip="198.51.100.9", user_agent="Mozilla/5.0")
+    clusters = link_accounts(states_of(items))
+    assert list(clusters.values()) == [["a1", "a2", "a3"]]
+    assert "shared template" in next(iter(clusters))
+
+
+def test_shared_address_and_client_links_accounts_but_an_office_network_does_not():
+    proxy = stream_of("p1", CHATTY, ip="192.0.2.44", user_agent="harvester/2.1") \
+        + stream_of("p2", CHATTY[::-1], ip="192.0.2.44", user_agent="harvester/2.1")
+    office = stream_of("o1", CHATTY, ip="192.0.2.80", user_agent="Mozilla/5.0 (Mac)") \
+        + stream_of("o2", CHATTY[::-1], ip="192.0.2.80", user_agent="OpenAI/Python 1.99")
+    clusters = link_accounts(states_of(proxy + office))
+    assert list(clusters.values()) == [["p1", "p2"]]
+
+
+def test_accounts_below_the_minimum_are_never_linked():
+    items = stream_of("x1", CHATTY[:2], ip="192.0.2.1") + stream_of("x2", CHATTY[:2], ip="192.0.2.1")
+    assert link_accounts(states_of(items)) == {}
+
+
+# thresholds against their null ----------------------------------------------------------------------------
+@pytest.mark.parametrize("fpr, reference_size", [(1e-2, 3000), (1e-3, 400)])
+def test_threshold_holds_its_false_positive_rate_on_fresh_benign_scores(fpr, reference_size):
+    rng = np.random.default_rng(7)
+    rates = []
+    for _ in range(40):
+        threshold = Threshold(fpr).fit(rng.logistic(size=reference_size))
+        rates.append(np.mean(rng.logistic(size=200_000) >= threshold.value_))
+    assert np.mean(rates) <= fpr * 1.15
+    assert np.mean(rates) >= fpr * 0.2  # and it is not so conservative that it flags nothing
+
+
+def test_threshold_methods_and_bad_input():
+    assert Threshold(1e-2).fit(np.arange(300.0)).method_ == "empirical"
+    assert Threshold(1e-3).fit(np.arange(300.0)).method_ == "exponential tail"
+    with pytest.raises(ConfigError, match="at least 20"):
+        Threshold(1e-3).fit(np.arange(5.0))
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        Threshold(1.5)
+
+
+# the engine ------------------------------------------------------------------------------------------------
+def test_engine_flags_the_harvester_early_and_names_the_signal():
+    items = stream_of("harvester", CHATTY * 10, gap=5.0, logprobs=True, top_logprobs=5) \
+        + stream_of("human", CHATTY * 3, gap=300.0)
+    engine = DetectionEngine(logprob_model(), fpr=1e-3)
+    engine.observe_all(sorted(items, key=lambda e: e.ts))
+    verdicts = {v.account: v for v in engine.verdicts()}
+    assert verdicts["harvester"].flagged and verdicts["harvester"].flagged_after <= 10
+    assert verdicts["harvester"].reasons[0]["signal"] == "logprob_share"
+    assert "ask for log-probabilities" in verdicts["harvester"].reasons[0]["evidence"]
+    assert not verdicts["human"].flagged and verdicts["human"].flagged_after is None
+    assert verdicts["harvester"].score > verdicts["human"].score
+
+
+def test_a_cluster_is_scored_on_its_combined_traffic():
+    # each account alone stays under the checkpoint volume; the campaign's combined traffic does not
+    items = []
+    for index in range(6):
+        items += stream_of(f"acct{index}", [f"Explain topic {index}-{i} for a textbook chapter" for i in range(6)],
+                           start=index * 7.0, gap=40.0, ip="192.0.2.200", user_agent="farm/1.0", logprobs=True)
+    engine = DetectionEngine(logprob_model(), fpr=1e-3, link_every=10)
+    engine.observe_all(sorted(items, key=lambda e: e.ts))
+    verdicts = engine.verdicts()
+    assert {v.cluster for v in verdicts} == {"c_1"}
+    assert all(v.flagged for v in verdicts)
+
+
+def test_model_round_trips_through_json(tmp_path):
+    model = logprob_model()
+    model.save(tmp_path / "m.json")
+    loaded = DetectorModel.load(tmp_path / "m.json")
+    vector = np.arange(len(FEATURE_NAMES), dtype=float)
+    assert loaded.scorer.score(vector) == pytest.approx(model.scorer.score(vector))
+    assert loaded.threshold(1e-3).value_ == pytest.approx(model.threshold(1e-3).value_, abs=1e-3)
+
+
+def test_a_model_for_other_features_is_refused(tmp_path):
+    path = tmp_path / "m.json"
+    logprob_model().save(path)
+    data = json.loads(path.read_text())
+    data["scorer"]["features"] = data["scorer"]["features"][:-1]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="other features"):
+        DetectorModel.load(path)
+
+
+# the scan command -----------------------------------------------------------------------------------------
+def test_scan_reports_bad_lines_by_number_and_skips_them(tmp_path):
+    model_path = tmp_path / "model.json"
+    logprob_model().save(model_path)
+    log = tmp_path / "log.jsonl"
+    with open(log, "wb") as out:
+        write_exchanges(out, stream_of("harvester", CHATTY * 4, logprobs=True)[:20])
+        out.write(b"{not json\n")
+        out.write(b'{"id": "x", "ts": "2026-11-22T10:00:00Z", "account": "a"}\n')
+        write_exchanges(out, stream_of("human", CHATTY * 2, gap=600.0))
+    result = CliRunner().invoke(main, ["scan", str(log), "--out", str(tmp_path / "v.jsonl"),
+                                       "--model", str(model_path), "--no-embeddings"])
+    assert result.exit_code == 0, result.output
+    assert "log.jsonl:21: skipped: not valid JSON" in result.output
+    assert "log.jsonl:22: skipped: exchange is missing required field(s): endpoint, request" in result.output
+    verdicts = [json.loads(line) for line in (tmp_path / "v.jsonl").read_text().splitlines()]
+    assert [v["account"] for v in verdicts] == ["harvester", "human"]
+    assert set(verdicts[0]) >= {"account", "score", "flagged", "flagged_after", "cluster", "reasons"}
+    assert verdicts[0]["flagged"] and not verdicts[1]["flagged"]
+
+
+def test_scan_with_the_operators_own_reference(tmp_path):
+    model_path = tmp_path / "model.json"
+    logprob_model().save(model_path)
+    reference = tmp_path / "reference.jsonl"
+    with open(reference, "wb") as out:  # ordinary accounts that, here, do ask for log-probabilities
+        for index in range(30):
+            write_exchanges(out, stream_of(f"ref{index}", CHATTY, gap=600.0, logprobs=index % 2 == 0))
+    log = tmp_path / "log.jsonl"
+    with open(log, "wb") as out:
+        write_exchanges(out, stream_of("lp", CHATTY, logprobs=True))
+    args = ["scan", str(log), "--model", str(model_path), "--no-embeddings", "--out"]
+    runner = CliRunner()
+    assert runner.invoke(main, [*args, str(tmp_path / "a.jsonl")]).exit_code == 0
+    assert runner.invoke(main, [*args, str(tmp_path / "b.jsonl"), "--reference", str(reference)]).exit_code == 0
+    flagged_default = json.loads((tmp_path / "a.jsonl").read_text())["flagged"]
+    flagged_own = json.loads((tmp_path / "b.jsonl").read_text())["flagged"]
+    assert flagged_default and not flagged_own
+
+
+def test_scan_rejects_a_bad_fpr(tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text("")
+    result = CliRunner().invoke(main, ["scan", str(log), "--out", str(tmp_path / "v"), "--fpr", "2"])
+    assert result.exit_code == 2 and "between 0 and 1" in result.output
