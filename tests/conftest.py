@@ -48,9 +48,12 @@ def start_gateway(tmp_path: Path, fake_upstream):
     """Start a gateway over the fake upstream with the given settings; stopped at the end of the test."""
     running: list[ServerThread] = []
 
-    def start(**overrides) -> RunningGateway:
+    def start(detector_model=None, **overrides) -> RunningGateway:
+        # live detection is off unless a test asks for it (with a model of its own), so that a trained
+        # model shipped in the package cannot change what the other tests expect
         values = {"store_url": str(tmp_path / f"gw{len(running)}.db"), "upstream_url": fake_upstream.url + "/v1",
-                  "default_rpm": 0, "default_tpm": 0, "default_concurrency": 0, "default_tpd": 0}
+                  "default_rpm": 0, "default_tpm": 0, "default_concurrency": 0, "default_tpd": 0,
+                  "detect": detector_model is not None, "detect_embeddings": False}
         values.update(overrides)
         settings = Settings(**values)
         store = Store(settings.store_url)
@@ -58,7 +61,7 @@ def start_gateway(tmp_path: Path, fake_upstream):
                                                    "user": store.create_key("default")[1]}
         backend = UpstreamBackend(settings.upstream_url, timeout=settings.upstream_timeout,
                                   connect_timeout=settings.upstream_connect_timeout)
-        gateway = Gateway(settings, store, backend)
+        gateway = Gateway(settings, store, backend, detector_model=detector_model)
         server = ServerThread(gateway.app).__enter__()
         running.append(server)
         return RunningGateway(server.url, keys["admin"], keys["user"], store, gateway, server)

@@ -5,6 +5,9 @@
   fail-<status>   answers that HTTP status with an error body
   drop            streams a few chunks, then drops the connection without [DONE]
   echo            answers with the last user message
+  inspect         answers with the request body it received, as the answer text
+  think           answers "<think>...</think>" reasoning before its answer, and a reasoning_content field;
+                  streamed, the tags are split across chunks
 Any other path under /v1 answers {"path": ..., "method": ..., "query": ...}.
 """
 
@@ -20,6 +23,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 ANSWER_WORDS = ["Hello", " there", ",", " this", " is", " a", " fake", " answer", "."]
+THINKING = "secret plan: copy the teacher"
+THINK_PIECES = ["<thi", "nk>secret ", "plan: copy", " the teacher</th", "ink>\n\n", "The answer", " is 42."]
 
 
 def _completion(model: str, text: str, chat: bool, n: int) -> dict:
@@ -54,16 +59,32 @@ async def completions(request: Request) -> Response:
     text = "".join(ANSWER_WORDS)
     if model == "echo":
         text = payload["messages"][-1]["content"] if chat else payload["prompt"]
+    elif model == "inspect":
+        text = orjson.dumps(payload).decode()
+    elif model == "think":
+        text = "".join(THINK_PIECES)
     if payload.get("stream"):
         return StreamingResponse(_stream(model, delay, payload), media_type="text/event-stream")
     if delay:
         await asyncio.sleep(delay)
-    return Response(orjson.dumps(_completion(model, text, chat, payload.get("n") or 1)),
-                    media_type="application/json")
+    answer = _completion(model, text, chat, payload.get("n") or 1)
+    if model == "think" and chat:
+        for choice in answer["choices"]:
+            choice["message"]["reasoning_content"] = THINKING
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
 async def _stream(model: str, delay: float, payload: dict):
     yield _chunk(model, {"role": "assistant", "content": ""})
+    if model == "think":
+        yield _chunk(model, {"reasoning_content": THINKING})
+        for piece in THINK_PIECES:
+            event = _chunk(model, {"content": piece})
+            yield event[:7]           # an event split across network chunks, too
+            yield event[7:]
+        yield _chunk(model, {}, "stop")
+        yield b"data: [DONE]\n\n"
+        return
     for index, word in enumerate(ANSWER_WORDS):
         if delay:
             await asyncio.sleep(delay)

@@ -77,3 +77,37 @@ def test_postgres_is_reachable():
     """CI must start PostgreSQL; this fails loudly rather than skipping the PostgreSQL half."""
     result = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_policy_overrides_and_events(store):
+    store.create_account("acme", rpm=1, tpm=2, concurrency=3, tpd=4)
+    assert store.get_account("acme").policy == "auto"
+    with pytest.raises(InvalidRequest, match="policy must be one of auto, allow, flag, throttle, harden, block"):
+        store.update_account("acme", policy="nuke")
+    assert store.update_account("acme", policy="harden").policy == "harden"
+    store.update_account("acme", policy="harden")                       # no change: no event
+    event_id = store.record_policy_event("acme", "none", "flag", source="detector", score=1.5, threshold=float("inf"),
+                                         reasons=[{"signal": "logprob_share", "weight": 2.0}], cluster="c_1")
+    store.set_policy_event_alert(event_id, "sent")
+    store.create_account("other", rpm=1, tpm=2, concurrency=3, tpd=4)
+    store.record_policy_event("other", "none", "block", source="detector")
+    events = store.list_policy_events(account="acme")
+    assert [(e["old_level"], e["new_level"], e["source"]) for e in events] == [
+        ("none", "flag", "detector"), ("auto", "harden", "operator")]
+    assert events[0]["reasons"] == [{"signal": "logprob_share", "weight": 2.0}]
+    assert (events[0]["score"], events[0]["threshold"], events[0]["alert"], events[0]["cluster"]) == (
+        1.5, None, "sent", "c_1")
+    assert len(store.list_policy_events()) == 3 and len(store.list_policy_events(limit=1)) == 1
+    assert store.list_policy_events(since=events[0]["ts"] + 1) == []
+    orjson.dumps(events)                                                # plain JSON types throughout
+
+
+def test_a_store_from_before_policies_gains_the_column(store):
+    store.create_account("old", rpm=1, tpm=2, concurrency=3, tpd=4)
+    with store.engine.begin() as conn:                       # as a store made before policies existed
+        conn.execute(sa.text("ALTER TABLE accounts DROP COLUMN policy"))
+    store.close()
+    reopened = Store(store.url)
+    assert reopened.get_account("old").policy == "auto"
+    assert reopened.update_account("old", policy="block").policy == "block"
+    reopened.close()

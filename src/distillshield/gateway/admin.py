@@ -1,4 +1,4 @@
-"""The admin API: accounts and keys. Every route here needs an admin key (checked by the logging layer)."""
+"""The admin API: accounts, keys, policy. Every route here needs an admin key (checked by the logging layer)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ async def get_account(request: Request, call, _account, _body: bytes) -> Respons
 
 
 async def update_account(request: Request, call, _account, body: bytes) -> Response:
+    """Change limits, ``disabled`` or ``policy``; the running gateway applies the change at once."""
     gateway = _gateway(request)
     changes = parse_json_object(body)
     account = await asyncio.to_thread(gateway.store.update_account, request.path_params["account_id"], **changes)
@@ -96,6 +97,39 @@ async def revoke_key(request: Request, call, _account, _body: bytes) -> Response
     return _json(key.as_dict())
 
 
+def _positive_int(text: str | None, name: str, default: int) -> int:
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) == 0:
+        raise InvalidRequest(f"{name} must be a positive integer, got {text!r}", param=name)
+    return int(text)
+
+
+async def list_policy_events(request: Request, call, _account, _body: bytes) -> Response:
+    """Policy level changes, newest first: ?account=ID&limit=N."""
+    limit = _positive_int(request.query_params.get("limit"), "limit", 1000)
+    events = await asyncio.to_thread(_gateway(request).store.list_policy_events,
+                                     account=request.query_params.get("account"), limit=limit)
+    call.status = 200
+    return _json({"object": "list", "data": events})
+
+
+async def list_risk(request: Request, call, _account, _body: bytes) -> Response:
+    """The live detector's risk table: ?account=ID, or every account at a level (?all=1: every account scored)."""
+    gateway = _gateway(request)
+    detector = gateway.detector
+    risks = list(detector.risk.values()) if detector is not None else []
+    wanted = request.query_params.get("account")
+    if wanted is not None:
+        risks = [risk for risk in risks if risk.account == wanted]
+    elif request.query_params.get("all") not in ("1", "true"):
+        risks = [risk for risk in risks if risk.level != "none"]
+    risks.sort(key=lambda risk: -risk.score)
+    call.status = 200
+    return _json({"object": "list", "detection": detector is not None,
+                  "data": [risk.as_dict() for risk in risks]})
+
+
 def admin_routes():
     return [
         ("/admin/accounts", list_accounts, ["GET"]),
@@ -106,4 +140,6 @@ def admin_routes():
         ("/admin/keys", create_key, ["POST"]),
         ("/admin/keys/{key_id}/revoke", revoke_key, ["POST"]),
         ("/admin/keys/{key_id}", revoke_key, ["DELETE"]),
+        ("/admin/policy-events", list_policy_events, ["GET"]),
+        ("/admin/risk", list_risk, ["GET"]),
     ]

@@ -1,17 +1,20 @@
 """The gateway: an ASGI app whose request path reads in order, one small layer each.
 
-body (size) → auth (key → account) → validation → limits → backend → response,
-with the traffic log wrapped around all of it: every request but the health
-check becomes one exchange record, refused ones included.
+body (size) → auth (key → account) → policy (block?) → validation → policy (harden) → limits (throttled?)
+→ backend → response (reasoning stripped when hardened), with the traffic log wrapped around all of it:
+every request but the health check becomes one exchange record, refused ones included. The log writer
+passes the records on to the live detector, whose risk table the policy reads.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 
 import anyio
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
@@ -20,34 +23,49 @@ from starlette.routing import Route
 from distillshield.backends import Backend, BackendRequest, StreamReply
 from distillshield.errors import BodyTooLarge, DistillShieldError, InternalError, InvalidRequest, NotFound
 from distillshield.gateway.admin import admin_routes
+from distillshield.gateway.alerts import AlertSender
 from distillshield.gateway.auth import Authenticator, require_admin
 from distillshield.gateway.calllog import Call
 from distillshield.gateway.errors import error_event, error_response
 from distillshield.gateway.limits import MemoryLimiter, Ticket
 from distillshield.gateway.metrics import GatewayMetrics
+from distillshield.gateway.policy import Policy, make_live_detector
 from distillshield.gateway.validation import VALIDATORS, estimated_tokens, parse_json_object
-from distillshield.records import Settings
+from distillshield.records import Exchange, Settings
 from distillshield.store import LogWriter, Store
 
 log = logging.getLogger("distillshield.gateway")
 
 _REFUSAL_REASONS = {400: "invalid_request", 401: "auth", 403: "forbidden", 404: "not_found",
                     413: "body_too_large", 429: "rate_limit"}
+_POLICY_CODES = ("blocked_by_policy", "hardened_by_policy")
 
 
 class Gateway:
     """Holds the parts a request passes through; ``app`` is the ASGI application."""
 
-    def __init__(self, settings: Settings, store: Store, backend: Backend, *, limiter=None):
+    def __init__(self, settings: Settings, store: Store, backend: Backend, *, limiter=None,
+                 detector_model=None, embedder="auto"):
+        """``detector_model`` and ``embedder`` replace what the settings would load (tests, tools)."""
         self.settings = settings
         self.store = store
         self.backend = backend
         self.auth = Authenticator(store, cache_seconds=settings.auth_cache_seconds)
         self.limiter = limiter or _make_limiter(settings)
+        self.metrics = GatewayMetrics(lambda: self.log_writer.depth)
+        self.alerts = None
+        self.policy = Policy(settings, store, self.metrics)
+        if settings.alert_webhook_url:
+            self.alerts = self.policy.alerts = AlertSender(settings.alert_webhook_url,
+                                                           on_result=self.policy.on_alert_result)
+        self.detector = make_live_detector(settings, self.policy, model=detector_model, embedder=embedder)
+        self.policy.attach(self.detector)
+        if self.detector is not None:
+            self.metrics.watch_detector(self.detector)
         self.log_writer = LogWriter(store, queue_size=settings.log_queue_size, batch_size=settings.log_batch_size,
                                     flush_ms=settings.log_flush_ms, retention_days=settings.retention_days,
-                                    spill_path=_spill_path(settings.store_url))
-        self.metrics = GatewayMetrics(lambda: self.log_writer.depth)
+                                    spill_path=_spill_path(settings.store_url),
+                                    on_written=self.detector.feed if self.detector is not None else None)
         self.app = Starlette(routes=self._routes(), lifespan=self._lifespan)
         self.app.state.gateway = self
 
@@ -66,6 +84,11 @@ class Gateway:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app) -> AsyncIterator[None]:
+        if self.alerts is not None:
+            self.alerts.start()
+        if self.detector is not None:
+            hours = self.settings.detect_replay_hours
+            self.detector.start(replay=(lambda: self._past_exchanges(hours, time.time())) if hours > 0 else None)
         self.log_writer.start()
         await self.backend.start()
         try:
@@ -75,6 +98,21 @@ class Gateway:
             await self.limiter.aclose()
             await self.log_writer.drain_waiting()
             self.log_writer.close()
+            if self.detector is not None:
+                self.detector.close()
+            if self.alerts is not None:
+                self.alerts.close()
+
+    def _past_exchanges(self, hours: float, until: float) -> Iterator[Exchange]:
+        """Stored exchanges of the last ``hours`` before start-up, oldest first (live ones come from the log)."""
+        for text in self.store.iter_exchange_json(since=until - hours * 3600):
+            try:
+                exchange = Exchange.from_dict(orjson.loads(text))
+            except (orjson.JSONDecodeError, DistillShieldError):
+                continue
+            if exchange.epoch >= until:
+                return
+            yield exchange
 
     # the logging layer ----------------------------------------------------
     def logged(self, handler, *, admin: bool = False):
@@ -116,8 +154,10 @@ class Gateway:
             return
         call.finish()
         status = call.status or 500
-        self.metrics.observe(call.endpoint, status, call.latency_ms / 1000,
-                             _REFUSAL_REASONS.get(status) if call.error else None)
+        reason = None
+        if call.error:
+            reason = "policy" if call.error.get("code") in _POLICY_CODES else _REFUSAL_REASONS.get(status)
+        self.metrics.observe(call.endpoint, status, call.latency_ms / 1000, reason)
         self.log_writer.submit(call)
 
     def _client_ip(self, request: Request) -> str | None:
@@ -136,7 +176,11 @@ class Gateway:
         call.status = 200
         return Response(self.metrics.render(), media_type="text/plain; version=0.0.4")
 
-    async def list_models(self, _request: Request, call: Call, _account, _body: bytes) -> Response:
+    async def list_models(self, _request: Request, call: Call, account, _body: bytes) -> Response:
+        decision = self.policy.decide(account)
+        if decision is not None:
+            call.policy = decision.record
+            self.policy.admit(decision)          # raises for a blocked account
         reply = await self.backend.models()
         call.status, call.response_body = reply.status, reply.body
         return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
@@ -145,10 +189,18 @@ class Gateway:
         raise NotFound(f"Unknown route {request.method} {request.url.path}. The API lives under /v1/.")
 
     async def serve_model(self, request: Request, call: Call, account, body: bytes) -> Response:
+        decision = self.policy.decide(account)
+        if decision is not None:
+            call.policy = decision.record
+            self.policy.admit(decision)          # raises for a blocked account
         payload = self._validated(request.method, call.endpoint, body)
-        call.payload = payload
+        call.payload = payload                   # the log and the detector see what the client asked
+        hardened = decision is not None and decision.harden and payload is not None
+        if hardened:
+            payload, body = self.policy.harden_request(call.endpoint, payload, body, decision, call)
         tokens = estimated_tokens(payload, self.settings.default_max_tokens) if payload else 0
-        ticket = await self.limiter.admit(account, tokens)
+        limits = self.policy.limits_for(account) if decision is not None and decision.throttle else account
+        ticket = await self.limiter.admit(limits, tokens)
         backend_request = BackendRequest(
             method=request.method, endpoint=call.endpoint, body=body, payload=payload, account=account.id,
             query_string=request.url.query, content_type=request.headers.get("content-type", "application/json"),
@@ -158,6 +210,8 @@ class Gateway:
         except BaseException:
             ticket.finish(0)
             raise
+        if hardened:
+            reply = self.policy.strip_reply(reply, decision, call)
         if isinstance(reply, StreamReply):
             call.status = reply.status
             return LoggedStream(self._relay(reply, call, ticket), on_end=lambda: self._close_stream(call, ticket),

@@ -24,7 +24,7 @@ _RAW_BODY_KEPT = 65536
 class Call:
     __slots__ = ("id", "started", "_t0", "ip", "user_agent", "method", "endpoint", "body", "body_size",
                  "payload", "account", "key_id", "status", "response_body", "response", "stream_chunks",
-                 "error", "latency_ms", "log_content", "action")
+                 "error", "latency_ms", "log_content", "action", "policy")
 
     def __init__(self, *, method: str, endpoint: str, ip: str | None, user_agent: str | None, log_content: str):
         self.started = time.time()
@@ -47,6 +47,7 @@ class Call:
         self.error: dict | None = None
         self.latency_ms: float | None = None
         self.action: str | None = None
+        self.policy: dict | None = None       # the policy level in force and the actions it took
 
     def fail(self, exc: DistillShieldError) -> None:
         self.status = exc.status
@@ -96,6 +97,8 @@ class Call:
         extra = {"method": self.method} if self.method != "POST" else {}
         if self.action:
             extra["action"] = self.action
+        if self.policy:
+            extra["policy"] = self.policy
         return Exchange(id=self.id, ts=format_ts(self.started), account=self.account or "anonymous",
                         endpoint=self.endpoint, request=request, key_id=self.key_id, ip=self.ip,
                         user_agent=self.user_agent, response=response, status=self.status,

@@ -1,10 +1,12 @@
-"""Prometheus metrics: requests, latency, refusals by reason, log queue depth."""
+"""Prometheus metrics: requests, latency, refusals by reason, log queue depth, policy actions, live detection."""
 
 from __future__ import annotations
 
+from collections import Counter as Tally
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -22,6 +24,17 @@ class GatewayMetrics:
         self.log_queue = Gauge("distillshield_log_queue_depth", "Exchange records waiting to be written.",
                                registry=self.registry)
         self.log_queue.set_function(queue_depth)
+        self.policy_requests = Counter("distillshield_policy_requests",
+                                       "Requests served under a policy level (flag, throttle, harden, block).",
+                                       ("level",), registry=self.registry)
+        self.policy_actions = Counter("distillshield_policy_actions",
+                                      "Policy actions taken on requests, by level and action.",
+                                      ("level", "action"), registry=self.registry)
+        self.level_changes = Counter("distillshield_policy_level_changes",
+                                     "Accounts moved to a level by the live detector, by new level.", ("level",),
+                                     registry=self.registry)
+        self.alerts = Counter("distillshield_policy_alerts", "Webhook alerts, by outcome (sent, failed).",
+                              ("outcome",), registry=self.registry)
 
     def observe(self, endpoint: str, status: int, seconds: float, refusal: str | None) -> None:
         label = endpoint if endpoint in _KNOWN_ENDPOINTS else "other"
@@ -30,8 +43,48 @@ class GatewayMetrics:
         if refusal:
             self.refusals.labels(refusal).inc()
 
+    def policy_counter(self, level: str, action: str | None) -> Callable[[], None]:
+        """The increment of one policy counter (resolved once, so the hot path skips the label look-up)."""
+        if action is None:
+            return self.policy_requests.labels(level).inc
+        return self.policy_actions.labels(level, action).inc
+
+    def watch_detector(self, detector) -> None:
+        self.registry.register(_DetectorCollector(detector))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _DetectorCollector:
+    """The live detector's progress, read when /metrics is scraped."""
+
+    def __init__(self, detector):
+        self.detector = detector
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        detector = self.detector
+        yield GaugeMetricFamily("distillshield_detect_queue_depth", "Exchanges waiting for the live detector.",
+                                value=detector.depth)
+        yield GaugeMetricFamily("distillshield_detect_lag_seconds",
+                                "How long the oldest batch waiting for the live detector has waited.",
+                                value=detector.lag_seconds)
+        exchanges = CounterMetricFamily("distillshield_detect_exchanges",
+                                        "Exchanges handled by the live detector, by outcome (processed, replayed "
+                                        "from the store at start-up, dropped because detection lagged).",
+                                        labels=("outcome",))
+        exchanges.add_metric(("processed",), detector.processed)
+        exchanges.add_metric(("replayed",), detector.replayed)
+        exchanges.add_metric(("dropped",), detector.dropped)
+        yield exchanges
+        accounts = GaugeMetricFamily("distillshield_detect_accounts", "Accounts the live detector scored, by level.",
+                                     labels=("level",))
+        for level, count in sorted(Tally(risk.level for risk in list(detector.risk.values())).items()):
+            accounts.add_metric((level,), count)
+        yield accounts
 
 
 _KNOWN_ENDPOINTS = {"/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/embeddings"}

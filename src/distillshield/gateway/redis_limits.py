@@ -129,6 +129,8 @@ class RedisLimiter:
         if not admitted:
             if reason == "tpd":
                 wait = (day + 1) * DAY_S - now
+            else:  # racing requests read the clock before Redis orders them; no minute window waits longer
+                wait = min(wait, WINDOW_S)
             raise refusal(account, reason, wait, tokens=tokens, in_window=in_window, today=int(result[5]),
                           headers=headers)
         return RedisTicket(self, account, request_id, tokens, day, headers)

@@ -53,6 +53,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_concurrency", 8, "Concurrent requests for a new account (0: unlimited)."),
     Setting("default_tpd", 5_000_000, "Tokens per UTC day for a new account (0: unlimited)."),
     Setting("trust_forwarded_for", False, "Take the client address from X-Forwarded-For (only behind a trusted proxy)."),
+    Setting("detect", True, "Run live detection in the gateway (off, with a log line, when there is no detector model)."),
+    Setting("detect_model", "", "Detector model file (JSON); empty uses the one shipped in the package."),
+    Setting("detect_embeddings", True, "Embed sampled prompts (all-MiniLM-L6-v2) for the topic-spread feature and stream linking."),
+    Setting("detect_replay_hours", 24.0, "At start-up, warm live detection with this many hours of stored traffic (0: start empty)."),
+    Setting("detect_queue_size", 100_000, "Exchanges waiting for the live detector before new ones skip detection (counted; the log keeps them)."),
+    Setting("policy_flag_fpr", 0.01, "False-positive rate at which the detector flags an account (recorded, alerted); 0: never automatically."),
+    Setting("policy_throttle_fpr", 0.001, "False-positive rate at which the detector throttles an account; 0: never automatically."),
+    Setting("policy_harden_fpr", 0.001, "False-positive rate at which the detector hardens an account's answers; 0: never automatically."),
+    Setting("policy_block_fpr", 0.0, "False-positive rate at which the detector blocks an account; 0: never automatically."),
+    Setting("policy_throttle_factor", 0.25, "A throttled account's rpm and tpm limits are multiplied by this (unlimited ones start from default_rpm/default_tpm)."),
+    Setting("policy_harden_max_tokens", 256, "Longest answer (max_tokens) a hardened account gets; 0: no cap."),
+    Setting("alert_webhook_url", "", "URL that receives a JSON POST when the detector raises an account's level; empty: no alerts."),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

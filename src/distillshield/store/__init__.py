@@ -1,6 +1,8 @@
 """Accounts, keys and exchanges: SQLite by default, PostgreSQL for many replicas."""
 
 from distillshield.store.logwriter import LogWriter
-from distillshield.store.store import Account, ApiKey, Store, secret_matches, split_key
+from distillshield.store.store import (POLICY_LEVELS, POLICY_OVERRIDES, Account, ApiKey, Store, secret_matches,
+                                       split_key)
 
-__all__ = ["Account", "ApiKey", "LogWriter", "Store", "secret_matches", "split_key"]
+__all__ = ["POLICY_LEVELS", "POLICY_OVERRIDES", "Account", "ApiKey", "LogWriter", "Store", "secret_matches",
+           "split_key"]

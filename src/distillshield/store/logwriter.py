@@ -9,6 +9,10 @@ Nothing is dropped. The hand-over queue is bounded; when it is full, the batch
 waits in a task for room (back-pressure) instead of being lost. When the
 database fails, the batch is retried, and if it still fails it is appended to
 a JSONL spill file beside the store so an operator can re-import it.
+
+``on_written`` (optional) receives each batch's exchange records once they are
+written (or spilled), on the writer thread: the live detector's feed. It must
+be quick and must not raise; an error in it is logged and never touches the log.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -43,8 +48,10 @@ def exchange_row(exchange: Exchange) -> dict:
 
 class LogWriter:
     def __init__(self, store: Store, *, queue_size: int = 10000, batch_size: int = 500,
-                 flush_ms: float = 50, retention_days: float = 0, spill_path: str | Path | None = None):
+                 flush_ms: float = 50, retention_days: float = 0, spill_path: str | Path | None = None,
+                 on_written: Callable[[list[Exchange]], None] | None = None):
         self.store = store
+        self.on_written = on_written
         self.batch_size = max(1, batch_size)
         self.flush_seconds = flush_ms / 1000
         self.retention_days = retention_days
@@ -131,16 +138,28 @@ class LogWriter:
             self._apply_retention()
 
     def _write(self, batch: list) -> None:
-        rows = [exchange_row(item.to_exchange()) for item in batch]
+        exchanges = [item.to_exchange() for item in batch]
+        rows = [exchange_row(exchange) for exchange in exchanges]
         for attempt in range(_RETRIES):
             try:
                 self.store.insert_exchanges(rows)
+                self._pass_on(exchanges)
                 self._count(written=len(rows))
                 return
             except Exception as exc:  # the database is outside our control; never lose the batch
                 log.warning("writing %d exchange records failed (attempt %d): %s", len(rows), attempt + 1, exc)
                 time.sleep(min(2.0, 0.05 * 2 ** attempt))
         self._spill(rows)
+        self._pass_on(exchanges)
+        self._count(spilled=len(rows))
+
+    def _pass_on(self, exchanges: list[Exchange]) -> None:
+        if self.on_written is None:
+            return
+        try:
+            self.on_written(exchanges)
+        except Exception:  # a reader's bug must never cost a record
+            log.exception("the on_written hook failed for %d exchange records", len(exchanges))
 
     def _spill(self, rows: list[dict]) -> None:
         path = self.spill_path or Path("distillshield-unwritten.jsonl")
@@ -148,7 +167,6 @@ class LogWriter:
             for row in rows:
                 handle.write(row["record"] + "\n")
         log.error("spilled %d exchange records to %s", len(rows), path)
-        self._count(spilled=len(rows))
 
     def _count(self, *, written: int = 0, spilled: int = 0) -> None:
         with self._done:

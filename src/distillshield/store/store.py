@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import math
 import re
 import secrets
 import time
@@ -31,6 +33,7 @@ accounts_table = sa.Table(
     sa.Column("tpd", sa.Integer, nullable=False),
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("policy", sa.String(16), nullable=False, default="auto", server_default="auto"),
 )
 
 keys_table = sa.Table(
@@ -56,6 +59,25 @@ exchanges_table = sa.Table(
     sa.Column("record", sa.Text, nullable=False),
 )
 
+policy_events_table = sa.Table(
+    "policy_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.Float, nullable=False, index=True),
+    sa.Column("account", sa.String(128), nullable=False, index=True),
+    sa.Column("old_level", sa.String(16), nullable=False),
+    sa.Column("new_level", sa.String(16), nullable=False),
+    sa.Column("score", sa.Float, nullable=True),
+    sa.Column("threshold", sa.Float, nullable=True),
+    sa.Column("reasons", sa.Text, nullable=False, default="[]"),
+    sa.Column("source", sa.String(16), nullable=False),          # "detector" or "operator"
+    sa.Column("cluster", sa.String(128), nullable=True),
+    sa.Column("alert", sa.String(512), nullable=True),          # webhook outcome: sent, failed: ..., skipped: ...
+)
+
+# What the policy layer can do to an account, mildest first, and what an operator may pin an account to.
+POLICY_LEVELS = ("none", "flag", "throttle", "harden", "block")
+POLICY_OVERRIDES = ("auto", "allow", "flag", "throttle", "harden", "block")
+
 KEY_PREFIX = "ds-"
 _KEY_ID_HEX = 12
 _ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
@@ -72,6 +94,7 @@ class Account:
     tpd: int
     disabled: bool
     created_at: float
+    policy: str = "auto"        # auto (the detector decides), allow (never any action) or a fixed level
 
     def as_dict(self) -> dict:
         return {field: getattr(self, field) for field in self.__slots__}
@@ -138,6 +161,14 @@ class Store:
         self.url = url
         self.engine = _engine_for(url)
         metadata.create_all(self.engine)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a store created by an older version up to date (columns added since; tables are made above)."""
+        columns = {column["name"] for column in sa.inspect(self.engine).get_columns("accounts")}
+        if "policy" not in columns:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE accounts ADD COLUMN policy VARCHAR(16) NOT NULL DEFAULT 'auto'"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -171,17 +202,26 @@ class Store:
         return [Account(**row._mapping) for row in rows]
 
     def update_account(self, account_id: str, **changes) -> Account:
-        allowed = {"name", "rpm", "tpm", "concurrency", "tpd", "disabled"}
+        """Change an account; a change of ``policy`` is recorded as an operator policy event."""
+        allowed = {"name", "rpm", "tpm", "concurrency", "tpd", "disabled", "policy"}
         unknown = set(changes) - allowed
         if unknown:
             raise InvalidRequest(f"cannot change {', '.join(sorted(unknown))}; changeable: {', '.join(sorted(allowed))}")
         for limit_name in ("rpm", "tpm", "concurrency", "tpd"):
             if limit_name in changes:
                 _check_limit(limit_name, changes[limit_name])
-        self.get_account(account_id)
+        if "policy" in changes and changes["policy"] not in POLICY_OVERRIDES:
+            raise InvalidRequest(f"policy must be one of {', '.join(POLICY_OVERRIDES)}, got {changes['policy']!r}",
+                                 param="policy")
+        if "disabled" in changes and not isinstance(changes["disabled"], bool):
+            raise InvalidRequest(f"disabled must be a boolean, got {changes['disabled']!r}", param="disabled")
+        before = self.get_account(account_id)
         if changes:
             with self.engine.begin() as conn:
                 conn.execute(accounts_table.update().where(accounts_table.c.id == account_id).values(**changes))
+                if "policy" in changes and changes["policy"] != before.policy:
+                    conn.execute(policy_events_table.insert(), _event_row(
+                        account_id, before.policy, changes["policy"], source="operator"))
         return self.get_account(account_id)
 
     # keys -----------------------------------------------------------------
@@ -252,6 +292,53 @@ class Store:
     def delete_exchanges_before(self, epoch: float) -> int:
         with self.engine.begin() as conn:
             return conn.execute(exchanges_table.delete().where(exchanges_table.c.ts < epoch)).rowcount
+
+
+    # policy events ---------------------------------------------------------
+    def record_policy_event(self, account: str, old_level: str, new_level: str, *, source: str,
+                            score: float | None = None, threshold: float | None = None,
+                            reasons: list | None = None, cluster: str | None = None,
+                            ts: float | None = None) -> int:
+        """Record a change of an account's policy level; returns the event's id."""
+        with self.engine.begin() as conn:
+            result = conn.execute(policy_events_table.insert(), _event_row(
+                account, old_level, new_level, source=source, score=score, threshold=threshold, reasons=reasons,
+                cluster=cluster, ts=ts))
+            return int(result.inserted_primary_key[0])
+
+    def set_policy_event_alert(self, event_id: int, outcome: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(policy_events_table.update().where(policy_events_table.c.id == event_id)
+                         .values(alert=outcome[:512]))
+
+    def list_policy_events(self, *, account: str | None = None, since: float | None = None,
+                           limit: int = 1000) -> list[dict]:
+        """Policy events, newest first."""
+        query = sa.select(policy_events_table).order_by(policy_events_table.c.id.desc()).limit(limit)
+        if account is not None:
+            query = query.where(policy_events_table.c.account == account)
+        if since is not None:
+            query = query.where(policy_events_table.c.ts >= since)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        events = []
+        for row in rows:
+            event = {str(name): value for name, value in row._mapping.items()}
+            event["reasons"] = json.loads(event["reasons"] or "[]")
+            events.append(event)
+        return events
+
+
+def _event_row(account: str, old_level: str, new_level: str, *, source: str, score: float | None = None,
+               threshold: float | None = None, reasons: list | None = None, cluster: str | None = None,
+               ts: float | None = None) -> dict:
+    return {"ts": time.time() if ts is None else ts, "account": account, "old_level": old_level,
+            "new_level": new_level, "score": _finite(score), "threshold": _finite(threshold),
+            "reasons": json.dumps(reasons or []), "source": source, "cluster": cluster}
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def _check_limit(name: str, value) -> None:
