@@ -13,6 +13,7 @@ import orjson
 from distillshield.errors import DistillShieldError
 from distillshield.records import SETTINGS, Settings, parse_ts
 
+_POLICY_OVERRIDES = ("auto", "allow", "flag", "throttle", "harden", "block")  # as store.POLICY_OVERRIDES
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -144,6 +145,7 @@ def accounts_list(obj: Context, as_json) -> None:
         else:
             flags = " admin" if account.is_admin else ""
             flags += " disabled" if account.disabled else ""
+            flags += f" policy={account.policy}" if account.policy != "auto" else ""
             click.echo(f"{account.id}\trpm={account.rpm} tpm={account.tpm} concurrency={account.concurrency} "
                        f"tpd={account.tpd}{flags}")
 
@@ -152,13 +154,42 @@ def accounts_list(obj: Context, as_json) -> None:
 @click.argument("account_id")
 @_limit_options
 @click.option("--disable/--enable", "disabled", default=None, help="Refuse or allow the account's keys.")
+@click.option("--policy", type=click.Choice(_POLICY_OVERRIDES),
+              help="auto: the live detector decides; allow: never any action; or pin a level "
+                   "(flag, throttle, harden, block).")
 @click.pass_obj
-def accounts_update(obj: Context, account_id, rpm, tpm, concurrency, tpd, disabled) -> None:
-    """Change an account's limits or disable it."""
+def accounts_update(obj: Context, account_id, rpm, tpm, concurrency, tpd, disabled, policy) -> None:
+    """Change an account's limits, disable it, or set its policy override."""
     changes = {k: v for k, v in {"rpm": rpm, "tpm": tpm, "concurrency": concurrency, "tpd": tpd,
-                                 "disabled": disabled}.items() if v is not None}
+                                 "disabled": disabled, "policy": policy}.items() if v is not None}
     account = obj.store.update_account(account_id, **changes)
     click.echo(orjson.dumps(account.as_dict()))
+
+
+# policy ---------------------------------------------------------------------
+@main.group()
+def policy() -> None:
+    """The graduated responses to detected accounts: what happened, and when."""
+
+
+@policy.command("events")
+@click.option("--account", "account_id", help="Only this account's events.")
+@click.option("--since", help="Only events from this time on: an ISO timestamp or a duration ago (e.g. 24h).")
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True, help="Most events shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@click.pass_obj
+def policy_events(obj: Context, account_id, since, limit, as_json) -> None:
+    """List policy level changes (by the detector or an operator), newest first."""
+    since_epoch = parse_since(since) if since else None
+    for event in obj.store.list_policy_events(account=account_id, since=since_epoch, limit=limit):
+        if as_json:
+            click.echo(orjson.dumps(event))
+            continue
+        score = "" if event["score"] is None else f" score={event['score']:.3f}"
+        alert = f" alert={event['alert']}" if event["alert"] else ""
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(event["ts"]))
+        click.echo(f"{when}\t{event['account']}\t{event['old_level']} -> {event['new_level']}\t"
+                   f"{event['source']}{score}{alert}")
 
 
 # keys -----------------------------------------------------------------------
@@ -227,6 +258,72 @@ def export(obj: Context, since, account_id, out_path) -> None:
             stream.close()
     if out_path:
         click.echo(f"wrote {count} exchange records to {Path(out_path)}", err=True)
+
+
+# detection ------------------------------------------------------------------
+@main.command()
+@click.argument("exchanges_path", metavar="EXCHANGES.jsonl", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Verdicts JSONL to write: one line per account, highest score first.")
+@click.option("--fpr", type=float, default=1e-3, show_default=True,
+              help="Share of ordinary accounts that may be flagged.")
+@click.option("--reference", "reference_path", type=click.Path(exists=True, dir_okay=False),
+              help="Exchanges of ordinary accounts only (e.g. your own history) to set the threshold from, "
+                   "instead of the reference shipped with the model.")
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False),
+              help="Detector model JSON (default: the one shipped with DistillShield).")
+@click.option("--no-embeddings", is_flag=True, help="Skip the topic signal (faster; no sentence-embedding model).")
+def scan(exchanges_path, out_path, fpr, reference_path, model_path, no_embeddings) -> None:
+    """Score every account of an exchange log for distillation, in time order as if live."""
+    from distillshield.detect.scan import scan as run_scan
+
+    if not 0 < fpr < 1:
+        raise click.BadParameter(f"must be between 0 and 1, got {fpr}", param_hint="--fpr")
+
+    def bad_line(item) -> None:
+        click.echo(f"{exchanges_path}:{item.line_number}: skipped: {item.message}", err=True)
+
+    report = run_scan(exchanges_path, out_path, fpr=fpr, model_path=model_path, reference_path=reference_path,
+                      use_embeddings=not no_embeddings, on_bad_line=bad_line)
+    rate = report.exchanges / report.seconds if report.seconds else 0.0
+    click.echo(f"scanned {report.exchanges} exchanges of {len(report.verdicts)} accounts in {report.seconds:.1f} s "
+               f"({rate:.0f}/s); flagged {report.flagged} at fpr {fpr:g} (threshold {report.threshold:.3f}); "
+               f"{len(report.bad_lines)} bad lines skipped; wrote {Path(out_path)}", err=True)
+
+
+# lab ------------------------------------------------------------------------
+@main.group()
+def lab() -> None:
+    """Simulated, labelled traffic for training and evaluating the detector."""
+
+
+@lab.command("traffic")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same files.")
+@click.option("--days", type=float, default=3.0, show_default=True, help="Length of the simulated period.")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Multiplies every kind's account count.")
+@click.option("--start", help="Start of the period, ISO 8601 (default 2026-11-02T00:00:00Z).")
+@click.option("--data", "data_dir", type=click.Path(), help="Folder of prompt JSONL files (default: built-in prompts).")
+@click.option("--benign-sources", help="Comma-separated benign source names (default: all available).")
+@click.option("--campaign-sources", help="Comma-separated campaign source names (default: all available).")
+def lab_traffic(out_dir, seed, days, scale, start, data_dir, benign_sources, campaign_sources) -> None:
+    """Write exchanges.jsonl, labels.jsonl and manifest.json of simulated users and distillation campaigns."""
+    from distillshield.lab import SimulationConfig, simulate, write_simulation
+    from distillshield.lab.traffic import DEFAULT_START
+
+    def names(text):
+        return [n.strip() for n in text.split(",") if n.strip()] if text is not None else None
+
+    config = SimulationConfig(seed=seed, start=start or DEFAULT_START, days=days, scale=scale, data_dir=data_dir,
+                              benign_sources=names(benign_sources), campaign_sources=names(campaign_sources))
+    sim = simulate(config)
+    try:
+        manifest = write_simulation(sim, out_dir)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {manifest['exchanges']} exchanges of {manifest['accounts']} accounts "
+               f"({manifest['benign_accounts']} benign, {manifest['distill_accounts']} distill in "
+               f"{manifest['campaigns']} campaigns) over {days:g} days to {out_dir} in {sim.seconds:.1f} s")
 
 
 def _print(data: dict, as_json: bool, text: str) -> None:

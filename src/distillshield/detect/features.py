@@ -45,6 +45,7 @@ _GRADING = re.compile("|".join([
 _WORD = re.compile(r"\w+", re.UNICODE)
 _NUMBER = re.compile(r"\d+")
 _SKELETON_WORDS = 5
+_INSTRUCTION_CHARS = 600
 
 
 @dataclass(slots=True)
@@ -123,12 +124,17 @@ def extract(exchange: Exchange) -> ExchangeFeatures:
         wants_logprobs=bool(logprobs) or bool(request.get("top_logprobs")),
         max_tokens=max_tokens if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) else None,
         temperature=_number(request.get("temperature")), top_p=_number(request.get("top_p")),
-        asks_reasoning=bool(_REASONING.search(prompt)) or _system_asks_reasoning(request),
-        asks_grading=bool(_GRADING.search(prompt)),
+        asks_reasoning=bool(_REASONING.search(_ends(prompt))) or _system_asks_reasoning(request),
+        asks_grading=bool(_GRADING.search(_ends(prompt))),
         completion_tokens=completion_tokens if isinstance(completion_tokens, int) else None,
         prefix_key=prefix_key, suffix_key=suffix_key,
         refused=isinstance(exchange.status, int) and exchange.status >= 400,
     )
+
+
+def _ends(text: str) -> str:
+    """The opening and closing of a long prompt: where instructions sit around pasted material."""
+    return text if len(text) <= 2 * _INSTRUCTION_CHARS else text[:_INSTRUCTION_CHARS] + "\n" + text[-_INSTRUCTION_CHARS:]
 
 
 def _system_asks_reasoning(request: dict) -> bool:
@@ -136,4 +142,4 @@ def _system_asks_reasoning(request: dict) -> bool:
     if not isinstance(messages, list):
         return False
     return any(isinstance(m, dict) and m.get("role") in ("system", "developer")
-               and _REASONING.search(_text_of(m.get("content"))) for m in messages)
+               and _REASONING.search(_ends(_text_of(m.get("content")))) for m in messages)

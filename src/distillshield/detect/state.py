@@ -51,6 +51,11 @@ FEATURES: tuple[tuple[str, str], ...] = (
 FEATURE_NAMES = tuple(name for name, _ in FEATURES)
 
 
+# (bands, rows) for Jaccard >= 0.5, worked out once: MinHashLSH integrates for them on every construction
+_LSH_BANDS = (lambda lsh: (lsh.b, lsh.r))(MinHashLSH(threshold=_NEAR_DUPLICATE_JACCARD, num_perm=_MINHASH_PERMUTATIONS))
+_TEMPLATE_MINHASH = MinHash(num_perm=_MINHASH_PERMUTATIONS, seed=1)  # permutations drawn once, not per prompt
+
+
 def _shingles(text: str) -> list[bytes]:
     words = text.lower().split()
     if len(words) < _SHINGLE_WORDS:
@@ -155,10 +160,11 @@ class AccountState:
         shingles = _shingles(prompt)
         if not shingles:
             return
-        signature = MinHash(num_perm=_MINHASH_PERMUTATIONS, seed=1)
+        signature = MinHash(num_perm=_MINHASH_PERMUTATIONS, seed=1, permutations=_TEMPLATE_MINHASH.permutations,
+                            scheme=_TEMPLATE_MINHASH.scheme)
         signature.update_batch(shingles)
         if self._lsh is None:
-            self._lsh = MinHashLSH(threshold=_NEAR_DUPLICATE_JACCARD, num_perm=_MINHASH_PERMUTATIONS)
+            self._lsh = MinHashLSH(num_perm=_MINHASH_PERMUTATIONS, params=_LSH_BANDS)
         if self._lsh.query(signature):
             self.near_duplicate += 1
             self.examples.setdefault("near_duplicate", prompt[:200])
