@@ -8,9 +8,12 @@ Measured in process, without HTTP, with a live risk table of --accounts accounts
     harden: decide + admit + harden_request    plus the checks on n / logprobs and the max_tokens cap
                                                (a copy of the payload re-encoded for the upstream)
   log-writer thread (per exchange)
-    feed                                       handing a written batch to the detector's queue
-  detector thread (per exchange; not on any request's path)
-    process                                    observing, scoring at checkpoints, publishing the risk table
+    feed                                       handing a written batch (the records' JSON bytes) to the
+                                               detector's queue (a sender thread then pipes it to the process)
+  detector process (per exchange; not on any request's path, nor in the gateway's process)
+    decode                                     JSON bytes back into an exchange
+    process                                    observing, scoring at checkpoints, finding the risks to publish
+bench/detect_live_overhead.py measures what the detector costs requests end to end, through real gateways.
 
 Each figure is the median of --repeats timings of a loop; the goal for the hot path is < 0.1 ms a request.
 
@@ -29,6 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -132,11 +136,16 @@ def main() -> None:
             "harden_request_us": per_call_us(harden, 20_000, args.repeats),
         }
 
-        batch = exchanges(500, args.accounts)
+        batch = [exchange.to_json() for exchange in exchanges(500, args.accounts)]
         feeder = LiveDetector(model(), [("flag", -4.0)], queue_size=10**9)
         results["feed_per_exchange_us"] = per_call_us(lambda: feeder.feed(batch), 2_000, args.repeats) / len(batch)
 
         stream = exchanges(20_000, 2_000)
+        encoded = [exchange.to_json() for exchange in stream[:5000]]
+        started = time.perf_counter_ns()
+        for record in encoded:
+            Exchange.from_dict(orjson.loads(record))
+        results["detector_decode_per_exchange_us"] = (time.perf_counter_ns() - started) / len(encoded) / 1000
         worker = LiveDetector(model(), [("flag", -4.0)])
         timings = []
         for start in range(0, len(stream), 500):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -189,6 +192,55 @@ def test_a_restarted_gateway_warms_its_detector_from_the_store(start_gateway):
     assert detector.replayed >= 5 and detector.processed == 0
     assert chat(second, harvester, logprobs=True).status_code == 403
     assert len(second.store.list_policy_events()) == events_before   # a replay repeats no event
+
+
+def test_the_detector_runs_in_a_process_of_its_own(start_gateway):
+    gateway = start_gateway(detector_model=harvest_model())
+    detector = gateway.gateway.detector
+    assert detector.running and detector.pid is not None and detector.pid != os.getpid()
+    status = Path(f"/proc/{detector.pid}/status")
+    if status.exists():                                              # Linux: the gateway is its parent
+        assert f"PPid:\t{os.getpid()}\n" in status.read_text()
+    harvester = make_account(gateway, "harvester")
+    for _ in range(5):
+        chat(gateway, harvester, logprobs=True)
+    settle(gateway)
+    assert detector.level_of("harvester") == "harden" and detector.processed >= 5
+    gateway.server.__exit__(None, None, None)                        # shutdown drains, then stops the process
+    assert not detector.running
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{detector.pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{detector.pid}/status").exists() or "zombie" in Path(
+        f"/proc/{detector.pid}/status").read_text()
+
+
+def test_a_killed_detector_process_leaves_the_gateway_serving_with_detection_off(start_gateway, caplog):
+    gateway = start_gateway(detector_model=harvest_model())
+    detector = gateway.gateway.detector
+    harvester = make_account(gateway, "harvester")
+    for _ in range(5):
+        chat(gateway, harvester, logprobs=True)
+    settle(gateway)
+    assert detector.level_of("harvester") == "harden"
+    with caplog.at_level("ERROR", logger="distillshield.detect"):
+        os.kill(detector.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while detector.running:
+            assert time.monotonic() < deadline, "the gateway did not notice its detector died"
+            time.sleep(0.02)
+    assert "live detection is off: its process" in caplog.text and "killed by signal 9" in caplog.text
+
+    for _ in range(3):                                               # serving goes on; the log keeps everything
+        assert chat(gateway).status_code == 200
+    assert chat(gateway, harvester, logprobs=True).status_code == 403   # levels already reached still apply
+    assert gateway.gateway.log_writer.wait_written()
+    assert detector.dropped == 4 and detector.wait_idle(1)
+    assert len([r for r in gateway.records() if r["endpoint"] == "/v1/chat/completions"]) == 9
+    listed = httpx.get(gateway.url + "/admin/risk", headers=admin(gateway)).json()
+    assert listed["detection"] is False and [item["account"] for item in listed["data"]] == ["harvester"]
+    metrics = httpx.get(gateway.url + "/metrics", headers=admin(gateway)).text
+    assert "distillshield_detect_running 0.0" in metrics and "distillshield_detect_crashes_total 1.0" in metrics
 
 
 # each response, pinned by an operator (no model needed) ------------------------------------------------

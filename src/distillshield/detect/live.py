@@ -1,43 +1,59 @@
-"""Detection inside the gateway: the engine fed from the traffic log, on its own thread, off the hot path.
+"""Detection inside the gateway: the engine in a process of its own, fed from the traffic log, off the hot path.
 
-The log writer hands each written batch of exchanges to ``feed`` (a
-non-blocking put on a bounded queue: when detection falls behind, the batch is
-dropped *for detection only* and counted; the traffic log itself never drops).
-The detector thread observes the batch, scores the accounts that reached a
-checkpoint, and publishes each changed account's ``AccountRisk`` into the plain
-dict ``risk``, which the gateway's hot path reads with one look-up.
+Why a process: a detector thread shares the interpreter with the event loop. Even handing it back every
+half millisecond, it cost requests a p99 of 2-3 ms more, with spikes of ~65 ms whenever the engine
+re-linked its clusters. In its own process (``multiprocessing``, ``spawn`` context: a clean interpreter,
+never a fork of the gateway's threads) the engine takes nothing from the event loop but a core.
 
-An account's level is the most severe action whose score threshold its best
-score (or its cluster's) has reached; thresholds come from the detector
-model's benign reference at the false-positive rate the operator chose for
-each action. The best score only grows, so a live level only rises; operators
-lower it with an override.
+The gateway's side (``LiveDetector``):
+  ``feed``      on the log writer's thread, with each written batch's exchange records (JSON bytes): counts
+                the batch and puts it on a local queue; never blocks. When more than ``queue_size``
+                exchanges wait, the batch is dropped *for detection only* and counted (the log keeps it).
+  sender        a thread that sends each batch as one message over a pipe; it alone waits when the
+                detector's process is behind.
+  receiver      a thread that applies the process's updates: the ``AccountRisk`` of every account whose
+                best score moved, written into the plain dict ``risk`` that the hot path reads with one
+                look-up; a level change calls ``on_change`` (policy events, alerts) here, in the gateway.
+The detector's process (``_serve``): warms up from the store itself (``Replay``: the last hours before
+start-up, read straight from the store, silently: no events or alerts for what it re-reads), then decodes,
+observes and scores each batch and sends back what changed. It stops after draining what was sent when
+told to, and at once when its pipe reaches EOF (the gateway is gone). If it dies, the receiver logs it,
+counts it and turns detection off (``running`` False, pending input counted as dropped); requests are
+served as before, with the levels already reached and operators' overrides.
 
-The detector thread shares the interpreter with the event loop. Left alone,
-Python switches threads only every 5 ms, so a busy detector would add up to
-that to a request's latency; it therefore hands the interpreter back after
-each exchange once it has held it for half a millisecond.
+An account's level is the most severe action whose score threshold its best score (or its cluster's) has
+reached; thresholds come from the detector model's benign reference at the false-positive rate the
+operator chose for each action. The best score only grows, so a live level only rises; operators lower it
+with an override.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import queue
+import signal
 import threading
 import time
+import traceback
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+
+import orjson
 
 from distillshield.detect.embed import PromptEmbedder
 from distillshield.detect.engine import DetectionEngine
 from distillshield.detect.scoring import DetectorModel
+from distillshield.errors import DistillShieldError
 from distillshield.records import Exchange
+from distillshield.store import Store
 
 log = logging.getLogger("distillshield.detect")
 
 _STOP = object()
-_HOLD_SECONDS = 0.0005
+_REPLAY_CHUNK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +73,74 @@ class AccountRisk:
                 "flagged_after": self.flagged_after, "requests": self.requests}
 
 
+@dataclass(frozen=True)
+class Replay:
+    """What the detector's process warms up with: the store's exchanges from ``since`` to before ``until``."""
+    store_url: str
+    since: float
+    until: float
+
+
 LevelChange = Callable[[str, AccountRisk], None]   # (old level, new risk)
 
 
-class LiveDetector:
-    """Owns a ``DetectionEngine`` and the thread that feeds it.
+class RiskScorer:
+    """The engine and the rule that turns its scores into risks to publish (runs where detection runs)."""
 
-    ``levels`` are (name, score threshold) pairs, mildest first; a level whose
-    threshold is None is never reached automatically. ``on_change`` is called
-    on the detector thread whenever an account's level changes.
+    def __init__(self, model: DetectorModel, levels: list[tuple[str, float]], *,
+                 embedder: PromptEmbedder | None = None, link_every: int = 2000):
+        self.levels = levels
+        lowest = min((threshold for _, threshold in levels), default=float("inf"))
+        self.engine = DetectionEngine(model, embedder=embedder, threshold=lowest, link_every=link_every)
+        self._published: dict[str, float] = {}
+
+    def process(self, exchanges: Iterable[Exchange]) -> tuple[int, list[AccountRisk]]:
+        """Observe exchanges, score the accounts due; returns (exchanges seen, risks that changed)."""
+        engine = self.engine
+        count = 0
+        touched: set[str] = set()
+        links_before = engine.seen // engine.link_every
+        for exchange in exchanges:
+            count += 1
+            if exchange.account == "anonymous" or not exchange.endpoint.startswith("/v1/"):
+                continue
+            engine.observe(exchange)
+            touched.add(exchange.account)
+        engine.score_due()
+        if engine.seen // engine.link_every != links_before:   # a re-link may have raised any cluster member
+            touched.update(engine.cluster_of)
+        return count, self._changed(touched)
+
+    def _changed(self, accounts: Iterable[str]) -> list[AccountRisk]:
+        engine = self.engine
+        changed = []
+        for account in accounts:
+            track = engine.tracks[account]
+            score = track.best_score
+            if score == float("-inf") or self._published.get(account) == score:
+                continue
+            self._published[account] = score
+            level, threshold = self.level_for(score)
+            verdict = engine.verdict(account)
+            changed.append(AccountRisk(account=account, score=score, level=level, threshold=threshold,
+                                       cluster=engine.cluster_of.get(account), reasons=tuple(verdict.reasons),
+                                       flagged_after=track.flagged_after, requests=engine.states[account].count))
+        return changed
+
+    def level_for(self, score: float) -> tuple[str, float | None]:
+        level, reached = "none", None
+        for name, threshold in self.levels:
+            if score >= threshold:
+                level, reached = name, threshold
+        return level, reached
+
+
+class LiveDetector:
+    """The gateway's handle on the detector's process: feeds it, applies its updates to ``risk``.
+
+    ``levels`` are (name, score threshold) pairs, mildest first; a level whose threshold is None is never
+    reached automatically. ``on_change`` is called on the receiver thread whenever an account's level
+    changes. ``process`` runs detection in the calling thread instead (tests and tools).
     """
 
     def __init__(self, model: DetectorModel, levels: list[tuple[str, float | None]], *,
@@ -73,37 +148,44 @@ class LiveDetector:
                  on_change: LevelChange | None = None, link_every: int = 2000):
         self.model = model
         self.levels = [(name, threshold) for name, threshold in levels if threshold is not None]
-        lowest = min((threshold for _, threshold in self.levels), default=float("inf"))
-        self.engine = DetectionEngine(model, embedder=embedder, threshold=lowest, link_every=link_every)
+        self.embedder = embedder
+        self.link_every = link_every
         self.on_change = on_change
         self.queue_size = max(1, queue_size)
         self.risk: dict[str, AccountRisk] = {}
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._pending = 0                  # exchanges queued and not yet observed
-        self._pending_lock = threading.Lock()
+        self._batches: queue.SimpleQueue = queue.SimpleQueue()   # for the sender thread
+        self._state = threading.Condition()      # guards the counts below; notified when a batch is done
+        self._pending = 0                        # exchanges fed and not yet observed
         self._oldest_wait: deque[float] = deque()  # hand-over times of the batches waiting, oldest first
-        self._idle = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._published: dict[str, float] = {}
+        self._accepting = True
+        self._closing = False
+        self._process = None
+        self._sender: threading.Thread | None = None
+        self._receiver: threading.Thread | None = None
+        self._local: RiskScorer | None = None
+        self.pid: int | None = None              # the detector's process
+        self.running = False                     # its process is up and being fed
+        self.crashes = 0
         self.fed = 0
         self.processed = 0
         self.dropped = 0
         self.replayed = 0
         self.failures = 0
         self.last_batch_seconds = 0.0
-        self._held_since = 0.0
 
     # any thread -------------------------------------------------------------------------------------
-    def feed(self, exchanges: list[Exchange]) -> None:
-        """Queue a batch for detection; never blocks. A batch that does not fit is dropped and counted."""
-        with self._pending_lock:
-            if self._pending + len(exchanges) > self.queue_size:
-                self.dropped += len(exchanges)
+    def feed(self, records: Sequence[bytes | str | Exchange]) -> None:
+        """Queue a batch of exchange records for detection; never blocks. A batch that does not fit (or
+        one fed after detection stopped) is dropped and counted."""
+        count = len(records)
+        with self._state:
+            if not self._accepting or self._pending + count > self.queue_size:
+                self.dropped += count
                 return
-            self._pending += len(exchanges)
-            self.fed += len(exchanges)
+            self._pending += count
+            self.fed += count
             self._oldest_wait.append(time.monotonic())
-        self._queue.put(exchanges)
+        self._batches.put(records)
 
     @property
     def depth(self) -> int:
@@ -113,131 +195,257 @@ class LiveDetector:
     @property
     def lag_seconds(self) -> float:
         """How long the oldest batch still waiting has waited (0 when the detector is idle)."""
-        with self._pending_lock:
+        with self._state:
             return time.monotonic() - self._oldest_wait[0] if self._oldest_wait else 0.0
 
     def level_of(self, account: str) -> str:
         risk = self.risk.get(account)
         return risk.level if risk is not None else "none"
 
-    def start(self, replay: Callable[[], Iterable[Exchange]] | None = None) -> None:
-        """Start the detector thread; ``replay`` (optional) yields past exchanges to warm the engine first."""
-        self._thread = threading.Thread(target=self._run, args=(replay,), name="distillshield-detector",
+    def start(self, replay: Replay | None = None) -> None:
+        """Start the detector's process (warmed with ``replay`` first, when given) and the two threads."""
+        context = multiprocessing.get_context("spawn")
+        inbox, to_child = context.Pipe(duplex=False)
+        from_child, outbox = context.Pipe(duplex=False)
+        process = context.Process(target=_serve, name="distillshield-detector", daemon=True,
+                                  args=(inbox, outbox, self.model, self.levels, self.embedder, self.link_every,
+                                        replay, os.getpid()))
+        try:
+            process.start()
+        except Exception:
+            log.exception("live detection is off: its process could not start; requests are served without it")
+            to_child.close()
+            from_child.close()
+            self._went_off()
+            return
+        finally:
+            inbox.close()        # the child's ends: only the child holds them now, so EOF means it is gone
+            outbox.close()
+        self._process, self.pid, self.running = process, process.pid, True
+        self._sender = threading.Thread(target=self._send, args=(to_child,), name="distillshield-detector-feed",
                                         daemon=True)
-        self._thread.start()
+        self._receiver = threading.Thread(target=self._receive, args=(from_child,),
+                                          name="distillshield-detector-results", daemon=True)
+        self._sender.start()
+        self._receiver.start()
+        log.info("live detection runs in process %d", process.pid)
 
     def close(self, timeout: float = 10.0) -> None:
-        if self._thread is None:
+        """Let the process finish what was fed (up to ``timeout``), then stop it."""
+        process = self._process
+        if process is None:
             return
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
-        self._thread = None
+        self._closing = True
+        deadline = time.monotonic() + timeout
+        self._batches.put(_STOP)
+        self._sender.join(max(0.0, deadline - time.monotonic()))
+        process.join(max(0.1, deadline - time.monotonic()))
+        if process.is_alive():
+            log.warning("the live detection process did not finish its backlog in %.0f s; stopping it", timeout)
+            process.terminate()
+            process.join(2)
+            if process.is_alive():
+                process.kill()
+                process.join(2)
+        self._sender.join(2)
+        self._receiver.join(2)
+        self._went_off()
+        self._process = None
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until every batch fed so far has been observed and published (for tests and tools)."""
         deadline = time.monotonic() + timeout
-        with self._idle:
+        with self._state:
             while self._pending:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                self._idle.wait(remaining)
+                self._state.wait(remaining)
         return True
 
-    # detector thread --------------------------------------------------------------------------------
-    def _run(self, replay: Callable[[], Iterable[Exchange]] | None) -> None:
-        if replay is not None:
-            self._replay(replay)
-        while True:
-            batch = self._queue.get()
-            if batch is _STOP:
-                return
-            started = time.perf_counter()
-            try:
-                self.process(batch)
-            except Exception:  # detection must never stop for one bad batch
-                self.failures += 1
-                log.exception("live detection failed on a batch of %d exchanges", len(batch))
-            self.last_batch_seconds = time.perf_counter() - started
-            with self._pending_lock:
-                self._pending -= len(batch)
-                self._oldest_wait.popleft()
-            with self._idle:
-                self._idle.notify_all()
-
-    def _replay(self, replay: Callable[[], Iterable[Exchange]]) -> None:
-        started = time.monotonic()
-        chunk: list[Exchange] = []
-        try:
-            for exchange in replay():
-                chunk.append(exchange)
-                if len(chunk) >= 1000:
-                    self.process(chunk, replaying=True)
-                    chunk = []
-            if chunk:
-                self.process(chunk, replaying=True)
-        except Exception:
-            log.exception("warming live detection from the store failed after %d exchanges; going on live",
-                          self.replayed)
-        log.info("live detection warmed with %d past exchanges in %.1f s; %d accounts at a level",
-                 self.replayed, time.monotonic() - started,
-                 sum(1 for risk in self.risk.values() if risk.level != "none"))
-
     def process(self, exchanges: Iterable[Exchange], *, replaying: bool = False) -> None:
-        """Observe exchanges, score the accounts due, publish the risks that changed (detector thread only)."""
-        engine = self.engine
-        count = 0
-        self._held_since = time.perf_counter()
-        touched: set[str] = set()
-        links_before = engine.seen // engine.link_every
-        for exchange in exchanges:
-            count += 1
-            if exchange.account == "anonymous" or not exchange.endpoint.startswith("/v1/"):
-                continue
-            engine.observe(exchange)
-            touched.add(exchange.account)
-            if time.perf_counter() - self._held_since > _HOLD_SECONDS:
-                time.sleep(0)   # let the event loop take the interpreter (see the module doc)
-                self._held_since = time.perf_counter()
-        engine.score_due()
-        if engine.seen // engine.link_every != links_before:   # a re-link may have raised any cluster member
-            touched.update(engine.cluster_of)
+        """Observe exchanges in the calling thread and publish what changed (tests and tools; the gateway
+        feeds the process instead). Level changes are reported unless ``replaying``."""
+        if self._local is None:
+            self._local = RiskScorer(self.model, self.levels, embedder=self.embedder, link_every=self.link_every)
+        count, risks = self._local.process(exchanges)
         if replaying:
             self.replayed += count
         else:
             self.processed += count
-        self._publish(touched, announce=not replaying)
+        self._publish(risks, announce=not replaying)
 
-    def _publish(self, accounts: Iterable[str], *, announce: bool) -> None:
-        """Publish the risk of accounts whose best score moved; report level changes (not while replaying,
-        so a restart does not repeat the events and alerts of the traffic it re-reads)."""
-        engine = self.engine
-        for account in accounts:
-            track = engine.tracks[account]
-            score = track.best_score
-            if score == float("-inf") or self._published.get(account) == score:
+    # the sender and receiver threads ----------------------------------------------------------------
+    def _send(self, to_child) -> None:
+        broken = False
+        while True:
+            batch = self._batches.get()
+            if batch is _STOP:
+                break
+            if broken or not self._accepting:    # detection is off: the batch was counted as dropped
                 continue
-            self._published[account] = score
-            old = self.risk.get(account)
-            level, threshold = self._level_for(score)
-            verdict = engine.verdict(account)
-            risk = AccountRisk(account=account, score=score, level=level, threshold=threshold,
-                               cluster=engine.cluster_of.get(account), reasons=tuple(verdict.reasons),
-                               flagged_after=track.flagged_after, requests=engine.states[account].count)
-            self.risk[account] = risk
+            try:
+                to_child.send(("batch", [_json_bytes(record) for record in batch]))
+            except (OSError, ValueError):        # the process is gone; the receiver reports it
+                broken = True
+        if not broken:
+            try:
+                to_child.send(("stop",))
+            except (OSError, ValueError):
+                pass
+        to_child.close()
+
+    def _receive(self, from_child) -> None:
+        said_bye = False
+        while True:
+            try:
+                message = from_child.recv()
+            except (EOFError, OSError):
+                break
+            kind = message[0]
+            if kind == "done":
+                _, count, risks, seconds, error = message
+                if error is not None:
+                    self.failures += 1
+                    log.error("live detection failed on a batch of %d exchanges:\n%s", count, error)
+                self._publish(risks, announce=True)
+                self.last_batch_seconds = seconds
+                with self._state:
+                    if error is None:
+                        self.processed += count
+                    self._pending -= count
+                    if self._oldest_wait:
+                        self._oldest_wait.popleft()
+                    self._state.notify_all()
+            elif kind == "replayed":
+                _, count, risks = message
+                self.replayed += count
+                self._publish(risks, announce=False)
+            elif kind == "warmed":
+                _, count, seconds, error = message
+                if error is not None:
+                    log.error("warming live detection from the store failed after %d exchanges; going on live:\n%s",
+                              count, error)
+                log.info("live detection warmed with %d past exchanges in %.1f s; %d accounts at a level", count,
+                         seconds, sum(1 for risk in list(self.risk.values()) if risk.level != "none"))
+            elif kind == "bye":
+                said_bye = True
+                break
+        from_child.close()
+        if not said_bye and not self._closing:
+            self._crashed()
+
+    def _publish(self, risks: Iterable[AccountRisk], *, announce: bool) -> None:
+        """Publish risks; report level changes (not while replaying, so a restart does not repeat the
+        events and alerts of the traffic it re-reads)."""
+        for risk in risks:
+            old = self.risk.get(risk.account)
+            self.risk[risk.account] = risk
             old_level = old.level if old is not None else "none"
-            if announce and level != old_level and self.on_change is not None:
+            if announce and risk.level != old_level and self.on_change is not None:
                 try:
                     self.on_change(old_level, risk)
                 except Exception:
-                    log.exception("recording the level change of account %s failed", account)
+                    log.exception("recording the level change of account %s failed", risk.account)
 
-    def _level_for(self, score: float) -> tuple[str, float | None]:
-        level, reached = "none", None
-        for name, threshold in self.levels:
-            if score >= threshold:
-                level, reached = name, threshold
-        return level, reached
+    def _crashed(self) -> None:
+        process = self._process
+        code = None
+        if process is not None:
+            process.join(2)
+            code = process.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        self.crashes += 1
+        log.error("live detection is off: its process (pid %s) ended unexpectedly (%s); requests are still "
+                  "served, with the levels already reached and operators' overrides; %d exchanges waiting for "
+                  "it are dropped. Restart the gateway to resume detection.", self.pid, how, self._pending)
+        self._went_off()
+
+    def _went_off(self) -> None:
+        with self._state:
+            self.running = False
+            self._accepting = False
+            self.dropped += self._pending
+            self._pending = 0
+            self._oldest_wait.clear()
+            self._state.notify_all()
+
+
+def _json_bytes(record: bytes | str | Exchange) -> bytes:
+    if isinstance(record, bytes):
+        return record
+    if isinstance(record, str):
+        return record.encode()
+    return record.to_json()
+
+
+def _decoded(records: Iterable[bytes | str]) -> Iterator[Exchange]:
+    for record in records:
+        try:
+            yield Exchange.from_dict(orjson.loads(record))
+        except (orjson.JSONDecodeError, DistillShieldError):
+            continue
+
+
+# the detector's process ---------------------------------------------------------------------------------
+def _serve(inbox, outbox, model: DetectorModel, levels: list[tuple[str, float]], embedder, link_every: int,
+           replay: Replay | None, parent_pid: int) -> None:
+    """The detector's process: warm up, then one message in (a batch), one message out (what changed)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the gateway, which drains and stops us
+    scorer = RiskScorer(model, levels, embedder=embedder, link_every=link_every)
+    try:
+        if replay is not None and not _warm(scorer, replay, outbox, parent_pid):
+            return
+        while True:
+            try:
+                message = inbox.recv()
+            except EOFError:                     # the gateway is gone
+                return
+            if message[0] == "stop":
+                outbox.send(("bye",))
+                return
+            records = message[1]
+            started = time.perf_counter()
+            try:
+                _, risks = scorer.process(_decoded(records))
+                error = None
+            except Exception:                    # detection must never stop for one bad batch
+                risks, error = [], traceback.format_exc()
+            outbox.send(("done", len(records), risks, time.perf_counter() - started, error))
+    except (BrokenPipeError, ConnectionResetError):   # the gateway is gone
+        return
+
+
+def _warm(scorer: RiskScorer, replay: Replay, outbox, parent_pid: int) -> bool:
+    """Observe the stored exchanges of ``replay``, reporting each chunk; False when the gateway went away."""
+    started = time.monotonic()
+    total, error = 0, None
+    store = None
+    try:
+        store = Store(replay.store_url)
+        chunk: list[Exchange] = []
+        for exchange in _decoded(store.iter_exchange_json(since=replay.since)):
+            if exchange.epoch >= replay.until:   # live from here on: those come through the pipe
+                break
+            chunk.append(exchange)
+            if len(chunk) >= _REPLAY_CHUNK:
+                outbox.send(("replayed", len(chunk), scorer.process(chunk)[1]))
+                total += len(chunk)
+                chunk = []
+                if os.getppid() != parent_pid:
+                    return False
+        if chunk:
+            outbox.send(("replayed", len(chunk), scorer.process(chunk)[1]))
+            total += len(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        raise
+    except Exception:
+        error = traceback.format_exc()
+    finally:
+        if store is not None:
+            store.close()
+    outbox.send(("warmed", total, time.monotonic() - started, error))
+    return True
 
 
 def level_thresholds(model: DetectorModel, fprs: list[tuple[str, float]]) -> list[tuple[str, float | None]]:

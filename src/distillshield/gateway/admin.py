@@ -126,7 +126,7 @@ async def list_risk(request: Request, call, _account, _body: bytes) -> Response:
         risks = [risk for risk in risks if risk.level != "none"]
     risks.sort(key=lambda risk: -risk.score)
     call.status = 200
-    return _json({"object": "list", "detection": detector is not None,
+    return _json({"object": "list", "detection": detector is not None and detector.running,
                   "data": [risk.as_dict() for risk in risks]})
 
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import anyio
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from distillshield.backends import Backend, BackendRequest, StreamReply
+from distillshield.detect.live import Replay
 from distillshield.errors import BodyTooLarge, DistillShieldError, InternalError, InvalidRequest, NotFound
 from distillshield.gateway.admin import admin_routes
 from distillshield.gateway.alerts import AlertSender
@@ -31,7 +31,7 @@ from distillshield.gateway.limits import MemoryLimiter, Ticket
 from distillshield.gateway.metrics import GatewayMetrics
 from distillshield.gateway.policy import Policy, make_live_detector
 from distillshield.gateway.validation import VALIDATORS, estimated_tokens, parse_json_object
-from distillshield.records import Exchange, Settings
+from distillshield.records import Settings
 from distillshield.store import LogWriter, Store
 
 log = logging.getLogger("distillshield.gateway")
@@ -87,8 +87,9 @@ class Gateway:
         if self.alerts is not None:
             self.alerts.start()
         if self.detector is not None:
-            hours = self.settings.detect_replay_hours
-            self.detector.start(replay=(lambda: self._past_exchanges(hours, time.time())) if hours > 0 else None)
+            hours, now = self.settings.detect_replay_hours, time.time()
+            self.detector.start(replay=Replay(self.store.url, since=now - hours * 3600, until=now) if hours > 0
+                                else None)
         self.log_writer.start()
         await self.backend.start()
         try:
@@ -102,17 +103,6 @@ class Gateway:
                 self.detector.close()
             if self.alerts is not None:
                 self.alerts.close()
-
-    def _past_exchanges(self, hours: float, until: float) -> Iterator[Exchange]:
-        """Stored exchanges of the last ``hours`` before start-up, oldest first (live ones come from the log)."""
-        for text in self.store.iter_exchange_json(since=until - hours * 3600):
-            try:
-                exchange = Exchange.from_dict(orjson.loads(text))
-            except (orjson.JSONDecodeError, DistillShieldError):
-                continue
-            if exchange.epoch >= until:
-                return
-            yield exchange
 
     # the logging layer ----------------------------------------------------
     def logged(self, handler, *, admin: bool = False):

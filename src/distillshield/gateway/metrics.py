@@ -67,6 +67,12 @@ class _DetectorCollector:
 
     def collect(self):
         detector = self.detector
+        yield GaugeMetricFamily("distillshield_detect_running",
+                                "1 while the live detector's process runs; 0 once it has stopped (see the log).",
+                                value=1 if detector.running else 0)
+        yield CounterMetricFamily("distillshield_detect_crashes",
+                                  "Times the live detector's process ended unexpectedly (detection is then off).",
+                                  value=detector.crashes)
         yield GaugeMetricFamily("distillshield_detect_queue_depth", "Exchanges waiting for the live detector.",
                                 value=detector.depth)
         yield GaugeMetricFamily("distillshield_detect_lag_seconds",
@@ -74,7 +80,7 @@ class _DetectorCollector:
                                 value=detector.lag_seconds)
         exchanges = CounterMetricFamily("distillshield_detect_exchanges",
                                         "Exchanges handled by the live detector, by outcome (processed, replayed "
-                                        "from the store at start-up, dropped because detection lagged).",
+                                        "from the store at start-up, dropped because detection lagged or was off).",
                                         labels=("outcome",))
         exchanges.add_metric(("processed",), detector.processed)
         exchanges.add_metric(("replayed",), detector.replayed)

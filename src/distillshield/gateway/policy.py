@@ -13,7 +13,8 @@ The level comes from the account's ``policy`` (an operator's override:
 ``allow`` = never any action, or a fixed level) or, when that is ``auto``, from
 the live detector's risk table. The hot path costs one attribute read, one dict
 look-up and, for a hardened request, a few more; everything else (events,
-alerts) happens on the detector's and the alert sender's threads.
+alerts) happens on the thread that receives the detector process's updates
+and on the alert sender's thread.
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ class Policy:
         call.policy = record
         self.count(decision.level, "strip_reasoning")
 
-    # off the hot path: the detector thread ----------------------------------------------------------
+    # off the hot path: the thread receiving the detector's updates ----------------------------------
     def on_level_change(self, old_level: str, risk: AccountRisk) -> None:
         """Record a level the detector gave an account, and alert the operator when it rose."""
         try:
@@ -254,7 +255,7 @@ def make_live_detector(settings: Settings, policy: Policy, *, model=None, embedd
         fprs.append((level, fpr))
     if embedder == "auto":
         embedder = None
-        if settings.detect_embeddings:
+        if settings.detect_embeddings and model.uses_embeddings:
             from distillshield.detect.embed import PromptEmbedder
             embedder = PromptEmbedder()
     detector = LiveDetector(model, level_thresholds(model, fprs), embedder=embedder,

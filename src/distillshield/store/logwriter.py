@@ -10,9 +10,10 @@ waits in a task for room (back-pressure) instead of being lost. When the
 database fails, the batch is retried, and if it still fails it is appended to
 a JSONL spill file beside the store so an operator can re-import it.
 
-``on_written`` (optional) receives each batch's exchange records once they are
-written (or spilled), on the writer thread: the live detector's feed. It must
-be quick and must not raise; an error in it is logged and never touches the log.
+``on_written`` (optional) receives each batch's exchange records, as the JSON
+bytes just written, once they are written (or spilled), on the writer thread:
+the live detector's feed. It must be quick and must not raise; an error in it
+is logged and never touches the log.
 """
 
 from __future__ import annotations
@@ -40,16 +41,17 @@ class Loggable(Protocol):
     def to_exchange(self) -> Exchange: ...
 
 
-def exchange_row(exchange: Exchange) -> dict:
+def exchange_row(exchange: Exchange, record: bytes | None = None) -> dict:
+    """The store's row for an exchange (``record``: its JSON, when already encoded)."""
     return {"id": exchange.id, "ts": parse_ts(exchange.ts), "account": exchange.account,
             "key_id": exchange.key_id, "endpoint": exchange.endpoint, "status": exchange.status,
-            "record": exchange.to_json().decode()}
+            "record": (record if record is not None else exchange.to_json()).decode()}
 
 
 class LogWriter:
     def __init__(self, store: Store, *, queue_size: int = 10000, batch_size: int = 500,
                  flush_ms: float = 50, retention_days: float = 0, spill_path: str | Path | None = None,
-                 on_written: Callable[[list[Exchange]], None] | None = None):
+                 on_written: Callable[[list[bytes]], None] | None = None):
         self.store = store
         self.on_written = on_written
         self.batch_size = max(1, batch_size)
@@ -139,27 +141,28 @@ class LogWriter:
 
     def _write(self, batch: list) -> None:
         exchanges = [item.to_exchange() for item in batch]
-        rows = [exchange_row(exchange) for exchange in exchanges]
+        records = [exchange.to_json() for exchange in exchanges]
+        rows = [exchange_row(exchange, record) for exchange, record in zip(exchanges, records)]
         for attempt in range(_RETRIES):
             try:
                 self.store.insert_exchanges(rows)
-                self._pass_on(exchanges)
+                self._pass_on(records)
                 self._count(written=len(rows))
                 return
             except Exception as exc:  # the database is outside our control; never lose the batch
                 log.warning("writing %d exchange records failed (attempt %d): %s", len(rows), attempt + 1, exc)
                 time.sleep(min(2.0, 0.05 * 2 ** attempt))
         self._spill(rows)
-        self._pass_on(exchanges)
+        self._pass_on(records)
         self._count(spilled=len(rows))
 
-    def _pass_on(self, exchanges: list[Exchange]) -> None:
+    def _pass_on(self, records: list[bytes]) -> None:
         if self.on_written is None:
             return
         try:
-            self.on_written(exchanges)
+            self.on_written(records)
         except Exception:  # a reader's bug must never cost a record
-            log.exception("the on_written hook failed for %d exchange records", len(exchanges))
+            log.exception("the on_written hook failed for %d exchange records", len(records))
 
     def _spill(self, rows: list[dict]) -> None:
         path = self.spill_path or Path("distillshield-unwritten.jsonl")
