@@ -179,3 +179,51 @@ def test_scan_rejects_a_bad_fpr(tmp_path):
     log.write_text("")
     result = CliRunner().invoke(main, ["scan", str(log), "--out", str(tmp_path / "v"), "--fpr", "2"])
     assert result.exit_code == 2 and "between 0 and 1" in result.output
+
+
+# the boosted scorer ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def boosted():
+    """Fitted on synthetic accounts: distilling ones ask for log-probabilities or grades, unless templated."""
+    from distillshield.detect.scoring import BoostedScorer
+
+    rng = np.random.default_rng(3)
+    features = rng.uniform(0, 1, size=(3000, len(FEATURE_NAMES)))
+    logprob, grading, template = (FEATURE_NAMES.index(n) for n in ("logprob_share", "grading_share", "template_share"))
+    labels = ((features[:, logprob] + features[:, grading] > 1.1) & (features[:, template] < 0.8)).astype(int)
+    return BoostedScorer(max_iter=60).fit(features, labels)
+
+
+def test_boosted_scorer_separates_and_round_trips_through_json(boosted, tmp_path):
+    from distillshield.detect.scoring import BoostedScorer
+
+    logprob = FEATURE_NAMES.index("logprob_share")
+    low, high = np.full(len(FEATURE_NAMES), 0.3), np.full(len(FEATURE_NAMES), 0.3)
+    high[logprob] = high[FEATURE_NAMES.index("grading_share")] = 0.95
+    assert boosted.score(high) > boosted.score(low) + 2
+    DetectorModel(boosted, np.linspace(-3, 0, 50), {}).save(tmp_path / "m.json")
+    loaded = DetectorModel.load(tmp_path / "m.json").scorer
+    assert isinstance(loaded, BoostedScorer)
+    for vector in np.random.default_rng(4).uniform(0, 1, size=(20, len(FEATURE_NAMES))):
+        assert loaded.score(vector) == pytest.approx(boosted.score(vector), abs=1e-4)
+
+
+def test_boosted_scorer_is_monotone_in_every_signal_with_a_direction(boosted):
+    from distillshield.detect.state import FEATURE_DIRECTIONS
+
+    rng = np.random.default_rng(5)
+    for vector in rng.uniform(0, 1, size=(30, len(FEATURE_NAMES))):
+        for index, direction in enumerate(FEATURE_DIRECTIONS):
+            if direction:
+                raised = vector.copy()
+                raised[index] += 0.5
+                assert direction * (boosted.score(raised) - boosted.score(vector)) >= -1e-9, FEATURE_NAMES[index]
+
+
+def test_boosted_reasons_add_up_to_the_score(boosted):
+    vector = np.full(len(FEATURE_NAMES), 0.3)
+    vector[FEATURE_NAMES.index("logprob_share")] = 0.95
+    parts = boosted.contributions_array(vector)
+    root_values = boosted.value_[:, 0].sum()
+    assert boosted.baseline_ + root_values + parts.sum() == pytest.approx(boosted.score(vector))
+    assert boosted.reasons(vector)[0].feature == "logprob_share"

@@ -112,11 +112,6 @@ def test_sampling_sweeps_show_as_variety():
     assert sweep["sampling_variety"] > fixed["sampling_variety"] + 2
 
 
-def test_legacy_completions_share():
-    completions = features_of(stream_of("c", TOPICS, endpoint="/v1/completions"))
-    assert completions["completions_share"] > 0.7
-
-
 def test_shares_are_smoothed_for_young_accounts():
     young = features_of(stream_of("y", TOPICS[:2], logprobs=True))
     old = features_of(stream_of("o", TOPICS * 10, logprobs=True))
@@ -128,3 +123,14 @@ def test_malformed_request_fields_do_not_crash_feature_extraction():
     odd.request = {"messages": "not a list", "n": "three", "max_tokens": True, "temperature": "hot"}
     item = extract(odd)
     assert item.n == 1 and item.max_tokens is None and item.temperature is None and item.prompt == ""
+
+
+def test_harvest_like_requests_are_counted_through_cover_traffic():
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello! How can I help?"}]
+    cover = [exchange("m", "tell me more", at=i * 60.0, history=history) for i in range(60)]
+    harvest = [exchange("m", f"Explain step by step: problem {i}", at=i * 60.0 + 30, max_tokens=2048)
+               for i in range(40)]
+    mixed = features_of(sorted(cover + harvest, key=lambda e: e.ts))
+    chatty = features_of(cover)
+    assert mixed["log_harvest_like"] == pytest.approx(np.log1p(40))
+    assert chatty["log_harvest_like"] == 0.0

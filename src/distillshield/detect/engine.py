@@ -18,7 +18,7 @@ from distillshield.detect.scoring import DetectorModel
 from distillshield.detect.state import FEATURE_NAMES, FEATURES, AccountState, merge_states
 from distillshield.records import Exchange
 
-_FEATURE_HELP = dict(FEATURES)
+_FEATURE_HELP = {name: help_text for name, help_text, _ in FEATURES}
 _TOPIC_INDEX = FEATURE_NAMES.index("topic_spread")
 
 

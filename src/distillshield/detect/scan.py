@@ -63,8 +63,8 @@ def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: De
         if on_bad_line:
             on_bad_line(item)
 
-    embedder = PromptEmbedder() if use_embeddings else None
     model = model or DetectorModel.load(model_path)
+    embedder = PromptEmbedder() if use_embeddings and model.uses_embeddings else None
     if reference_path:
         model = calibrated_on(model, read_in_time_order(reference_path), embedder, str(reference_path))
     exchanges = read_in_time_order(path, bad_line)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from distillshield.detect.state import FEATURE_NAMES
+from distillshield.detect.state import FEATURE_DIRECTIONS, FEATURE_NAMES
 from distillshield.errors import ConfigError
 
 
@@ -31,19 +31,41 @@ class Contribution:
 
 
 class DistillationScorer:
+    """Logistic regression on standardised account features, each weight held to its signal's known direction.
+
+    The sign bounds (``FEATURE_DIRECTIONS``) keep the model from learning that, say, asking for
+    step-by-step reasoning makes an account *less* suspect because some ordinary application in the
+    training traffic did so: a pattern of the simulator, not of distillation.
+    """
+
     def __init__(self, *, regularization: float = 1.0):
         self.regularization = regularization
 
     def fit(self, features: np.ndarray, labels: np.ndarray, sample_weight: np.ndarray | None = None):
-        from sklearn.linear_model import LogisticRegression
+        from scipy.optimize import minimize
 
         self.mean_ = features.mean(axis=0)
         self.scale_ = features.std(axis=0)
         self.scale_[self.scale_ < 1e-9] = 1.0
-        model = LogisticRegression(C=self.regularization, max_iter=2000)
-        model.fit((features - self.mean_) / self.scale_, labels, sample_weight=sample_weight)
-        self.coef_ = model.coef_[0]
-        self.intercept_ = float(model.intercept_[0])
+        standardised = (features - self.mean_) / self.scale_
+        weights = np.ones(len(labels)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        weights = weights * len(weights) / weights.sum()
+        targets = np.asarray(labels, dtype=float)
+
+        def loss_and_gradient(params: np.ndarray) -> tuple[float, np.ndarray]:
+            coef, intercept = params[:-1], params[-1]
+            logits = standardised @ coef + intercept
+            # log(1 + e^z) - y z, computed without overflow
+            loss = weights @ (np.logaddexp(0.0, logits) - targets * logits) + coef @ coef / (2 * self.regularization)
+            residual = weights * (1.0 / (1.0 + np.exp(-logits)) - targets)
+            gradient = np.append(standardised.T @ residual + coef / self.regularization, residual.sum())
+            return float(loss), gradient
+
+        bounds = [(0.0, None) if d > 0 else (None, 0.0) if d < 0 else (None, None) for d in FEATURE_DIRECTIONS]
+        result = minimize(loss_and_gradient, np.zeros(standardised.shape[1] + 1), jac=True, method="L-BFGS-B",
+                          bounds=[*bounds, (None, None)], options={"maxiter": 5000})
+        self.coef_ = result.x[:-1]
+        self.intercept_ = float(result.x[-1])
         return self
 
     def score(self, vector: np.ndarray) -> float:
@@ -54,25 +76,143 @@ class DistillationScorer:
         return self.coef_ * (vector - self.mean_) / self.scale_
 
     def reasons(self, vector: np.ndarray, top: int = 4) -> list[Contribution]:
-        parts = self.contributions_array(vector)
-        order = np.argsort(-parts)
-        return [Contribution(FEATURE_NAMES[i], round(float(parts[i]), 3)) for i in order[:top] if parts[i] > 0]
+        return _top_contributions(self.contributions_array(vector), top)
 
     def to_dict(self) -> dict:
-        return {"features": list(FEATURE_NAMES), "mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
+        return {"kind": "linear", "features": list(FEATURE_NAMES), "mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
                 "coef": self.coef_.tolist(), "intercept": self.intercept_, "regularization": self.regularization}
 
     @classmethod
     def from_dict(cls, data: dict) -> DistillationScorer:
-        if list(data.get("features", [])) != list(FEATURE_NAMES):
-            raise ConfigError("the detector model was trained on other features; retrain it "
-                              "(python bench/train_detector.py)")
         scorer = cls(regularization=data.get("regularization", 1.0))
         scorer.mean_ = np.asarray(data["mean"])
         scorer.scale_ = np.asarray(data["scale"])
         scorer.coef_ = np.asarray(data["coef"])
         scorer.intercept_ = float(data["intercept"])
         return scorer
+
+
+class BoostedScorer:
+    """Gradient-boosted trees (scikit-learn's HistGradientBoosting), monotone in every signal with a direction.
+
+    Trees see what a linear score cannot: templated traffic is ordinary for an application that
+    sends one task, and suspect for an account sweeping many. Each weight-of-evidence constraint
+    of ``FEATURE_DIRECTIONS`` holds for the whole model (monotonic constraints), so no signal can
+    argue for innocence that domain knowledge says argues for guilt. The fitted trees are kept as
+    plain arrays (JSON, no pickle); a score's reasons are the per-feature changes along each tree's
+    path (Saabas attribution), which add up exactly to the score minus the trees' root values.
+    """
+
+    def __init__(self, *, max_depth: int = 3, max_iter: int = 200, learning_rate: float = 0.1,
+                 l2_regularization: float = 1.0):
+        self.max_depth = max_depth
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.l2_regularization = l2_regularization
+
+    def fit(self, features: np.ndarray, labels: np.ndarray, sample_weight: np.ndarray | None = None):
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        model = HistGradientBoostingClassifier(
+            max_depth=self.max_depth, max_iter=self.max_iter, learning_rate=self.learning_rate,
+            l2_regularization=self.l2_regularization, monotonic_cst=list(FEATURE_DIRECTIONS), random_state=0)
+        model.fit(features, labels, sample_weight=sample_weight)
+        self.baseline_ = float(np.ravel(model._baseline_prediction)[0])
+        self._set_trees([_tree_arrays(predictors[0].nodes) for predictors in model._predictors])
+        return self
+
+    def _set_trees(self, trees: list[dict]) -> None:
+        width = max(len(tree["feature"]) for tree in trees)
+
+        def stacked(name: str, dtype) -> np.ndarray:
+            out = np.zeros((len(trees), width), dtype=dtype)
+            for row, tree in enumerate(trees):
+                out[row, :len(tree[name])] = tree[name]
+            return out
+
+        self.trees_ = trees
+        self.feature_ = stacked("feature", np.int64)
+        self.threshold_ = stacked("threshold", float)
+        self.left_ = stacked("left", np.int64)
+        self.right_ = stacked("right", np.int64)
+        self.leaf_ = stacked("leaf", bool)
+        self.value_ = stacked("value", float)
+        self.depth_ = max(tree["depth"] for tree in trees)
+
+    def _paths(self, vector: np.ndarray) -> list[np.ndarray]:
+        """The node each tree is at, level by level, all trees at once."""
+        rows = np.arange(len(self.trees_))
+        node = np.zeros(len(rows), dtype=np.int64)
+        path = [node]
+        for _ in range(self.depth_):
+            goes_left = vector[self.feature_[rows, node]] <= self.threshold_[rows, node]
+            step = np.where(goes_left, self.left_[rows, node], self.right_[rows, node])
+            node = np.where(self.leaf_[rows, node], node, step)
+            path.append(node)
+        return path
+
+    def score(self, vector: np.ndarray) -> float:
+        """The log-odds that the account is distilling (comparable across accounts)."""
+        leaves = self._paths(np.asarray(vector, dtype=float))[-1]
+        return float(self.baseline_ + self.value_[np.arange(len(leaves)), leaves].sum())
+
+    def contributions_array(self, vector: np.ndarray) -> np.ndarray:
+        rows = np.arange(len(self.trees_))
+        parts = np.zeros(len(FEATURE_NAMES))
+        path = self._paths(np.asarray(vector, dtype=float))
+        for parent, child in zip(path, path[1:]):
+            moved = parent != child
+            gains = self.value_[rows, child] - self.value_[rows, parent]
+            np.add.at(parts, self.feature_[rows, parent][moved], gains[moved])
+        return parts
+
+    def reasons(self, vector: np.ndarray, top: int = 4) -> list[Contribution]:
+        return _top_contributions(self.contributions_array(vector), top)
+
+    def to_dict(self) -> dict:
+        return {"kind": "boosted", "features": list(FEATURE_NAMES), "baseline": self.baseline_,
+                "params": {"max_depth": self.max_depth, "max_iter": self.max_iter,
+                           "learning_rate": self.learning_rate, "l2_regularization": self.l2_regularization},
+                "trees": [{name: (np.round(values, 6).tolist() if name in ("threshold", "value") else values)
+                           for name, values in tree.items()} for tree in self.trees_]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BoostedScorer:
+        scorer = cls(**data.get("params", {}))
+        scorer.baseline_ = float(data["baseline"])
+        scorer._set_trees([{**tree, "threshold": np.asarray(tree["threshold"], dtype=float),
+                            "value": np.asarray(tree["value"], dtype=float)} for tree in data["trees"]])
+        return scorer
+
+
+def _tree_arrays(nodes: np.ndarray) -> dict:
+    """One fitted tree as plain lists; an inner node's value is the count-weighted mean of its leaves'."""
+    values = nodes["value"].astype(float).copy()
+    counts = nodes["count"].astype(float)
+
+    def fill(index: int) -> float:
+        if not nodes["is_leaf"][index]:
+            left, right = int(nodes["left"][index]), int(nodes["right"][index])
+            total = max(counts[left] + counts[right], 1.0)
+            values[index] = (fill(left) * counts[left] + fill(right) * counts[right]) / total
+        return values[index]
+
+    fill(0)
+    return {"feature": nodes["feature_idx"].astype(int).tolist(), "threshold": nodes["num_threshold"].astype(float),
+            "left": nodes["left"].astype(int).tolist(), "right": nodes["right"].astype(int).tolist(),
+            "leaf": nodes["is_leaf"].astype(bool).tolist(), "value": values, "depth": int(nodes["depth"].max())}
+
+
+def _top_contributions(parts: np.ndarray, top: int) -> list[Contribution]:
+    order = np.argsort(-parts)
+    return [Contribution(FEATURE_NAMES[i], round(float(parts[i]), 3)) for i in order[:top] if parts[i] > 0]
+
+
+def scorer_from_dict(data: dict):
+    if list(data.get("features", [])) != list(FEATURE_NAMES):
+        raise ConfigError("the detector model was trained on other features; retrain it "
+                          "(python bench/train_detector.py)")
+    return BoostedScorer.from_dict(data) if data.get("kind") == "boosted" else DistillationScorer.from_dict(data)
 
 
 class Threshold:
@@ -119,9 +259,14 @@ def _exponential_tail_quantile(sorted_scores: np.ndarray, fpr: float, tail_fract
 class DetectorModel:
     """A trained scorer plus the benign reference scores thresholds are drawn from."""
 
-    scorer: DistillationScorer
+    scorer: DistillationScorer | BoostedScorer
     benign_max_scores: np.ndarray
     trained_on: dict
+
+    @property
+    def uses_embeddings(self) -> bool:
+        """Whether the scorer was fitted with the topic signal (and so needs prompt embeddings)."""
+        return bool(self.trained_on.get("embeddings", False))
 
     def threshold(self, fpr: float) -> Threshold:
         return Threshold(fpr).fit(self.benign_max_scores)
@@ -138,7 +283,7 @@ class DetectorModel:
             data = json.loads(Path(path).read_text())
         except FileNotFoundError:
             raise ConfigError(f"detector model {path} does not exist") from None
-        return cls(DistillationScorer.from_dict(data["scorer"]), np.asarray(data["benign_max_scores"]),
+        return cls(scorer_from_dict(data["scorer"]), np.asarray(data["benign_max_scores"]),
                    data.get("trained_on", {}))
 
     def with_reference(self, benign_max_scores: np.ndarray, description: str) -> DetectorModel:

@@ -1,7 +1,9 @@
 """Per-account state, updated one exchange at a time in O(1) (amortised), and turned into a feature vector.
 
-Shares are smoothed toward an ordinary user's value (``_PRIOR_WEIGHT`` pseudo
-requests), so ten requests cannot look as certain as a thousand.
+Shares are smoothed (``_PRIOR_WEIGHT`` pseudo requests), so ten requests cannot
+look as certain as a thousand: signals that only count against an account are
+pulled toward zero, never above what was seen, so a young account never looks
+more suspect than an old one for want of data.
 """
 
 from __future__ import annotations
@@ -22,33 +24,38 @@ _SHINGLE_WORDS = 3
 _EMBED_SAMPLE = 20
 _EMBED_FIRST = 12
 _LONG_ANSWER_TOKENS = 1000
+_LONG_ANSWER_SEEN = 500
 _MAX_TRACKED_KEYS = 4096
 _UNKNOWN_TOPIC_SPREAD = 0.35
 
-# (name, what it measures) in the order of the feature vector; the scorer and the reasons use these names.
-FEATURES: tuple[tuple[str, str], ...] = (
-    ("log_requests", "requests seen (log)"),
-    ("log_rate_per_hour", "requests per active hour (log)"),
-    ("round_the_clock", "share of the day's 24 hours with activity, once a day has passed"),
-    ("gap_regularity", "how regular the gaps between requests are (1 − coefficient of variation, clipped)"),
-    ("single_turn_share", "requests with one user turn and no earlier answer"),
-    ("follow_up_share", "requests that carry earlier answers (conversations)"),
-    ("template_share", "requests sharing the account's most common opening or closing words"),
-    ("prefix_variety", "distinct openings per request"),
-    ("near_duplicate_share", "requests that paraphrase an earlier request (MinHash Jaccard ≥ 0.5)"),
-    ("exact_repeat_share", "requests repeating an earlier prompt word for word"),
-    ("reasoning_share", "requests asking for step-by-step reasoning"),
-    ("grading_share", "requests using the model as a grader or judge"),
-    ("multi_sample_share", "requests asking for several answers (n > 1)"),
-    ("logprob_share", "requests asking for log-probabilities"),
-    ("long_answer_share", f"requests allowing answers of {_LONG_ANSWER_TOKENS}+ tokens"),
-    ("sampling_variety", "distinct (temperature, top_p) settings (log)"),
-    ("log_answer_tokens", "mean answer length in tokens (log)"),
-    ("log_prompt_chars", "mean prompt length in characters (log)"),
-    ("completions_share", "requests to the legacy /v1/completions endpoint"),
-    ("topic_spread", "spread of prompt topics (mean distance of sentence embeddings from their centre)"),
+# (name, what it measures, direction) in the order of the feature vector; the scorer and the reasons use
+# these names. Direction is what domain knowledge says about a signal: +1 may only raise the score, -1 may
+# only lower it, 0 is left to the data (templated traffic is also what ordinary applications send).
+FEATURES: tuple[tuple[str, str, int], ...] = (
+    ("log_requests", "requests seen (log)", +1),
+    ("log_rate_per_hour", "requests per active hour (log)", +1),
+    ("round_the_clock", "share of the day's 24 hours with activity, once a day has passed", +1),
+    ("gap_regularity", "how regular the gaps between requests are (1 − coefficient of variation, clipped)", +1),
+    ("single_turn_share", "requests with one user turn and no earlier answer", +1),
+    ("follow_up_share", "requests that carry earlier answers (conversations)", -1),
+    ("template_share", "requests sharing the account's most common opening or closing words", 0),
+    ("prefix_variety", "distinct openings per request", 0),
+    ("near_duplicate_share", "requests that paraphrase an earlier request (MinHash Jaccard ≥ 0.5)", 0),
+    ("exact_repeat_share", "requests repeating an earlier prompt word for word", 0),
+    ("reasoning_share", "requests asking for step-by-step reasoning", +1),
+    ("grading_share", "requests using the model as a grader or judge", +1),
+    ("multi_sample_share", "requests asking for several answers (n > 1)", +1),
+    ("logprob_share", "requests asking for log-probabilities", +1),
+    ("long_answer_share", f"requests allowing answers of {_LONG_ANSWER_TOKENS}+ tokens", +1),
+    ("sampling_variety", "distinct (temperature, top_p) settings (log)", +1),
+    ("log_answer_tokens", "mean answer length in tokens (log)", +1),
+    ("log_prompt_chars", "mean prompt length in characters (log)", 0),
+    ("log_harvest_like", "single-turn requests asking for reasoning, grades, samples, log-probabilities or a long "
+                         "answer (log of the count: cover traffic dilutes a share, not a count)", +1),
+    ("topic_spread", "spread of prompt topics (mean distance of sentence embeddings from their centre)", +1),
 )
-FEATURE_NAMES = tuple(name for name, _ in FEATURES)
+FEATURE_NAMES = tuple(name for name, _, _ in FEATURES)
+FEATURE_DIRECTIONS = tuple(direction for _, _, direction in FEATURES)
 
 
 # (bands, rows) for Jaccard >= 0.5, worked out once: MinHashLSH integrates for them on every construction
@@ -85,7 +92,7 @@ class AccountState:
     multi_sample: int = 0
     logprobs: int = 0
     long_answer: int = 0
-    completions: int = 0
+    harvest_like: int = 0
     near_duplicate: int = 0
     exact_repeat: int = 0
     answer_tokens: int = 0
@@ -117,8 +124,11 @@ class AccountState:
         self.follow_up += item.has_history
         self.multi_sample += item.n > 1
         self.logprobs += item.wants_logprobs
-        self.long_answer += (item.max_tokens or 0) >= _LONG_ANSWER_TOKENS
-        self.completions += item.endpoint == "/v1/completions"
+        long_answer = (item.max_tokens or 0) >= _LONG_ANSWER_TOKENS
+        self.long_answer += long_answer
+        self.harvest_like += item.single_turn and (
+            long_answer or item.asks_reasoning or item.asks_grading or item.n > 1 or item.wants_logprobs
+            or (item.completion_tokens or 0) >= _LONG_ANSWER_SEEN)
         self.prompt_chars += item.prompt_chars
         if item.completion_tokens is not None:
             self.answer_tokens += item.completion_tokens
@@ -200,7 +210,7 @@ class AccountState:
         count = self.count
         span_hours = max((self.last_epoch - self.first_epoch) / 3600, 1 / 60)
         active_hours = max(1.0, min(len(self.hourly), span_hours))
-        gap_cv = math.sqrt(self.gap_m2 / self.gap_n) / self.gap_mean if self.gap_n > 1 and self.gap_mean > 0 else 1.5
+        gap_cv = self._smoothed_gap_cv()
         top_template = max(max(self.prefixes.values(), default=0), max(self.suffixes.values(), default=0))
         sampling = len(self.sampling_settings)
         values = {
@@ -214,18 +224,26 @@ class AccountState:
             "prefix_variety": _smoothed(len(self.prefixes), count, 0.9),
             "near_duplicate_share": _smoothed(self.near_duplicate, count, 0.02),
             "exact_repeat_share": _smoothed(self.exact_repeat, count, 0.02),
-            "reasoning_share": _smoothed(self.reasoning, count, 0.02),
-            "grading_share": _smoothed(self.grading, count, 0.01),
-            "multi_sample_share": _smoothed(self.multi_sample, count, 0.01),
-            "logprob_share": _smoothed(self.logprobs, count, 0.01),
-            "long_answer_share": _smoothed(self.long_answer, count, 0.05),
+            "reasoning_share": _smoothed(self.reasoning, count, 0.0),
+            "grading_share": _smoothed(self.grading, count, 0.0),
+            "multi_sample_share": _smoothed(self.multi_sample, count, 0.0),
+            "logprob_share": _smoothed(self.logprobs, count, 0.0),
+            "long_answer_share": _smoothed(self.long_answer, count, 0.0),
             "sampling_variety": math.log(sampling) if sampling else 0.0,
             "log_answer_tokens": math.log1p(self.answer_tokens / self.answer_known) if self.answer_known else 5.5,
             "log_prompt_chars": math.log1p(self.prompt_chars / count) if count else 0.0,
-            "completions_share": _smoothed(self.completions, count, 0.02),
+            "log_harvest_like": math.log1p(self.harvest_like),
             "topic_spread": self.topic_spread(),
         }
         return np.array([values[name] for name in FEATURE_NAMES], dtype=float)
+
+    def _smoothed_gap_cv(self) -> float:
+        """The gaps' coefficient of variation, pulled toward 1 (random arrivals) while there are few gaps:
+        four gaps can look regular by chance, and regularity only ever counts against an account."""
+        if self.gap_n < 2 or self.gap_mean <= 0:
+            return 1.0
+        observed = math.sqrt(self.gap_m2 / self.gap_n) / self.gap_mean
+        return (self.gap_n * observed + _PRIOR_WEIGHT * 1.0) / (self.gap_n + _PRIOR_WEIGHT)
 
     def evidence(self) -> dict[str, str]:
         """Human-checkable evidence for each feature, quoted in the reasons of a verdict."""
@@ -256,7 +274,8 @@ class AccountState:
             "sampling_variety": f"{len(self.sampling_settings)} distinct temperature/top_p settings",
             "log_answer_tokens": f"mean answer {self.answer_tokens / max(self.answer_known, 1):.0f} tokens",
             "log_prompt_chars": f"mean prompt {self.prompt_chars / count:.0f} characters",
-            "completions_share": f"{self.completions}/{count} use /v1/completions",
+            "log_harvest_like": f"{self.harvest_like}/{count} single-turn requests ask for reasoning, grades, "
+                                f"samples, log-probabilities or a long answer",
             "topic_spread": f"topic spread {self.topic_spread():.2f} over {len(self.embeddings)} sampled prompts",
         }
 
@@ -266,7 +285,7 @@ def _example(prompt: str | None) -> str:
 
 
 _SUMMED = ("count", "refused", "single_turn", "follow_up", "reasoning", "grading", "multi_sample", "logprobs",
-           "long_answer", "completions", "near_duplicate", "exact_repeat", "answer_tokens", "answer_known",
+           "long_answer", "harvest_like", "near_duplicate", "exact_repeat", "answer_tokens", "answer_known",
            "prompt_chars")
 
 

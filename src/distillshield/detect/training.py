@@ -9,7 +9,7 @@ import numpy as np
 
 from distillshield.detect.embed import PromptEmbedder
 from distillshield.detect.engine import DetectionEngine
-from distillshield.detect.scoring import DetectorModel, DistillationScorer
+from distillshield.detect.scoring import BoostedScorer, DetectorModel
 from distillshield.records import Exchange
 
 
@@ -23,8 +23,9 @@ def collect_snapshots(exchanges: Iterable[Exchange], embedder: PromptEmbedder | 
     return engine.snapshots
 
 
-def fit_scorer(snapshots, is_distill: dict[str, bool], *, regularization: float = 1.0) -> DistillationScorer:
-    """Each account (or cluster) weighs the same in total, however many checkpoints it reached."""
+def fit_scorer(snapshots, is_distill: dict[str, bool]) -> BoostedScorer:
+    """Each account (or cluster) weighs the same in total, however many checkpoints it reached;
+    the two classes weigh the same."""
     per_subject = Counter(subject for subject, _, _ in snapshots)
     rows, labels, weights = [], [], []
     for subject, _count, vector in snapshots:
@@ -36,12 +37,13 @@ def fit_scorer(snapshots, is_distill: dict[str, bool], *, regularization: float 
         weights.append(1.0 / per_subject[subject])
     labels_array = np.asarray(labels)
     weights_array = np.asarray(weights)
-    for label in (0, 1):  # balance the classes
-        weights_array[labels_array == label] /= weights_array[labels_array == label].sum()
-    return DistillationScorer(regularization=regularization).fit(np.asarray(rows), labels_array, weights_array)
+    for label in (0, 1):  # each class sums to half the rows, so the weights average 1
+        chosen = labels_array == label
+        weights_array[chosen] *= len(weights_array) / 2 / weights_array[chosen].sum()
+    return BoostedScorer().fit(np.asarray(rows), labels_array, weights_array)
 
 
-def benign_max_scores(exchanges: Iterable[Exchange], scorer: DistillationScorer, benign: set[str],
+def benign_max_scores(exchanges: Iterable[Exchange], scorer, benign: set[str],
                       embedder: PromptEmbedder | None) -> np.ndarray:
     """The highest score each benign account ever reached, its clusters included: what a threshold must clear."""
     engine = DetectionEngine(DetectorModel(scorer, np.zeros(0), {}), embedder=embedder, threshold=float("inf"))
