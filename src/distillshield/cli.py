@@ -326,6 +326,82 @@ def lab_traffic(out_dir, seed, days, scale, start, data_dir, benign_sources, cam
                f"{manifest['campaigns']} campaigns) over {days:g} days to {out_dir} in {sim.seconds:.1f} s")
 
 
+# watermarks -----------------------------------------------------------------
+@main.group()
+def watermark() -> None:
+    """Per-account watermarks: detect them in text; rotate and commit to the master key."""
+
+
+def _master_key(obj: Context, key_file: str | None):
+    from distillshield.watermark import MasterKey, key_path
+
+    return MasterKey.load(key_file or key_path(obj.settings.watermark_key_path, obj.settings.store_url))
+
+
+@watermark.command("detect")
+@click.option("--input", "inputs", multiple=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="A text file (one text) or JSONL (`text` field, optional `account`; exchange records too); "
+                   "repeatable; default: stdin.")
+@click.option("--scheme", "scheme_spec", help="Scheme the text would be marked with (default: the `watermark` setting).")
+@click.option("--key-file", type=click.Path(dir_okay=False), help="Master key file (default: the `watermark_key_path` setting).")
+@click.option("--account", "account_id", help="Test this account's key (default: each JSONL line's `account`).")
+@click.option("--attribute", is_flag=True, help="Test every account's key (Holm-corrected) and name the most likely.")
+@click.option("--accounts", "accounts_path", type=click.Path(exists=True, dir_okay=False),
+              help="With --attribute: a file of account ids, one a line (default: every account in the store).")
+@click.pass_obj
+def watermark_detect(obj: Context, inputs, scheme_spec, key_file, account_id, attribute, accounts_path) -> None:
+    """Score texts for the watermark: one JSON line per text, with an exact p-value."""
+    from distillshield.backends.builtin import packaged_model_path
+    from distillshield.watermark import DEFAULT_SCHEME, attribute_tokens, load_tokenizer, parse_scheme, tokenize
+    from distillshield.watermark.inputs import read_texts
+
+    spec = scheme_spec or obj.settings.watermark
+    scheme = parse_scheme(DEFAULT_SCHEME if spec == "off" else spec)
+    master = _master_key(obj, key_file)
+    if attribute:
+        candidates = (Path(accounts_path).read_text().split() if accounts_path
+                      else [account.id for account in obj.store.list_accounts()])
+        keys = {account: master.account_keys(account) for account in candidates}
+        if not keys:
+            raise click.UsageError("--attribute found no accounts to test")
+    tokenizer = load_tokenizer(str(obj.settings.model_path or packaged_model_path()))
+    for name in inputs or ("-",):
+        content = sys.stdin.read() if name == "-" else Path(name).read_text(errors="replace")
+        for item in read_texts("stdin" if name == "-" else name, content):
+            account = account_id or item.account
+            if item.text is None or not (attribute or account):
+                click.echo(f"{item.source}: skipped: {item.problem or 'no account: pass --account or --attribute'}",
+                           err=True)
+                continue
+            found = attribute_tokens(tokenize(item.text, tokenizer), keys if attribute else
+                                     {account: master.account_keys(account)}, scheme)
+            line = {"source": item.source, **found.detection.as_dict()}
+            if attribute:
+                line.update(account=found.account, account_p_value=found.account_p_value, keys_tested=found.keys_tested)
+            else:
+                line.update(p_value=found.account_p_value, account=account)
+            click.echo(orjson.dumps(line))
+
+
+@watermark.command("rotate")
+@click.option("--key-file", type=click.Path(dir_okay=False), help="Master key file (default: the `watermark_key_path` setting).")
+@click.pass_obj
+def watermark_rotate(obj: Context, key_file) -> None:
+    """Start a new master key; old ones stay in the file so older text is still detected."""
+    master = _master_key(obj, key_file)
+    version = master.rotate()
+    click.echo(f"new watermark key {version.key_id} in {master.path} ({len(master.versions)} keys kept); "
+               f"restart the gateway to mark with it")
+
+
+@watermark.command("commitment")
+@click.option("--key-file", type=click.Path(dir_okay=False), help="Master key file (default: the `watermark_key_path` setting).")
+@click.pass_obj
+def watermark_commitment(obj: Context, key_file) -> None:
+    """Print a timestamped SHA-256 commitment to the master key in use, to publish before any dispute."""
+    click.echo(orjson.dumps(_master_key(obj, key_file).commitment()))
+
+
 def _print(data: dict, as_json: bool, text: str) -> None:
     click.echo(orjson.dumps(data) if as_json else text)
 

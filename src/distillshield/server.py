@@ -20,7 +20,21 @@ def make_backend(settings: Settings) -> Backend:
         return UpstreamBackend(settings.upstream_url, api_key=settings.upstream_key,
                                timeout=settings.upstream_timeout, connect_timeout=settings.upstream_connect_timeout)
     from distillshield.backends.builtin import BuiltinBackend
-    return BuiltinBackend(model_path=settings.model_path or None, max_batch_size=settings.builtin_max_batch)
+    return BuiltinBackend(model_path=settings.model_path or None, max_batch_size=settings.builtin_max_batch,
+                          logits_processor_factory=watermark_factory(settings))
+
+
+def watermark_factory(settings: Settings):
+    """The built-in model's watermark hook (every answer marked with its account's key), or None when off.
+
+    The master key file is created on first start."""
+    if settings.watermark == "off":
+        return None
+    from distillshield.watermark import MasterKey, key_path, parse_scheme, serving_hook_factory
+    scheme = parse_scheme(settings.watermark)
+    master = MasterKey.load_or_create(key_path(settings.watermark_key_path, settings.store_url))
+    log.info("watermarking answers with %s (master key %s)", scheme.spec, master.current.key_id)
+    return serving_hook_factory(scheme, master)
 
 
 def bootstrap_keys(settings: Settings, store: Store) -> dict[str, str] | None:

@@ -1,0 +1,292 @@
+"""Watermarks: exact p-values hold under the null, marks are found, accounts are told apart, keys are kept safe.
+
+The statistical tests use fixed seeds, so they are deterministic; the numbers they compare against are
+what the null hypothesis allows, not what one run happened to give.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import random
+import stat
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from distillshield.errors import ConfigError
+from distillshield.watermark import (
+    KGW,
+    SCHEMES,
+    ExpMin,
+    MasterKey,
+    RowWatermark,
+    Tournament,
+    WatermarkLogitsProcessor,
+    account_key,
+    attribute_tokens,
+    detect_tokens,
+    holm,
+    key_path,
+    parse_scheme,
+)
+from distillshield.watermark import vllm as vllm_adapter
+
+from watermark_helpers import ToyModel
+
+SCHEME_NAMES = sorted(SCHEMES)
+
+
+def _keys(count: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    return [rng.randbytes(32) for _ in range(count)]
+
+
+def _null_streams(count: int, seed: int, vocab_size: int = 49152) -> list[list[int]]:
+    """Token sequences of 20 to 200 tokens, Zipf-distributed like words in text (so pairs repeat)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(20, 200, count)
+    return [list(np.minimum(rng.zipf(1.3, n), vocab_size - 1)) for n in lengths]
+
+
+# schemes and their parameters -----------------------------------------------------------------------
+def test_parse_scheme_reads_names_and_parameters_and_refuses_others():
+    assert parse_scheme("kgw") == KGW()
+    assert parse_scheme("kgw:delta=3,context=2") == KGW(delta=3.0, context_width=2)
+    assert parse_scheme(parse_scheme("tournament:layers=8").spec) == Tournament(layers=8)
+    assert parse_scheme("expmin").spec == "expmin:context_width=2"
+    with pytest.raises(ConfigError, match="one of expmin, kgw, tournament|one of kgw, expmin, tournament"):
+        parse_scheme("gumbel")
+    with pytest.raises(ConfigError, match="takes gamma, delta, context_width"):
+        parse_scheme("kgw:strength=2")
+    with pytest.raises(ConfigError, match="gamma must be between 0 and 1"):
+        parse_scheme("kgw:gamma=1.5")
+    with pytest.raises(ConfigError, match="must be a number"):
+        parse_scheme("tournament:layers=many")
+
+
+def test_repeated_context_token_pairs_and_the_prompt_are_not_scored():
+    scheme = KGW(context_width=1)
+    assert scheme.scored_pairs([5, 6, 5, 6, 5, 6, 7]) == [((5,), 6), ((6,), 5), ((6,), 7)]
+    assert scheme.scored_pairs([1, 2, 3, 4], prompt_len=2) == [((2,), 3), ((3,), 4)]
+    key = _keys(1, 0)[0]
+    looped = detect_tokens([5, 6] * 200, key, scheme)
+    assert looped.tokens_scored == 2  # a loop of one green pair is one piece of evidence, not 400
+
+
+# the null: p-values are exact ----------------------------------------------------------------------
+@pytest.mark.parametrize("name", SCHEME_NAMES)
+def test_p_values_on_unmarked_token_streams_are_uniform(name):
+    scheme = parse_scheme(name)
+    streams, keys = _null_streams(2000, seed=1), _keys(2000, seed=2)
+    u = np.random.default_rng(3).random(len(streams))
+    conservative, randomized = [], []
+    for stream, key, draw in zip(streams, keys, u):
+        found = scheme.score_tokens(stream, key)
+        conservative.append(found.p_value)
+        randomized.append(scheme.randomized_p_value(found.statistic, found.tokens_scored, draw))
+    # randomised p-values are exactly uniform under the null; the reported ones are never smaller
+    assert stats.kstest(randomized, "uniform").pvalue > 0.01
+    assert all(c >= r - 1e-12 for c, r in zip(conservative, randomized))
+    assert stats.kstest(conservative, "uniform", alternative="greater").pvalue > 0.01
+
+
+@pytest.mark.parametrize("name", SCHEME_NAMES)
+def test_false_positive_rate_at_one_in_a_thousand(name):
+    scheme = parse_scheme(name)
+    streams, keys = _null_streams(6000, seed=10), _keys(6000, seed=11)
+    p_values = np.array([detect_tokens(s, k, scheme).p_value for s, k in zip(streams, keys)])
+    assert np.mean(p_values < 1e-3) <= 2e-3
+    assert np.mean(p_values < 1e-2) <= 1.5e-2
+
+
+def test_a_marked_stream_scored_with_wrong_keys_gives_uniform_p_values():
+    scheme = Tournament()
+    model, right = ToyModel(5000), _keys(1, 20)[0]
+    stream = model.generate(120, RowWatermark(scheme, right, seed=1), seed=1)
+    wrong = _keys(400, 21)
+    assert detect_tokens(stream, right, scheme).p_value < 1e-6
+    found = [scheme.score_tokens(stream, key) for key in wrong]
+    u = np.random.default_rng(22).random(len(found))
+    randomized = [scheme.randomized_p_value(f.statistic, f.tokens_scored, d) for f, d in zip(found, u)]
+    assert stats.kstest(randomized, "uniform").pvalue > 0.01
+
+
+# marks are found -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", SCHEME_NAMES)
+@pytest.mark.parametrize("temperature", [0.7, 1.0])
+def test_marked_streams_are_detected(name, temperature):
+    scheme, model, key = parse_scheme(name), ToyModel(5000), _keys(1, 30)[0]
+    for seed in range(3):
+        hook = RowWatermark(scheme, key, temperature=temperature, top_p=0.95, seed=seed)
+        marked = model.generate(100, hook, seed=seed)
+        plain = model.generate(100, seed=seed)
+        assert detect_tokens(marked, key, scheme).p_value < 1e-6
+        assert detect_tokens(plain, key, scheme).p_value > 1e-4
+
+
+@pytest.mark.parametrize("scheme", [ExpMin(), Tournament(layers=3)])
+def test_distortion_free_schemes_sample_the_model_distribution_over_keys(scheme):
+    logits = torch.tensor([2.0, 1.5, 1.0, 0.5, 0.0, -0.5, -1.0, -3.0])
+    probs = torch.softmax(logits.double() / 0.8, -1).numpy()
+    counts = np.zeros(len(logits))
+    for index, key in enumerate(_keys(6000, 40)):
+        marked = RowWatermark(scheme, key, temperature=0.8, seed=index)([3, 1], logits)
+        counts[int(torch.argmax(marked))] += 1
+    assert stats.chisquare(counts, probs * counts.sum()).pvalue > 1e-3
+
+
+def test_kgw_adds_delta_to_the_green_list_only():
+    scheme, key = KGW(gamma=0.25, delta=2.0), _keys(1, 50)[0]
+    logits = torch.zeros(20000)
+    biased = scheme.bias_logits([7], logits, key)
+    assert set(torch.unique(biased).tolist()) == {0.0, 2.0}
+    assert abs(float((biased > 0).float().mean()) - 0.25) < 0.02
+    assert torch.equal(scheme.bias_logits([], logits, key), logits)  # no context yet: unchanged
+
+
+def test_expmin_is_deterministic_and_tournament_is_not():
+    model, key = ToyModel(3000), _keys(1, 60)[0]
+    same = {tuple(model.generate(30, RowWatermark(ExpMin(), key, seed=s), seed=7)) for s in range(3)}
+    assert len(same) == 1  # the documented trade-off: same context and key, same answer
+    varied = {tuple(model.generate(30, RowWatermark(Tournament(), key, seed=s), seed=7)) for s in range(3)}
+    assert len(varied) == 3
+
+
+def test_greedy_decoding_with_a_distortion_free_scheme_is_left_alone():
+    logits = torch.randn(1000)
+    for scheme in (ExpMin(), Tournament()):
+        assert torch.equal(RowWatermark(scheme, b"k" * 32, temperature=0.0)([1, 2], logits), logits)
+
+
+# accounts ------------------------------------------------------------------------------------------
+def test_attribution_names_the_right_account_among_120():
+    master = _keys(1, 70)[0]
+    accounts = {f"acct_{i}": account_key(master, f"acct_{i}") for i in range(120)}
+    scheme, model = parse_scheme("tournament"), ToyModel(5000)
+    stream = model.generate(100, RowWatermark(scheme, accounts["acct_37"], seed=3), seed=3)
+    found = attribute_tokens(stream, accounts, scheme)
+    assert found.account == "acct_37" and found.keys_tested == 120
+    assert found.account_p_value < 1e-6
+    assert found.account_p_value >= found.detection.p_value  # corrected for 120 keys
+    others = [p for account, p in found.adjusted_p_values.items() if account != "acct_37"]
+    assert min(others) > 1e-2
+    unmarked = attribute_tokens(model.generate(100, seed=3), accounts, scheme)
+    assert unmarked.account_p_value > 1e-3
+
+
+def test_holm_adjustment():
+    adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03, "d": 0.5})
+    assert adjusted == pytest.approx({"a": 0.04, "c": 0.09, "b": 0.09, "d": 0.5})
+
+
+def test_account_keys_are_derived_per_account_and_per_master():
+    master_a, master_b = _keys(2, 80)
+    assert account_key(master_a, "acme") == account_key(master_a, "acme")
+    assert len({account_key(master_a, "acme"), account_key(master_a, "acmf"), account_key(master_b, "acme")}) == 3
+
+
+# edge cases ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", SCHEME_NAMES)
+def test_empty_short_and_foreign_token_streams_give_results(name):
+    scheme, key = parse_scheme(name), _keys(1, 90)[0]
+    for stream in ([], [42], [42] * scheme.context_width):
+        found = detect_tokens(stream, key, scheme)
+        assert (found.p_value, found.tokens_scored) == (1.0, 0) and "empty or too short" in found.note
+    foreign = detect_tokens([151_000 + i for i in range(50)], key, scheme)  # ids of a larger vocabulary
+    assert foreign.tokens_scored > 40 and 0 < foreign.p_value <= 1
+    assert attribute_tokens([1, 2, 3], {}, scheme).account is None
+
+
+# keys ----------------------------------------------------------------------------------------------
+def test_master_key_is_created_private_and_reloaded(tmp_path):
+    path = tmp_path / "wm.key"
+    created = MasterKey.load_or_create(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(path.read_text().split()[0]) == 64
+    again = MasterKey.load_or_create(path)
+    assert again.current.secret == created.current.secret and again.current.key_id == created.current.key_id
+
+
+def test_a_key_file_others_can_read_is_refused(tmp_path):
+    path = tmp_path / "wm.key"
+    MasterKey.load_or_create(path)
+    os.chmod(path, 0o644)
+    with pytest.raises(ConfigError, match=r"readable by other users \(mode 0644\); run: chmod 600"):
+        MasterKey.load(path)
+
+
+def test_bad_key_files_are_refused_with_the_reason(tmp_path):
+    missing = tmp_path / "none.key"
+    with pytest.raises(ConfigError, match="does not exist"):
+        MasterKey.load(missing)
+    bad = tmp_path / "bad.key"
+    bad.write_text("not-hex\n")
+    os.chmod(bad, 0o600)
+    with pytest.raises(ConfigError, match="line 1: the key must be 64 hex digits"):
+        MasterKey.load(bad)
+
+
+def test_rotation_keeps_old_keys_so_old_text_is_still_detected(tmp_path):
+    path = tmp_path / "wm.key"
+    master = MasterKey.load_or_create(path)
+    old_key = account_key(master.current.secret, "acme")
+    scheme, model = KGW(), ToyModel(5000)
+    old_text = model.generate(100, RowWatermark(scheme, old_key, seed=1), seed=1)
+    new_version = master.rotate()
+    reloaded = MasterKey.load(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [v.secret for v in reloaded.versions] == [v.secret for v in master.versions]
+    assert reloaded.current.secret == new_version.secret and len(reloaded.versions) == 2
+    keys = reloaded.account_keys("acme")
+    assert keys[0] == account_key(new_version.secret, "acme") and keys[1] == old_key
+    found = attribute_tokens(old_text, {"acme": keys, "other": reloaded.account_keys("other")}, scheme)
+    assert found.account == "acme" and found.keys_tested == 4 and found.account_p_value < 1e-6
+
+
+def test_commitment_binds_key_and_time(tmp_path):
+    master = MasterKey.load_or_create(tmp_path / "wm.key")
+    first = master.commitment("2026-11-22T10:00:00.000Z")
+    assert first == master.commitment("2026-11-22T10:00:00.000Z")
+    assert first["commitment"] != master.commitment("2026-11-22T10:00:01.000Z")["commitment"]
+    assert len(first["commitment"]) == 64 and first["key_id"] == master.current.key_id
+    master.rotate()
+    assert master.commitment(first["ts"])["commitment"] != first["commitment"]
+
+
+def test_key_path_defaults_beside_the_sqlite_store(tmp_path):
+    assert key_path("", str(tmp_path / "gw.db")) == tmp_path / "distillshield.key"
+    assert key_path("", "distillshield.db").name == "distillshield.key"
+    assert str(key_path("", "postgresql://db/x")) == "distillshield.key"
+    assert str(key_path("/etc/ds/wm.key", "gw.db")) == "/etc/ds/wm.key"
+
+
+# logits processors ---------------------------------------------------------------------------------
+def test_batched_processor_marks_each_row_with_its_own_key():
+    keys = _keys(3, 100)
+    input_ids = torch.tensor([[4, 5, 6], [4, 5, 6], [9, 9, 6]])
+    scores = torch.randn(3, 4000)
+    out = WatermarkLogitsProcessor(KGW(), keys)(input_ids, scores)
+    for row in range(3):
+        assert torch.equal(out[row], KGW().bias_logits(input_ids[row], scores[row], keys[row]))
+    assert not torch.equal(out[0], out[1])  # same context, different accounts: different green lists
+    with pytest.raises(ValueError, match="3 keys for a batch of 2 rows"):
+        WatermarkLogitsProcessor(KGW(), keys)(input_ids[:2], scores[:2])
+
+
+def test_vllm_adapters_satisfy_vllms_request_level_interface():
+    key = _keys(1, 110)[0]
+    plain = vllm_adapter.logits_processor(key, "kgw")
+    aware = vllm_adapter.prompt_aware_logits_processor(key, "kgw")
+    assert list(inspect.signature(plain).parameters) == ["output_token_ids", "logits"]
+    assert list(inspect.signature(aware).parameters) == ["prompt_token_ids", "output_token_ids", "logits"]
+    logits = torch.randn(4000, dtype=torch.bfloat16)
+    assert torch.equal(plain([], logits), logits)  # no context without the prompt: the first token is left alone
+    first = aware([1, 2, 3], [], logits)
+    assert first.dtype == torch.bfloat16 and first.shape == logits.shape
+    assert torch.equal(first, KGW().bias_logits([3], logits, key))
+    assert torch.equal(aware([1, 2, 3], [8, 9], logits), plain([8, 9], logits))
+    picked = vllm_adapter.logits_processor(key, "expmin", temperature=0.7)([5, 6], logits)
+    assert int(torch.isfinite(picked).sum()) == 1
