@@ -274,8 +274,7 @@ class AccountState:
             "sampling_variety": f"{len(self.sampling_settings)} distinct temperature/top_p settings",
             "log_answer_tokens": f"mean answer {self.answer_tokens / max(self.answer_known, 1):.0f} tokens",
             "log_prompt_chars": f"mean prompt {self.prompt_chars / count:.0f} characters",
-            "log_harvest_like": f"{self.harvest_like}/{count} single-turn requests ask for reasoning, grades, "
-                                f"samples, log-probabilities or a long answer",
+            "log_harvest_like": f"{self.harvest_like} of {count} requests are harvest-like",
             "topic_spread": f"topic spread {self.topic_spread():.2f} over {len(self.embeddings)} sampled prompts",
         }
 
