@@ -458,3 +458,26 @@ def test_a_failing_webhook_is_retried_then_recorded_and_never_fails_a_request(st
         assert "HTTP Error 500" in gateway.store.list_policy_events(account="harvester")[0]["alert"]
     finally:
         hook.close()
+
+
+class RecordingBackend:
+    """The backend seam: records what the gateway asks of the real backend, then passes it on."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.requests = []
+
+    async def handle(self, request):
+        self.requests.append(request)
+        return await self.backend.handle(request)
+
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+
+def test_a_hardened_accounts_requests_reach_the_backend_marked_for_a_stronger_watermark(gateway):
+    recording = gateway.gateway.backend = RecordingBackend(gateway.gateway.backend)
+    assert chat(gateway).status_code == 200
+    set_policy(gateway, "default", "harden")
+    assert chat(gateway).status_code == 200
+    assert [request.hardened for request in recording.requests] == [False, True]

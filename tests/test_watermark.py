@@ -290,3 +290,13 @@ def test_vllm_adapters_satisfy_vllms_request_level_interface():
     assert torch.equal(aware([1, 2, 3], [8, 9], logits), plain([8, 9], logits))
     picked = vllm_adapter.logits_processor(key, "expmin", temperature=0.7)([5, 6], logits)
     assert int(torch.isfinite(picked).sum()) == 1
+
+
+def test_hardened_accounts_get_the_stronger_scheme(tmp_path):
+    from distillshield.watermark import parse_scheme, serving_hook_factory
+
+    master = MasterKey.load_or_create(tmp_path / "wm.key")
+    factory = serving_hook_factory(parse_scheme("tournament"), master, parse_scheme("kgw:delta=3"))
+    assert factory("acct", {}, False).scheme.name == "tournament"
+    assert factory("acct", {}, True).scheme.name == "kgw"
+    assert serving_hook_factory(parse_scheme("tournament"), master)("acct", {}, True).scheme.name == "tournament"

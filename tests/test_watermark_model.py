@@ -153,8 +153,8 @@ def test_built_in_model_marks_each_account_and_leaves_others_alone(tmp_path, tok
     settings = Settings(store_url=str(tmp_path / "gw.db"), watermark_key_path=str(_key_file(tmp_path / "wm.key")))
     marking = watermark_factory(settings)
 
-    def factory(account: str, payload: dict):
-        return None if account == "unmarked" else marking(account, payload)
+    def factory(account: str, payload: dict, hardened: bool = False):
+        return None if account == "unmarked" else marking(account, payload, hardened)
 
     async def generate():
         backend = BuiltinBackend(max_batch_size=4, logits_processor_factory=factory)

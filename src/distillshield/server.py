@@ -32,9 +32,11 @@ def watermark_factory(settings: Settings):
         return None
     from distillshield.watermark import MasterKey, key_path, parse_scheme, serving_hook_factory
     scheme = parse_scheme(settings.watermark)
+    hardened = parse_scheme(settings.watermark_hardened) if settings.watermark_hardened else None
     master = MasterKey.load_or_create(key_path(settings.watermark_key_path, settings.store_url))
-    log.info("watermarking answers with %s (master key %s)", scheme.spec, master.current.key_id)
-    return serving_hook_factory(scheme, master)
+    log.info("watermarking answers with %s, hardened accounts' with %s (master key %s)", scheme.spec,
+             (hardened or scheme).spec, master.current.key_id)
+    return serving_hook_factory(scheme, master, hardened)
 
 
 def bootstrap_keys(settings: Settings, store: Store) -> dict[str, str] | None:

@@ -22,6 +22,7 @@ class BackendRequest:
     query_string: str = ""
     content_type: str = "application/json"
     stream: bool = False
+    hardened: bool = False        # the account's policy level is harden: mark its answers more strongly
 
 
 @dataclass(slots=True)

@@ -71,7 +71,7 @@ class BuiltinBackend:
 
     def __init__(self, *, model_path: str | None = None, max_batch_size: int = 8, max_queue: int = 256,
                  max_context: int = 2048, model_name: str = "smollm2-135m-instruct",
-                 logits_processor_factory: Callable[[str, dict], LogitsHook | None] | None = None,
+                 logits_processor_factory: Callable[[str, dict, bool], LogitsHook | None] | None = None,
                  threads: int | None = None):
         self.model_path = model_path
         self.max_batch_size = max_batch_size
@@ -124,7 +124,7 @@ class BuiltinBackend:
         payload = request.payload or {}
         chat = request.endpoint == "/v1/chat/completions"
         job = _Job(asyncio.Queue(), asyncio.get_running_loop())
-        rows = self._rows(job, payload, chat, request.account)
+        rows = self._rows(job, payload, chat, request.account, request.hardened)
         try:
             self._waiting.put_nowait(rows)
         except queue.Full:
@@ -143,7 +143,7 @@ class BuiltinBackend:
         prompt = payload["prompt"]
         return self.tokenizer(prompt if isinstance(prompt, str) else prompt[0])["input_ids"]
 
-    def _rows(self, job: _Job, payload: dict, chat: bool, account: str) -> list[_Row]:
+    def _rows(self, job: _Job, payload: dict, chat: bool, account: str, hardened: bool) -> list[_Row]:
         import torch
 
         prompt_ids = self._prompt_ids(payload, chat)
@@ -159,7 +159,7 @@ class BuiltinBackend:
         else:
             logprobs = payload.get("logprobs")
         seed = payload.get("seed")
-        hook = self.logits_processor_factory(account, payload) if self.logits_processor_factory else None
+        hook = self.logits_processor_factory(account, payload, hardened) if self.logits_processor_factory else None
         temperature = payload.get("temperature")
         rows = []
         for index in range(payload.get("n") or 1):

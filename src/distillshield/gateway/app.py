@@ -194,7 +194,7 @@ class Gateway:
         backend_request = BackendRequest(
             method=request.method, endpoint=call.endpoint, body=body, payload=payload, account=account.id,
             query_string=request.url.query, content_type=request.headers.get("content-type", "application/json"),
-            stream=bool(payload and payload.get("stream")))
+            stream=bool(payload and payload.get("stream")), hardened=hardened)
         try:
             reply = await self.backend.handle(backend_request)
         except BaseException:

@@ -40,6 +40,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("builtin_max_batch", 8, "Most rows the built-in model decodes in one batch."),
     Setting("watermark", "tournament",
             "Watermark on the built-in model's answers, keyed per account: a scheme (tournament, kgw, expmin, with optional parameters, e.g. kgw:delta=3) or off. See docs/watermark.md."),
+    Setting("watermark_hardened", "kgw:delta=3",
+            "Scheme for accounts the policy hardened: a stronger mark on suspected harvesters' answers (same syntax as watermark); empty: the same as watermark."),
     Setting("watermark_key_path", "",
             "Master watermark key file (created with mode 0600 on first start); empty: distillshield.key beside the SQLite store."),
     Setting("max_body_bytes", 4 * 1024 * 1024, "Largest request body accepted; larger ones get 413."),

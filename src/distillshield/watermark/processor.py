@@ -56,10 +56,12 @@ class WatermarkLogitsProcessor:
         return torch.stack([row(input_ids[i], scores[i]) for i, row in enumerate(self.rows)])
 
 
-def serving_hook_factory(scheme: Scheme, master: MasterKey) -> Callable[[str, dict], RowWatermark]:
-    """``(account, request payload) -> hook`` for ``BuiltinBackend(logits_processor_factory=...)``.
+def serving_hook_factory(scheme: Scheme, master: MasterKey,
+                         hardened_scheme: Scheme | None = None) -> Callable[[str, dict, bool], RowWatermark]:
+    """``(account, request payload, hardened) -> hook`` for ``BuiltinBackend(logits_processor_factory=...)``.
 
-    Every answer is marked with the requesting account's key under the master key in use.
+    Every answer is marked with the requesting account's key under the master key in use; an account the
+    policy hardened gets ``hardened_scheme`` (a stronger mark), when one is given.
     """
     secret = master.current.secret
 
@@ -67,9 +69,10 @@ def serving_hook_factory(scheme: Scheme, master: MasterKey) -> Callable[[str, di
     def key_of(account: str) -> bytes:
         return account_key(secret, account)
 
-    def factory(account: str, payload: dict) -> RowWatermark:
+    def factory(account: str, payload: dict, hardened: bool = False) -> RowWatermark:
         temperature = payload.get("temperature")
         top_p = payload.get("top_p")
-        return RowWatermark(scheme, key_of(account), temperature=1.0 if temperature is None else float(temperature),
+        chosen = hardened_scheme if hardened and hardened_scheme is not None else scheme
+        return RowWatermark(chosen, key_of(account), temperature=1.0 if temperature is None else float(temperature),
                             top_p=1.0 if top_p is None else float(top_p), seed=payload.get("seed"))
     return factory
