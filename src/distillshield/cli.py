@@ -326,6 +326,25 @@ def lab_traffic(out_dir, seed, days, scale, start, data_dir, benign_sources, cam
                f"{manifest['campaigns']} campaigns) over {days:g} days to {out_dir} in {sim.seconds:.1f} s")
 
 
+@lab.command("campaign")
+@click.option("--config", "campaign_path", type=click.Path(exists=True, dir_okay=False),
+              help="TOML file of campaign options (see docs/lab.md); the defaults otherwise.")
+@click.option("--quick", is_flag=True, help="A small preset: a few accounts, a few hundred answers, a short training.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder of run folders (default runs).")
+@click.option("--name", help="The run folder's name (default: the start time).")
+@click.option("--seed", type=int, help="Prompts, accounts and the students' initial weights.")
+@click.option("--shields", type=click.Choice(["off", "on", "both"]), help="Run with detection off, on, or both (default both).")
+def lab_campaign(campaign_path, quick, out_dir, name, seed, shields) -> None:
+    """Attack our own gateway: harvest answers over HTTP, train a student on them, measure it, write a report."""
+    from distillshield.lab.campaign import load_config, run_campaign
+
+    arms = {"both": ["off", "on"], "off": ["off"], "on": ["on"]}.get(shields)
+    config = load_config(campaign_path, quick=quick, out=out_dir, name=name, seed=seed, shields=arms)
+    result = run_campaign(config, say=lambda line: click.echo(line, err=True))
+    click.echo(orjson.dumps({key: result.summary[key] for key in (
+        "harvested", "student_gain", "flagged_accounts", "first_flagged_after", "student_path")}))
+
+
 # watermarks -----------------------------------------------------------------
 @main.group()
 def watermark() -> None:

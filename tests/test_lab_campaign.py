@@ -1,0 +1,277 @@
+"""The lab's distillation campaign: config checks, the attacker's reactions, the student, the report, end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+import torch
+from click.testing import CliRunner
+
+from distillshield.cli import main
+from distillshield.detect import DetectorModel, DistillationScorer
+from distillshield.detect.state import FEATURE_NAMES
+from distillshield.errors import ConfigError
+from distillshield.lab.campaign import (
+    ArmResult, CampaignConfig, CampaignResult, StudentResult, _first_flags, load_config, run_campaign, summarise,
+)
+from distillshield.lab.harvest import AccountOutcome, Admin, HarvestResult, harvest, plan_accounts, split_quota
+from distillshield.lab.report import render_report
+from distillshield.lab.student import (
+    Example, Fidelity, Student, StudentConfig, TrainConfig, fidelity, generate, load_student, save_student, train,
+)
+from distillshield.records import Exchange, format_ts
+
+SUMMARY_KEYS = ("harvested", "student_gain", "flagged_accounts", "first_flagged_after", "student_path")
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Small models train many times faster on one thread than on two contended ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# -- configuration ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("data, message", [
+    ({"answer": 10}, "unknown campaign option 'answer' (did you mean answers?)"),
+    ({"shields": ["off", "maybe"]}, "shields must be a list of distinct arms among off, on"),
+    ({"accounts": {"bulkk": 1}}, "unknown attacker strategy 'bulkk' (did you mean bulk?)"),
+    ({"accounts": {"bulk": -1}}, "accounts.bulk must be a whole number >= 0, got -1"),
+    ({"answers": 2}, "answers must be at least the number of accounts (8), got 2"),
+    ({"modes": ["soft"]}, "modes must be a list of distinct modes among sequence, token"),
+    ({"student": {"d_model": 100, "heads": 3}}, "student.d_model must be a multiple of student.heads (3), got 100"),
+    ({"student": {"width": 3}}, "unknown option student.width"),
+    ({"train": {"learning_rate": 2}}, "train.learning_rate must be a number in [0, 1], got 2"),
+    ({"gateway": {"store_url": "x.db"}}, "gateway.store_url is set by the lab for each gateway it starts"),
+    ({"gateway": {"policy_block_fp": 0.1}}, "unknown setting 'policy_block_fp' (did you mean policy_block_fpr?)"),
+    ({"gateway": {"policy_harden_fpr": "often"}}, "setting policy_harden_fpr must be float, got 'often'"),
+    ({"limits": {"rpd": 3}}, "unknown limit 'rpd'; limits: rpm, tpm, concurrency, tpd"),
+    ({"name": "../elsewhere"}, "name must be a plain folder name"),
+])
+def test_config_errors_name_the_option_and_what_it_must_be(data, message):
+    with pytest.raises(ConfigError) as caught:
+        CampaignConfig.from_dict(data).validate()
+    assert message in caught.value.message
+
+
+def test_config_layers_defaults_quick_preset_file_and_options(tmp_path):
+    path = tmp_path / "campaign.toml"
+    path.write_text('answers = 50\n[train]\nsteps = 7\n[gateway]\npolicy_block_fpr = 0.0005\n')
+    config = load_config(str(path), quick=True, seed=3, name=None)
+    assert (config.answers, config.train.steps, config.seed) == (50, 7, 3)
+    assert config.train.batch_size == 8                                  # from the quick preset
+    assert config.gateway["policy_block_fpr"] == 0.0005 and config.gateway["watermark"] == "off"
+    assert config.gateway_settings("on").detect and not config.gateway_settings("off").detect
+    assert CampaignConfig().answers == 300                                # presets never change the defaults
+    path.write_text("answers = [")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_config(str(path))
+
+
+def test_the_cli_reports_a_bad_config_in_one_line(tmp_path):
+    path = tmp_path / "campaign.toml"
+    path.write_text("shields = ['sometimes']\n")
+    outcome = CliRunner().invoke(main, ["lab", "campaign", "--config", str(path)])
+    assert outcome.exit_code == 2
+    assert outcome.output.startswith("Error: shields must be a list of distinct arms") and "Traceback" not in outcome.output
+
+
+# -- the attacker -----------------------------------------------------------------------------------------------
+def test_plan_is_reproducible_and_shares_the_harvest_by_weight():
+    accounts = {"bulk": 1, "many_accounts": 3, "logprob_harvest": 1, "cover": 1}
+    plans = plan_accounts(accounts, 100, seed=4, max_tokens=16, top_logprobs=5, concurrency=8)
+    again = plan_accounts(accounts, 100, seed=4, max_tokens=16, top_logprobs=5, concurrency=8)
+    assert [p.prompts for p in plans] == [p.prompts for p in again]
+    assert [p.account for p in plans] == ["atk-bulk-1", "atk-many-accounts-1", "atk-many-accounts-2",
+                                          "atk-many-accounts-3", "atk-logprob-harvest-1", "atk-cover-1"]
+    assert sum(sum(not q.cover for q in p.prompts) for p in plans) == 100
+    assert [sum(not q.cover for q in p.prompts) for p in plans] == split_quota(100, [4, 1, 1, 1, 2, 2])
+    assert plans[4].params["logprobs"] is True and plans[4].params["top_logprobs"] == 5
+    assert "logprobs" not in plans[0].params
+    assert any(q.cover for q in plans[5].prompts)
+    assert all(p.concurrency >= 1 for p in plans) and plans[0].concurrency > plans[1].concurrency
+
+
+def test_attacker_waits_out_429_drops_refused_logprobs_and_loses_a_blocked_account(start_gateway):
+    gateway = start_gateway(default_rpm=0)
+    admin = Admin(gateway.url, gateway.admin_key)
+    plans = plan_accounts({"bulk": 1, "logprob_harvest": 1, "many_accounts": 1}, 14, seed=0, max_tokens=8,
+                          top_logprobs=3, concurrency=3)
+    bulk, blocked, logprob = plans                                       # in the order of STRATEGIES
+    bulk.key = admin.create_account(bulk.account, concurrency=1)          # three in flight, one allowed: 429s
+    bulk.params["model"], bulk.concurrency, bulk.prompts = "slow-150", 3, bulk.prompts[:4]
+    logprob.key = admin.create_account(logprob.account, policy="harden")  # log-probabilities refused
+    blocked.key = admin.create_account(blocked.account, policy="block")   # every request refused
+    result = harvest(gateway.url, plans, max_wait=0.2)
+    outcomes = result.outcomes
+    assert outcomes[bulk.account].answers == 4 and outcomes[bulk.account].rate_limited >= 1
+    assert outcomes[logprob.account].logprobs_refused == 1
+    assert outcomes[logprob.account].answers == len(logprob.prompts) and outcomes[logprob.account].lost == 0
+    assert outcomes[blocked.account].answers == 0 and outcomes[blocked.account].blocked_at == 1
+    assert outcomes[blocked.account].lost == len(blocked.prompts)
+    answered = [r for r in result.records if r.account == logprob.account and r.status == 200]
+    assert all("logprobs" not in r.request for r in answered)
+    refused = [r for r in result.records if r.status == 403]
+    assert {r.error["code"] for r in refused} == {"hardened_by_policy", "blocked_by_policy"}
+
+
+# -- the student ------------------------------------------------------------------------------------------------
+def _toy_examples(count: int, seed: int = 0, soft: bool = False) -> list[Example]:
+    """A toy language: the answer repeats the prompt's tokens shifted by one, so it can be learned."""
+    rng = random.Random(seed)
+    examples = []
+    for _ in range(count):
+        prompt = [rng.randrange(3, 40) for _ in range(6)]
+        answer = [t + 1 for t in prompt]
+        targets = [([t, t + 2], [0.75, 0.25]) for t in answer] if soft else None
+        examples.append(Example(prompt, answer, targets))
+    return examples
+
+
+TINY = StudentConfig(vocab_size=48, context=32, layers=1, heads=2, d_model=32, seed=1)
+
+
+@pytest.mark.parametrize("mode", ["sequence", "token"])
+def test_training_lowers_the_loss_and_moves_the_student_toward_held_out_answers(mode):
+    model = Student(TINY)
+    held_out = _toy_examples(16, seed=9)
+    before = fidelity(model, held_out)
+    result = train(model, _toy_examples(64, soft=mode == "token"), TrainConfig(steps=120, batch_size=16,
+                                                                               learning_rate=1e-2, warmup_steps=5),
+                   mode=mode)
+    after = fidelity(model, held_out)
+    assert result.loss[-1] < 0.5 * result.loss[0]
+    assert after.nll < before.nll - 1.0 and after.agreement > before.agreement
+    assert result.soft_tokens == (64 * 6 if mode == "token" else 0)
+
+
+def test_same_seed_same_untrained_student_and_a_saved_student_loads_back(tmp_path):
+    held_out = _toy_examples(4)
+    assert fidelity(Student(TINY), held_out).nll == fidelity(Student(TINY), held_out).nll
+    model = Student(TINY)
+    train(model, _toy_examples(32), TrainConfig(steps=5, batch_size=8))
+    save_student(model, tmp_path / "student", mode="sequence")
+    loaded, about = load_student(tmp_path / "student")
+    assert about["mode"] == "sequence" and about["student"]["d_model"] == 32
+    assert fidelity(loaded, held_out).nll == pytest.approx(fidelity(model, held_out).nll)
+    assert generate(loaded, held_out[0].prompt_ids, 5) == generate(model, held_out[0].prompt_ids, 5)
+
+
+# -- the report -------------------------------------------------------------------------------------------------
+def _fake_result(folder: Path) -> CampaignResult:
+    config = CampaignConfig(name="fake", accounts={"bulk": 1, "logprob_harvest": 1}, answers=4)
+    start = time.time() - 60
+    arms = {}
+    for arm in ("off", "on"):
+        records = []
+        for i in range(4):
+            account = "atk-bulk-1" if i % 2 else "atk-logprob-harvest-1"
+            records.append(Exchange(id=f"ex_{arm}{i}", ts=format_ts(start + i), account=account,
+                                    endpoint="/v1/chat/completions", request={"messages": [{"role": "user", "content": "q"}]},
+                                    response={"choices": [{"message": {"content": "a <b>"}}]}, status=200))
+        outcomes = {a: AccountOutcome(a, a.split("-")[1], 2, answers=2, requests=2)
+                    for a in ("atk-bulk-1", "atk-logprob-harvest-1")}
+        events = [{"id": 1, "ts": start + 2.5, "account": "atk-logprob-harvest-1", "old_level": "none",
+                   "new_level": "harden", "score": 1.0}] if arm == "on" else []
+        risk = [{"account": "atk-logprob-harvest-1", "level": "harden", "flagged_after": 5}] if arm == "on" else []
+        result = ArmResult(arm, HarvestResult(records, outcomes, 4.0, start, start + 4), events, risk, [], {})
+        result.flags = _first_flags(result)
+        arms[arm] = result
+    before = Fidelity(10.8, 0.001, 100)
+    students = [StudentResult(arm, mode, folder / "students" / f"{arm}-{mode}", before,
+                              Fidelity(7.0 if arm == "off" else 7.5, 0.08, 100), [10.8, 9.0, 7.2], 3.0, 4, 20, 0,
+                              samples=[{"prompt": "2+2?", "teacher": "4", "student": "<script>5</script>"}])
+                for arm in ("off", "on") for mode in ("sequence", "token")]
+    result = CampaignResult(config, folder, arms, students, reference=[records[0]], seconds=12.0, timings={})
+    result.summary = summarise(result)
+    return result
+
+
+def test_the_report_renders_from_a_result_with_plots_and_escaped_text(tmp_path):
+    result = _fake_result(tmp_path)
+    assert result.summary["flagged_accounts"] == 1 and result.summary["first_flagged_after"] == 5
+    assert result.summary["defence_cost"] == {"sequence": 0.5, "token": 0.5}
+    assert result.summary["student_gain"] == pytest.approx(3.3)
+    assert result.arms["on"].flags["atk-logprob-harvest-1"]["requests_before"] == 2
+    html = render_report(result)
+    assert html.count('<img src="data:image/png;base64,') == 3
+    for text in ("What the attacker harvested", "The students", "Audit", "harden at 2.5 s", "defence cost"):
+        assert text in html, text
+    assert "<script>" not in html and "&lt;script&gt;5" in html
+
+
+# -- end to end, with the built-in model --------------------------------------------------------------------------
+def _detector(path: Path) -> Path:
+    """A hand-set detector: the log-odds rise with the share of requests asking for log-probabilities."""
+    scorer = DistillationScorer()
+    scorer.mean_, scorer.scale_ = np.zeros(len(FEATURE_NAMES)), np.ones(len(FEATURE_NAMES))
+    scorer.coef_ = np.zeros(len(FEATURE_NAMES))
+    scorer.coef_[FEATURE_NAMES.index("logprob_share")] = 10.0
+    scorer.intercept_ = -5.0
+    DetectorModel(scorer, benign_max_scores=np.linspace(-4.8, -4.0, 200), trained_on={"test": True}).save(path)
+    return path
+
+
+@pytest.mark.model
+def test_a_tiny_campaign_runs_end_to_end(tmp_path):
+    began = time.monotonic()
+    config = CampaignConfig.from_dict({
+        "out": str(tmp_path), "name": "tiny", "shields": ["on"], "answers": 24, "max_tokens": 12,
+        "eval_prompts": 6, "samples": 2, "concurrency": 4, "accounts": {"bulk": 1, "logprob_harvest": 1},
+        "modes": ["sequence", "token"],
+        "gateway": {"detect_model": str(_detector(tmp_path / "detector.json")), "detect_embeddings": False,
+                    "watermark": "off", "policy_harden_fpr": 0.001, "policy_block_fpr": 0.0},
+        "student": {"context": 96, "d_model": 32, "heads": 2, "layers": 1},
+        "train": {"steps": 12, "batch_size": 8, "learning_rate": 1e-2, "warmup_steps": 2}})
+    result = run_campaign(config, say=lambda _line: None)
+    folder = tmp_path / "tiny"
+    summary = orjson.loads((folder / "summary.json").read_bytes())
+    assert all(key in summary for key in SUMMARY_KEYS)
+    assert summary["harvested"] == len(result.arms["on"].harvest.answers) > 0
+
+    # what the attacker kept is what the gateway logged, answer for answer
+    harvested = [orjson.loads(line) for line in (folder / "on" / "harvest.jsonl").read_bytes().splitlines()]
+    logged = [orjson.loads(line) for line in (folder / "on" / "gateway.jsonl").read_bytes().splitlines()]
+    logged = [r for r in logged if r["account"].startswith("atk-")]
+    assert len(harvested) == len(logged)
+    by_answer = {r["response"]["id"]: r for r in logged if r["status"] == 200}
+    for record in harvested:
+        if record["status"] == 200:
+            twin = by_answer[record["response"]["id"]]
+            assert twin["account"] == record["account"]
+            assert twin["response"]["choices"][0]["message"]["content"] == \
+                record["response"]["choices"][0]["message"]["content"]
+    for account, outcome in result.arms["on"].harvest.outcomes.items():
+        assert outcome.requests == sum(1 for r in logged if r["account"] == account)
+
+    # the detector saw the log-probability harvest; the gateway hardened that account
+    flag = result.arms["on"].flags["atk-logprob-harvest-1"]
+    assert flag["level"] == "harden" and flag["flagged_after"] == 5 and summary["first_flagged_after"] == 5
+    assert "atk-bulk-1" not in result.arms["on"].flags and summary["flagged_accounts"] == 1
+
+    # the students learned from the teacher's answers
+    for student in result.students:
+        assert student.loss[-1] < student.loss[0]
+        assert student.after.nll < student.before.nll
+    assert any(s.soft_tokens > 0 for s in result.students if s.mode == "token")
+    loaded, about = load_student(summary["student_path"])
+    assert about["tokenizer"]["gguf"].endswith(".gguf") and loaded.config.d_model == 32
+
+    # the report and a manifest whose hashes match the files
+    html = (folder / "report.html").read_text()
+    assert "atk-logprob-harvest-1" in html and html.count("data:image/png;base64,") == 3
+    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    assert manifest["teacher"]["watermark"] == "off" and manifest["config"]["seed"] == 0
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    assert {"on/harvest.jsonl", "reference.jsonl", "report.html", "summary.json",
+            "students/on-sequence/model.pt"} <= set(manifest["files"])
+    assert time.monotonic() - began < 120
