@@ -112,7 +112,7 @@ def test_cli_detects_attributes_rotates_and_commits(tmp_path, tokenizer, words):
         orjson.dumps({"text": human, "account": "acct_42"}).decode(),
         orjson.dumps({"account": "acct_1", "response": {"choices": [{"message": {"content": marked}}]}}).decode(),
         "{not json", ""]))
-    base = ["--db", db, "-s", "watermark_key_path", str(key_path)]
+    base = ["--db", db, "-s", "watermark_key_path", str(key_path), "-s", "watermark", "tournament"]
     runner = CliRunner()
 
     result = runner.invoke(main, [*base, "watermark", "detect", "--input", str(tmp_path / "texts.jsonl")])

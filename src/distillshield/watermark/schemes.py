@@ -321,7 +321,7 @@ class Tournament(Scheme):
 
 
 SCHEMES: dict[str, type[Scheme]] = {"kgw": KGW, "expmin": ExpMin, "tournament": Tournament}
-DEFAULT_SCHEME = "tournament"  # distortion-free over keys, keeps sampling random, exact binomial p-values
+DEFAULT_SCHEME = "kgw"  # the most evidence per answer at chat sampling, least speed cost (BENCHMARKS.md)
 _ALIASES = {"context": "context_width"}
 
 
