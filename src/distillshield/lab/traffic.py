@@ -22,8 +22,8 @@ import orjson
 from distillshield.errors import ConfigError, DistillShieldError
 from distillshield.lab.kinds import KINDS
 from distillshield.lab.prompts import build_pools
-from distillshield.lab.world import World, exchange_id, hex_id
-from distillshield.records import Exchange, format_ts, parse_ts, write_exchanges
+from distillshield.lab.world import World, hex_id
+from distillshield.records import Exchange, format_ts, new_exchange_id, parse_ts, write_exchanges
 
 DEFAULT_START = "2026-11-02T00:00:00Z"
 DEFAULT_COUNTS = {name: kind.default_count for name, kind in KINDS.items()}
@@ -143,7 +143,7 @@ def simulate(config: SimulationConfig) -> Simulation:
     id_rng = random.Random(f"{config.seed}/ids")
     exchanges = []
     for t, _, _, exchange in events:
-        exchange.id = exchange_id(t, id_rng.getrandbits(80))
+        exchange.id = new_exchange_id(t, id_rng.getrandbits(80))
         exchanges.append(exchange)
     return Simulation(config, exchanges, labels, time.perf_counter() - began)
 

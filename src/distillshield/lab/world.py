@@ -25,19 +25,6 @@ TIMEZONES = [-8, -7, -6, -5, -4, -3, 0, 0, 1, 1, 1, 2, 3, 5.5, 7, 8, 8, 9, 10]
 MODELS = ["ds-large", "ds-large", "ds-small"]
 _PUBLIC_FIRST_OCTETS = [23, 31, 37, 45, 51, 62, 77, 81, 85, 89, 91, 94, 104, 109, 134, 141, 145, 151, 159, 176, 178,
                         185, 188, 193, 195, 212, 213, 217]
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def exchange_id(epoch: float, bits: int) -> str:
-    """A ULID-style id like ``records.new_exchange_id``, with the 80 random bits given (seeded)."""
-    value = (int(epoch * 1000) << 80) | bits
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(_CROCKFORD[digit])
-    return "ex_" + "".join(reversed(chars))
-
-
 def tokens_of(text: str) -> int:
     return max(1, len(text.encode("utf-8")) // 4)
 

@@ -25,10 +25,12 @@ KNOWN_FIELDS = REQUIRED_FIELDS + (
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def new_exchange_id(now: float | None = None) -> str:
-    """A ULID-style id: 48-bit millisecond time + 80 random bits, sortable by time."""
+def new_exchange_id(now: float | None = None, random_bits: int | None = None) -> str:
+    """A ULID-style id: 48-bit millisecond time + 80 random bits, sortable by time.
+
+    ``random_bits`` (80 of them) makes the id reproducible, for simulated traffic."""
     millis = int((time.time() if now is None else now) * 1000)
-    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    value = (millis << 80) | (int.from_bytes(os.urandom(10), "big") if random_bits is None else random_bits)
     chars = []
     for _ in range(26):
         value, digit = divmod(value, 32)
