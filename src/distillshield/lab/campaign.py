@@ -26,7 +26,6 @@ import hashlib
 import math
 import platform
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from difflib import get_close_matches
 from importlib import metadata
@@ -43,7 +42,7 @@ from distillshield.lab.report import write_report
 from distillshield.lab.student import (
     Example, Fidelity, Student, StudentConfig, TrainConfig, fidelity, generate, save_student, train,
 )
-from distillshield.records import Exchange, Settings, format_ts, write_exchanges
+from distillshield.records import Exchange, Settings, format_ts, read_toml, write_exchanges
 
 ARMS = ("off", "on")
 MODES = ("sequence", "token")
@@ -176,14 +175,7 @@ class CampaignConfig:
 
     @classmethod
     def from_file(cls, path: str | Path, base: CampaignConfig | None = None) -> CampaignConfig:
-        try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
-        except FileNotFoundError:
-            raise ConfigError(f"campaign config {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"campaign config {path} is not valid TOML: {exc}") from None
-        return cls.from_dict(data, base)
+        return cls.from_dict(read_toml(path, "campaign config"), base)
 
 
 # A few accounts, a few hundred short answers, a short training: under 5 minutes on two CPU cores.

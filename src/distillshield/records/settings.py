@@ -106,6 +106,17 @@ def _parse_text(setting: Setting, text: str) -> Any:
         raise ConfigError(f"setting {setting.name} must be {expected.__name__}, got {text!r}") from None
 
 
+def read_toml(path: str | Path, what: str) -> dict:
+    """A TOML file's table, or a ConfigError naming ``what`` it is and what is wrong."""
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from None
+
+
 class Settings:
     """Resolved settings, read as attributes: ``settings.port``."""
 
@@ -124,14 +135,7 @@ class Settings:
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> Settings:
-        try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-        return cls(**data).update(overrides)
+        return cls(**read_toml(path, "config file")).update(overrides)
 
     def __getattr__(self, name: str) -> Any:
         try:
