@@ -103,17 +103,22 @@ def strip_answer(body: bytes) -> bytes | None:
             continue
         message = choice.get("message")
         holder, key = (message, "content") if isinstance(message, dict) else (choice, "text")
-        if isinstance(message, dict):
-            for name in REASONING_FIELDS:
-                if name in message:
-                    del message[name]
-                    changed = True
+        if isinstance(message, dict) and _drop_reasoning_fields(message):
+            changed = True
         if isinstance(holder.get(key), str):
             text, stripped = strip_think(holder[key])
             if stripped:
                 holder[key] = text
                 changed = True
     return orjson.dumps(answer) if changed else None
+
+
+def _drop_reasoning_fields(holder: dict) -> bool:
+    """Remove a message's (or delta's) reasoning fields; whether there were any."""
+    present = [name for name in REASONING_FIELDS if name in holder]
+    for name in present:
+        del holder[name]
+    return bool(present)
 
 
 class ReasoningStreamFilter:
@@ -174,11 +179,8 @@ class ReasoningStreamFilter:
             finished = choice.get("finish_reason") is not None
             delta = choice.get("delta")
             holder, key = (delta, "content") if isinstance(delta, dict) else (choice, "text")
-            if isinstance(delta, dict):
-                for name in REASONING_FIELDS:
-                    if name in delta:
-                        del delta[name]
-                        changed = self.fields_removed = True
+            if isinstance(delta, dict) and _drop_reasoning_fields(delta):
+                changed = self.fields_removed = True
             stripper = self._strippers.get(choice.get("index", 0))
             if stripper is None:
                 stripper = self._strippers[choice.get("index", 0)] = ThinkStripper()
