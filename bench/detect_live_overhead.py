@@ -53,13 +53,8 @@ def write_model(path: Path) -> None:
     import numpy as np
 
     from distillshield.detect import DetectorModel, DistillationScorer
-    from distillshield.detect.state import FEATURE_NAMES
 
-    scorer = DistillationScorer()
-    scorer.mean_, scorer.scale_ = np.zeros(len(FEATURE_NAMES)), np.ones(len(FEATURE_NAMES))
-    scorer.coef_ = np.zeros(len(FEATURE_NAMES))
-    scorer.coef_[FEATURE_NAMES.index("logprob_share")] = 10.0
-    scorer.intercept_ = -5.0
+    scorer = DistillationScorer.from_weights({"logprob_share": 10.0}, intercept=-5.0)
     DetectorModel(scorer, np.linspace(-4.8, -4.0, 200), {"bench": True}).save(path)
 
 

@@ -31,12 +31,7 @@ def states_of(exchanges) -> dict[str, AccountState]:
 
 def logprob_model(benign_scores=None) -> DetectorModel:
     """A hand-set scorer: the log-odds rise with the share of requests asking for log-probabilities."""
-    scorer = DistillationScorer()
-    scorer.mean_ = np.zeros(len(FEATURE_NAMES))
-    scorer.scale_ = np.ones(len(FEATURE_NAMES))
-    scorer.coef_ = np.zeros(len(FEATURE_NAMES))
-    scorer.coef_[FEATURE_NAMES.index("logprob_share")] = 10.0
-    scorer.intercept_ = -5.0
+    scorer = DistillationScorer.from_weights({"logprob_share": 10.0}, intercept=-5.0)
     scores = np.linspace(-4.8, -4.0, 200) if benign_scores is None else benign_scores
     return DetectorModel(scorer, scores, {"what": "test model"})
 

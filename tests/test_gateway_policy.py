@@ -20,7 +20,6 @@ from click.testing import CliRunner
 from distillshield.cli import _POLICY_OVERRIDES, main
 from distillshield.detect import DetectorModel, DistillationScorer
 from distillshield.detect.live import LiveDetector
-from distillshield.detect.state import FEATURE_NAMES
 from distillshield.errors import ConfigError
 from distillshield.gateway.metrics import GatewayMetrics
 from distillshield.gateway.policy import Policy, make_live_detector
@@ -37,13 +36,7 @@ def harvest_model() -> DetectorModel:
     Its benign reference tops out at -4; an account whose every request asks for log-probabilities scores
     about +0.6 at its first checkpoint (5 requests), an ordinary one about -5.
     """
-    scorer = DistillationScorer()
-    scorer.mean_ = np.zeros(len(FEATURE_NAMES))
-    scorer.scale_ = np.ones(len(FEATURE_NAMES))
-    scorer.coef_ = np.zeros(len(FEATURE_NAMES))
-    scorer.coef_[FEATURE_NAMES.index("logprob_share")] = 10.0
-    scorer.coef_[FEATURE_NAMES.index("multi_sample_share")] = 10.0
-    scorer.intercept_ = -5.0
+    scorer = DistillationScorer.from_weights({"logprob_share": 10.0, "multi_sample_share": 10.0}, intercept=-5.0)
     return DetectorModel(scorer, benign_max_scores=np.linspace(-4.8, -4.0, 200), trained_on={"test": True})
 
 

@@ -15,7 +15,6 @@ from click.testing import CliRunner
 
 from distillshield.cli import main
 from distillshield.detect import DetectorModel, DistillationScorer
-from distillshield.detect.state import FEATURE_NAMES
 from distillshield.errors import ConfigError
 from distillshield.lab.campaign import (
     ArmResult, CampaignConfig, CampaignResult, StudentResult, _first_flags, load_config, run_campaign, summarise,
@@ -211,11 +210,7 @@ def test_the_report_renders_from_a_result_with_plots_and_escaped_text(tmp_path):
 # -- end to end, with the built-in model --------------------------------------------------------------------------
 def _detector(path: Path) -> Path:
     """A hand-set detector: the log-odds rise with the share of requests asking for log-probabilities."""
-    scorer = DistillationScorer()
-    scorer.mean_, scorer.scale_ = np.zeros(len(FEATURE_NAMES)), np.ones(len(FEATURE_NAMES))
-    scorer.coef_ = np.zeros(len(FEATURE_NAMES))
-    scorer.coef_[FEATURE_NAMES.index("logprob_share")] = 10.0
-    scorer.intercept_ = -5.0
+    scorer = DistillationScorer.from_weights({"logprob_share": 10.0}, intercept=-5.0)
     DetectorModel(scorer, benign_max_scores=np.linspace(-4.8, -4.0, 200), trained_on={"test": True}).save(path)
     return path
 

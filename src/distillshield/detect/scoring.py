@@ -68,6 +68,16 @@ class DistillationScorer:
         self.intercept_ = float(result.x[-1])
         return self
 
+    @classmethod
+    def from_weights(cls, weights: dict[str, float], intercept: float) -> DistillationScorer:
+        """A hand-set scorer on unscaled features: log-odds = intercept + Σ weight × feature."""
+        scorer = cls()
+        scorer.mean_ = np.zeros(len(FEATURE_NAMES))
+        scorer.scale_ = np.ones(len(FEATURE_NAMES))
+        scorer.coef_ = np.array([weights.get(name, 0.0) for name in FEATURE_NAMES])
+        scorer.intercept_ = float(intercept)
+        return scorer
+
     def score(self, vector: np.ndarray) -> float:
         """The log-odds that the account is distilling (comparable across accounts)."""
         return float(self.intercept_ + self.contributions_array(vector).sum())
