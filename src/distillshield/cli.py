@@ -345,6 +345,76 @@ def lab_campaign(campaign_path, quick, out_dir, name, seed, shields) -> None:
         "harvested", "student_gain", "flagged_accounts", "first_flagged_after", "student_path")}))
 
 
+# audit ------------------------------------------------------------------------
+@main.command()
+@click.option("--suspect", "suspect_spec", required=True,
+              help="The suspect: a transformers folder, a .gguf file, a lab student folder, or an OpenAI-compatible "
+                   "base URL (http://host/v1, with --suspect-model).")
+@click.option("--suspect-model", default="", help="The model name to ask an endpoint suspect for.")
+@click.option("--suspect-key", envvar="DISTILLSHIELD_SUSPECT_KEY", default="",
+              help="API key for an endpoint suspect (or DISTILLSHIELD_SUSPECT_KEY).")
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The answers we served (exchange JSONL: `distillshield export`, a lab run's harvest.jsonl).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for verdict.json and report.html.")
+@click.option("--key-file", "--keys", "key_file", type=click.Path(dir_okay=False),
+              help="Master key file (default: the `watermark_key_path` setting).")
+@click.option("--accounts", "accounts_path", type=click.Path(exists=True, dir_okay=False),
+              help="Account ids whose keys to test, one a line (default: the data's accounts and the store's).")
+@click.option("--scheme", "scheme_spec", help="The scheme the answers were marked with (default: the `watermark` setting).")
+@click.option("--mode", type=click.Choice(["both", "open", "closed"]), default="both", show_default=True,
+              help="open: read texts through the suspect's weights; closed: prompt it.")
+@click.option("--reading", "reading_path", type=click.Path(exists=True, dir_okay=False),
+              help="Unmarked texts for open mode (JSONL `text` [+ `prompt`], or exchanges; default: the served prompts).")
+@click.option("--reference", "reference_specs", multiple=True,
+              help="A reference model (path or URL; repeatable) for the fingerprint tests.")
+@click.option("--identity", "identity_names", multiple=True, help="A name of our model for the identity test (repeatable).")
+@click.option("--prompts", type=int, default=64, show_default=True, help="Closed mode: served prompts to ask.")
+@click.option("--reading-texts", type=int, default=64, show_default=True, help="Open mode: texts to read.")
+@click.option("--max-tokens", type=int, default=64, show_default=True, help="Closed mode: answer length.")
+@click.option("--no-filter", is_flag=True, help="Score every context, not only those found in the served answers.")
+@click.option("--alpha", type=float, default=1e-3, show_default=True, help="The level at which accounts are named.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Which prompts, and the suspect's sampling.")
+@click.option("--commitment", "commitment_path", type=click.Path(exists=True, dir_okay=False),
+              help="A key commitment published earlier (`watermark commitment`'s JSON) to check the key against.")
+@click.pass_obj
+def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out_dir, key_file, accounts_path,
+          scheme_spec, mode, reading_path, reference_specs, identity_names, prompts, reading_texts, max_tokens,
+          no_filter, alpha, seed, commitment_path) -> None:
+    """Audit a suspect model: was it trained on our answers? Writes verdict.json and report.html."""
+    from distillshield.audit import AuditConfig, Sampling, read_reading_texts, read_served, run_audit, write_report
+    from distillshield.lab.suspect import load_suspect
+    from distillshield.backends.builtin import packaged_model_path
+    from distillshield.watermark import DEFAULT_SCHEME, load_tokenizer, parse_scheme
+
+    spec = scheme_spec or obj.settings.watermark
+    scheme = parse_scheme(DEFAULT_SCHEME if spec == "off" else spec)
+    master = _master_key(obj, key_file)
+    served = read_served(data_path)
+    accounts = (Path(accounts_path).read_text().split() if accounts_path
+                else sorted(set(served.accounts) | {a.id for a in obj.store.list_accounts()}))
+    keys = {account: master.account_keys(account) for account in accounts}
+    key_info = {"key_id": master.current.key_id, "versions": len(master.versions)}
+    if commitment_path:
+        published = orjson.loads(Path(commitment_path).read_bytes())
+        key_info["commitment"] = {**published, "verified": master.verify_commitment(published)}
+    tokenizer = load_tokenizer(str(obj.settings.model_path or packaged_model_path()))
+    say = lambda line: click.echo(line, err=True)  # noqa: E731
+    suspect = load_suspect(suspect_spec, tokenizer, model=suspect_model, api_key=suspect_key)
+    references = {ref: load_suspect(ref, tokenizer, model=suspect_model, api_key=suspect_key) for ref in reference_specs}
+    config = AuditConfig(modes=["open", "closed"] if mode == "both" else [mode], prompts=prompts, reading=reading_texts,
+                         sampling=Sampling(max_tokens=max_tokens, seed=seed), use_filter=not no_filter, alpha=alpha,
+                         identity_names=list(identity_names), seed=seed)
+    verdict = run_audit(suspect, keys=keys, scheme=scheme, tokenizer=tokenizer, served=served, config=config,
+                        reading=read_reading_texts(reading_path) if reading_path else None,
+                        references=references, key_info=key_info, say=say)
+    verdict_path, report_path = write_report(verdict, out_dir)
+    click.echo(orjson.dumps({"combined_p_value": verdict["combined_p_value"],
+                             "attributed_accounts": verdict["attributed_accounts"],
+                             "tests": [{"name": t["name"], "p_value": t["p_value"], "tokens_scored": t["tokens_scored"]}
+                                       for t in verdict["tests"]],
+                             "verdict": str(verdict_path), "report": str(report_path)}))
+
+
 # watermarks -----------------------------------------------------------------
 @main.group()
 def watermark() -> None:

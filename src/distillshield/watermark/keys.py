@@ -107,8 +107,20 @@ class MasterKey:
         the key existed at that time and was not chosen after seeing the suspect model's output.
         """
         ts = ts or format_ts(time.time())
-        digest = hashlib.sha256(b"distillshield-watermark-commitment\0" + self.current.secret + ts.encode())
-        return {"key_id": self.current.key_id, "ts": ts, "commitment": digest.hexdigest()}
+        return {"key_id": self.current.key_id, "ts": ts, "commitment": _commitment(self.current.secret, ts)}
+
+    def verify_commitment(self, published: dict) -> bool:
+        """Whether a commitment published earlier (``commitment()``'s dict) was made to one of these keys."""
+        try:
+            key_id, ts, digest = published["key_id"], published["ts"], published["commitment"]
+        except (KeyError, TypeError):
+            return False
+        return any(version.key_id == key_id and hmac.compare_digest(_commitment(version.secret, str(ts)), str(digest))
+                   for version in self.versions)
+
+
+def _commitment(secret: bytes, ts: str) -> str:
+    return hashlib.sha256(b"distillshield-watermark-commitment\0" + secret + ts.encode()).hexdigest()
 
 
 def _parse(path: Path, text: str) -> list[KeyVersion]:

@@ -1,0 +1,137 @@
+"""The evidence report: ``verdict.json`` (the machine-readable verdict) and ``report.html`` (the same, for
+a person: the question, the method, the data's hashes, each test's p-value and null, plots of the evidence
+against tokens scored, and what a third party needs to repeat it). Plots are PNG (matplotlib) embedded
+in the page, so the report is one file that reads offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from pathlib import Path
+
+import jinja2
+import orjson
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def png(figure) -> str:
+    """A figure as base64 PNG for an ``<img src="data:...">``; the figure is closed."""
+    plt = pyplot()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def evidence_plot(name: str, curve: dict, alpha: float) -> str:
+    """-log10 p against tokens scored: the named account's key, and the next accounts' keys for contrast."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(6.4, 3.6))
+    for other in curve["others"]:
+        if other:
+            axis.plot(*zip(*other), color="#b0b0b0", linewidth=1)
+    if curve["others"]:
+        axis.plot([], [], color="#b0b0b0", label="the next most likely accounts' keys")
+    if curve["best"]:
+        axis.plot(*zip(*curve["best"]), color="#c0392b", linewidth=2, label=f"key of {curve['account']}")
+    axis.axhline(-math.log10(alpha), color="k", linestyle="--", linewidth=1, label=f"p = {alpha:g}")
+    axis.set_xlabel("distinct (context, token) pairs scored")
+    axis.set_ylabel("-log10 p (unadjusted)")
+    axis.set_title(name)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return png(figure)
+
+
+_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>DistillShield audit: {{ v.suspect.get('path') or v.suspect.get('model') or 'suspect' }}</title>
+<style>
+body { font: 15px/1.45 system-ui, sans-serif; max-width: 960px; margin: 2em auto; padding: 0 1em; color: #222 }
+table { border-collapse: collapse; margin: 0.6em 0 } td, th { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left }
+code { background: #f4f4f4; padding: 0 3px } .muted { color: #666 } .verdict { font-size: 1.15em; padding: 0.6em 1em; border-left: 5px solid {{ colour }}; background: #fafafa }
+</style></head><body>
+<h1>Audit of a suspect model</h1>
+<p class="verdict">{{ v.conclusion }}</p>
+
+<h2>The question</h2>
+<p>{{ v.question }} Each test below is a hypothesis test: its p-value is the probability, if the stated null
+hypothesis holds, of evidence at least this strong. The verdict's level is {{ v.alpha }}.</p>
+
+<h2>Tests</h2>
+<table><tr><th>test</th><th>p-value</th><th>tokens scored</th><th>null hypothesis</th></tr>
+{% for t in v.tests %}<tr><td>{{ t.name }}</td><td>{{ '%.3g' % t.p_value }}</td><td>{{ t.tokens_scored }}</td><td>{{ t.null }}</td></tr>
+{% endfor %}<tr><th>combined</th><th>{{ '%.3g' % v.combined_p_value }}</th><td></td><td>{{ v.combination }}</td></tr></table>
+
+{% for t in v.tests %}<h3>{{ t.name }}</h3>
+<p><b>Method.</b> {{ t.method }}.{% if t.data %} <b>Data.</b> {{ t.data }}; {{ t.choices_seen }} choices seen, {{ t.tokens_scored }} scored.{% endif %}</p>
+{% if t.attribution %}<table><tr><th>account</th><th>p-value (Holm-adjusted)</th><th>raw p-value</th><th>score (null sd)</th></tr>
+{% for row in t.attribution %}<tr><td>{{ row.account }}</td><td>{{ '%.3g' % row.p_value }}</td><td>{{ '%.3g' % row.raw_p_value }}</td><td>{{ row.score }}</td></tr>
+{% endfor %}</table>{% endif %}
+{% if plots.get(t.name) %}<img alt="evidence against tokens scored" src="data:image/png;base64,{{ plots[t.name] }}">{% endif %}
+{% if t.references %}<table><tr><th>reference model</th><th>p-value</th><th>its mean agreement</th></tr>
+{% for name, r in t.references.items() %}<tr><td>{{ name }}</td><td>{{ '%.3g' % r.p_value }}</td><td>{{ r.mean_reference_agreement }}</td></tr>
+{% endfor %}</table><p class="muted">The suspect's mean agreement: {{ t.mean_suspect_agreement }} over {{ t.prompts }} prompts.</p>{% endif %}
+{% endfor %}
+
+<h2>Attributed accounts</h2>
+{% if v.attributed_accounts %}<table><tr><th>account</th><th>adjusted p-value</th><th>test</th></tr>
+{% for row in v.attributed_accounts %}<tr><td>{{ row.account }}</td><td>{{ '%.3g' % row.p_value }}</td><td>{{ row.test }}</td></tr>
+{% endfor %}</table>{% else %}<p>None at the {{ v.alpha }} level ({{ v.accounts_tested }} account keys tested).</p>{% endif %}
+
+<h2>How the p-values are calibrated</h2>
+<p>Every watermark key assigns each (context, token) pair a secret value, uniform and independent across
+distinct pairs for anyone without the key. A model that never saw text marked with the key makes its choices
+independently of these values, so the sum over the distinct pairs it chose has a known distribution
+(binomial for <code>kgw</code> and <code>tournament</code>, gamma for <code>expmin</code>) and the p-value is its exact tail,
+not a normal approximation. Pairs present in the suspect's own input are left out (a model may copy them),
+and each pair counts once. Attribution tests {{ v.accounts_tested }} account keys and adjusts by Holm's method.
+DistillShield's test suite and <code>bench/audit_eval.py</code> check these p-values for uniformity on models
+never trained on our outputs.</p>
+
+<h2>Data and keys</h2>
+<table>
+<tr><td>suspect</td><td><code>{{ v.suspect | tojson }}</code></td></tr>
+<tr><td>served answers</td><td><code>{{ v.data | tojson }}</code></td></tr>
+<tr><td>scheme</td><td><code>{{ v.scheme }}</code></td></tr>
+<tr><td>key</td><td><code>{{ v.key | tojson }}</code></td></tr>
+<tr><td>settings</td><td><code>{{ v.config | tojson }}</code></td></tr>
+</table>
+
+<h2>To repeat this audit</h2>
+<p>A third party needs: the suspect (the hashes above), the served answers (the file whose sha256 is above),
+the master key (revealed for the audit; its commitment, published earlier, shows it predates the suspect:
+<code>sha256("distillshield-watermark-commitment\\0" + key + timestamp)</code>), and the account ids. Then:
+<code>distillshield audit --suspect MODEL --data SERVED --key-file KEY --accounts ACCOUNTS --seed {{ v.config.seed }}</code>.
+Every statistic is a sum over the pairs; the pairs and each key's values can be recomputed with
+<code>distillshield.audit.radioactivity</code>. Sampling of the closed mode is seeded ({{ v.config.sampling | tojson }}).</p>
+<p class="muted">Created {{ v.created }} in {{ v.seconds }} s.</p>
+</body></html>
+"""
+
+
+def render(verdict: dict) -> str:
+    plots = {name: evidence_plot(name, curve, verdict["alpha"]) for name, curve in verdict.get("curves", {}).items()}
+    colour = "#c0392b" if verdict["combined_p_value"] <= verdict["alpha"] else "#7f8c8d"
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
+    return environment.from_string(_TEMPLATE).render(v=verdict, plots=plots, colour=colour)
+
+
+def write_report(verdict: dict, folder: str | Path) -> tuple[Path, Path]:
+    """``verdict.json`` (without the plot curves) and ``report.html`` in ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {name: value for name, value in verdict.items() if name != "curves"}
+    verdict_path = folder / "verdict.json"
+    verdict_path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+    report_path = folder / "report.html"
+    report_path.write_text(render(verdict), encoding="utf-8")
+    return verdict_path, report_path

@@ -1,0 +1,199 @@
+"""``run_audit``: every test on one suspect, and the verdict a third party can check.
+
+Read top to bottom:
+
+1. the suspect answers prompts we served (closed mode) and, where it reads our tokens, predicts the
+   next token of unmarked reading texts (open mode);
+2. each mode's (context, token) pairs are collected by the rules of ``radioactivity`` and tested against
+   every account key (Holm-adjusted over all keys): the mode's p-value is its best account's adjusted
+   p-value, the test of "the suspect carries any of these keys";
+3. with reference models, the fingerprint tests compare the suspect with them (``fingerprint``);
+4. the tests are combined by Bonferroni (the smallest p-value times the number of tests), valid whatever
+   the dependence between them; accounts whose adjusted p-value is at most ``alpha`` in a radioactivity
+   test are named.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import asdict, dataclass, field
+
+from distillshield.audit.evidence import ServedData
+from distillshield.audit.fingerprint import IDENTITY_PROBES, agreement_test, identity_test
+from distillshield.audit.radioactivity import PairTape, attribute_pairs, contexts_of, trajectory
+from distillshield.audit.suspects import Sampling, Suspect
+from distillshield.errors import ConfigError
+from distillshield.records import format_ts
+from distillshield.watermark import Scheme, tokenize
+
+MODES = ("open", "closed")
+NULL_RADIOACTIVITY = ("the suspect's next-token choices do not depend on the key (it was never trained on text "
+                      "marked with it)")
+
+
+@dataclass
+class AuditConfig:
+    modes: list[str] = field(default_factory=lambda: list(MODES))
+    prompts: int = 64                 # closed mode: served prompts the suspect answers
+    reading: int = 64                 # open mode: reading texts the suspect predicts
+    sampling: Sampling = field(default_factory=Sampling)
+    use_filter: bool = True           # score only contexts that occur in the served answers
+    alpha: float = 1e-3               # an account is named when its adjusted p-value is at most this
+    identity_names: list[str] = field(default_factory=list)
+    seed: int = 0
+    top_accounts: int = 10            # accounts listed per test in the verdict
+
+    def validate(self) -> AuditConfig:
+        if not self.modes or any(m not in MODES for m in self.modes):
+            raise ConfigError(f"modes must be among {', '.join(MODES)}, got {self.modes!r}")
+        if self.prompts < 1 or self.reading < 1:
+            raise ConfigError("prompts and reading must be at least 1")
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"alpha must be between 0 and 1, got {self.alpha!r}")
+        return self
+
+
+@dataclass(frozen=True)
+class ReadingText:
+    messages: list[dict]      # the conversation the text answers (its prompt); may be empty
+    text: str
+
+
+def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme, tokenizer, served: ServedData,
+              config: AuditConfig | None = None, reading: list[ReadingText] | None = None,
+              references: dict[str, Suspect] | None = None, key_info: dict | None = None, say=print) -> dict:
+    """The verdict (``verdict.json``'s content, plus ``curves`` for the report's plots)."""
+    config = (config or AuditConfig()).validate()
+    if not keys:
+        raise ConfigError("no account keys to test: name the accounts (--accounts) whose keys to test")
+    references = references or {}
+    rng = random.Random(config.seed)
+    began = time.time()
+    served_ids = [tokenize(item.answer, tokenizer) for item in served.items]
+    context_filter = contexts_of(served_ids, scheme.context_width) if config.use_filter else None
+    probes = rng.sample(range(len(served.items)), min(config.prompts, len(served.items)))
+    tests, curves, answers = [], {}, {}
+
+    if "closed" in config.modes:
+        say(f"closed mode: the suspect answers {len(probes)} served prompts")
+        prompts = [served.items[i].messages for i in probes]
+        answers = [tokenize(a, tokenizer) for a in suspect.answer(prompts, config.sampling)]
+        tape = PairTape(scheme.context_width, context_filter)
+        for messages, answer_ids in zip(prompts, answers):
+            tape.offer_generated(tokenize(_conversation_text(messages), tokenizer), answer_ids)
+        test, curve = _radioactivity_test("radioactivity-closed", tape, keys, scheme, config,
+                                          f"the suspect answered {len(prompts)} of the prompts we served")
+        tests.append(test)
+        curves[test["name"]] = curve
+
+    if "open" in config.modes:
+        if not suspect.reads_our_tokens():
+            say("open mode skipped: the suspect does not use our tokenizer (or its weights are not open)")
+        else:
+            texts = _reading_texts(reading, served, config, rng)
+            say(f"open mode: the suspect reads {len(texts)} texts")
+            items = [(t.messages, tokenize(t.text, tokenizer)) for t in texts]
+            predictions = suspect.predict(items)
+            tape = PairTape(scheme.context_width, context_filter)
+            for (messages, ids), predicted in zip(items, predictions):
+                tape.exclude_text(tokenize(_conversation_text(messages), tokenizer))
+                tape.offer_predictions(ids, predicted)
+            source = "reading texts given" if reading else "the served prompts, as reading texts"
+            test, curve = _radioactivity_test("radioactivity-open", tape, keys, scheme, config,
+                                              f"the suspect predicted every next token of {len(texts)} {source}")
+            tests.append(test)
+            curves[test["name"]] = curve
+
+    if references:
+        tests += _fingerprint_tests(suspect, references, served, probes, answers, tokenizer, config, say)
+
+    combined = min(1.0, len(tests) * min((t["p_value"] for t in tests), default=1.0))
+    attributed = _attributed(tests, config.alpha)
+    return {
+        "question": "Was the suspect model trained on answers our gateway served (marked with our account keys)?",
+        "created": format_ts(time.time()),
+        "suspect": suspect.describe(),
+        "scheme": scheme.spec,
+        "key": key_info or {},
+        "data": served.describe(),
+        "accounts_tested": len(keys),
+        "config": {**asdict(config), "sampling": asdict(config.sampling)},
+        "tests": tests,
+        "combined_p_value": combined,
+        "combination": "Bonferroni: the number of tests times the smallest p-value (valid under any dependence)",
+        "attributed_accounts": attributed,
+        "alpha": config.alpha,
+        "conclusion": _conclusion(combined, attributed, config.alpha),
+        "seconds": round(time.time() - began, 1),
+        "curves": curves,
+    }
+
+
+def _radioactivity_test(name: str, tape: PairTape, keys, scheme: Scheme, config: AuditConfig, data: str):
+    pairs = tape.scored()
+    attribution = attribute_pairs(pairs, keys, scheme)
+    account, adjusted, raw, version = attribution.best
+    ranked = [{"account": a, "p_value": p, "raw_p_value": r.p_value, "score": round(r.score, 3), "key_version": v}
+              for a, p, r, v in attribution.ranked[:config.top_accounts]]
+    test = {
+        "name": name, "p_value": adjusted, "tokens_scored": raw.tokens_scored, "null": NULL_RADIOACTIVITY,
+        "method": (f"{scheme.spec}: the exact tail of the scheme's statistic over distinct (context, token) pairs; "
+                   f"pairs present in the suspect's input left out"
+                   + ("; only contexts found in our served answers" if tape.context_filter is not None else "")
+                   + f"; Holm-adjusted over {attribution.keys_tested} keys"),
+        "data": data, "choices_seen": tape.seen, "account": account, "raw_p_value": raw.p_value,
+        "statistic": raw.statistic, "score": round(raw.score, 3), "attribution": ranked,
+    }
+    others = [keys[a][v] for a, _, _, v in attribution.ranked[1:6]]
+    curve = {"best": trajectory(pairs, keys[account][version], scheme),
+             "others": [trajectory(pairs, key, scheme) for key in others], "account": account}
+    return test, curve
+
+
+def _reading_texts(reading, served: ServedData, config: AuditConfig, rng: random.Random) -> list[ReadingText]:
+    if reading:
+        return reading[:config.reading]
+    # the prompts clients wrote carry no mark; they stand in when no unmarked answers are given
+    picked = rng.sample(served.items, min(config.reading, len(served.items)))
+    return [ReadingText([], _conversation_text(item.messages)) for item in picked]
+
+
+def _fingerprint_tests(suspect, references, served, probes, answers, tokenizer, config, say) -> list[dict]:
+    say(f"fingerprints: {len(references)} reference model(s) answer the same prompts")
+    prompts = [served.items[i].messages for i in probes]
+    if not answers:
+        answers = [tokenize(a, tokenizer) for a in suspect.answer(prompts, config.sampling)]
+    served_answers = [tokenize(served.items[i].answer, tokenizer) for i in probes]
+    reference_answers = {name: [tokenize(a, tokenizer) for a in model.answer(prompts, config.sampling)]
+                         for name, model in references.items()}
+    tests = [agreement_test(served_answers, answers, reference_answers)]
+    if config.identity_names:
+        questions = [[{"role": "user", "content": q}] for q in IDENTITY_PROBES]
+        tests.append(identity_test(suspect.answer(questions, config.sampling),
+                                   {name: model.answer(questions, config.sampling) for name, model in references.items()},
+                                   config.identity_names))
+    return [{"name": t.name, "p_value": t.p_value, "tokens_scored": 0, "null": t.null, "method": t.method, **t.detail}
+            for t in tests]
+
+
+def _attributed(tests: list[dict], alpha: float) -> list[dict]:
+    named: dict[str, dict] = {}
+    for test in tests:
+        for row in test.get("attribution", []):
+            if row["p_value"] <= alpha and row["p_value"] < named.get(row["account"], {}).get("p_value", 2.0):
+                named[row["account"]] = {"account": row["account"], "p_value": row["p_value"], "test": test["name"]}
+    return sorted(named.values(), key=lambda row: row["p_value"])
+
+
+def _conclusion(combined: float, attributed: list[dict], alpha: float) -> str:
+    if combined > alpha:
+        return (f"No evidence at the {alpha:g} level (combined p = {combined:.3g}): the suspect's choices are "
+                f"consistent with a model never trained on our marked answers. This does not show it was not.")
+    names = ", ".join(row["account"] for row in attributed) or "no single account"
+    return (f"Evidence at the {alpha:g} level (combined p = {combined:.3g}) that the suspect was trained on our "
+            f"answers; the keys it carries are those of: {names}.")
+
+
+def _conversation_text(messages: list[dict]) -> str:
+    return "\n".join(m.get("content", "") for m in messages)

@@ -1,0 +1,99 @@
+"""A lab student as an audit suspect: it reads our tokens, so both audit modes apply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import torch
+
+from distillshield.audit.suspects import Sampling, file_sha256
+from distillshield.errors import ConfigError
+from distillshield.lab.student import CONFIG_FILE, WEIGHTS_FILE, Student, load_student
+
+
+class StudentSuspect:
+    """``model`` a trained student; ``tokens`` the lab's ``Tokens`` (the teacher's tokenizer, ChatML prompts)."""
+
+    def __init__(self, model: Student, tokens, *, name: str = "student", folder: str | Path | None = None):
+        self.model = model.eval()
+        self.tokens = tokens
+        self.name = name
+        self.folder = Path(folder) if folder else None
+
+    @classmethod
+    def load(cls, folder: str | Path, tokens) -> StudentSuspect:
+        model, _about = load_student(folder)
+        return cls(model, tokens, name=Path(folder).name, folder=folder)
+
+    def describe(self) -> dict:
+        about = {"kind": "lab student", "tokenizer": "ours", "parameters": self.model.parameter_count()}
+        if self.folder:
+            about.update(path=str(self.folder), sha256={name: file_sha256(self.folder / name)
+                                                        for name in (WEIGHTS_FILE, CONFIG_FILE)})
+        return about
+
+    def reads_our_tokens(self) -> bool:
+        return True
+
+    @torch.no_grad()
+    def predict(self, items: list[tuple[list[dict], list[int]]]) -> list[list[int]]:
+        context = self.model.config.context
+        out = []
+        for messages, ids in items:
+            prompt = self.tokens.prompt(messages) if messages else []
+            predicted = []
+            # long texts are read in windows of the student's context, each starting after the last
+            for start in range(0, len(ids), context // 2):
+                window = (prompt + list(ids[:start + context // 2]))[-context:]
+                tensor = torch.tensor([window])
+                logits = self.model.logits(self.model.hidden(tensor, torch.ones_like(tensor, dtype=torch.bool))[0])
+                wanted = min(context // 2, len(ids) - start)
+                predicted += logits[-wanted:].argmax(-1).tolist()
+            out.append(predicted)
+        return out
+
+    @torch.no_grad()
+    def answer(self, prompts: list[list[dict]], sampling: Sampling) -> list[str]:
+        generator = torch.Generator().manual_seed(sampling.seed)
+        return [self.tokens.decode(self._sample(self.tokens.prompt(messages), sampling, generator))
+                for messages in prompts]
+
+    def _sample(self, prompt_ids: list[int], sampling: Sampling, generator: torch.Generator) -> list[int]:
+        context = self.model.config.context
+        ids, out = list(prompt_ids[-(context - sampling.max_tokens):]), []
+        for _ in range(sampling.max_tokens):
+            tensor = torch.tensor([ids[-context:]])
+            logits = self.model.logits(self.model.hidden(tensor, torch.ones_like(tensor, dtype=torch.bool))[0, -1])
+            token = _sample_token(logits, sampling, generator)
+            if token == self.tokens.stop_id:
+                break
+            out.append(token)
+            ids.append(token)
+        return out
+
+
+def _sample_token(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:
+    if sampling.temperature <= 0:
+        return int(logits.argmax())
+    probs = torch.softmax(logits / sampling.temperature, -1)
+    ordered, order = probs.sort(descending=True)
+    keep = ordered.cumsum(-1) - ordered < sampling.top_p
+    ordered = ordered * keep
+    return int(order[torch.multinomial(ordered / ordered.sum(), 1, generator=generator)])
+
+
+def load_suspect(spec: str, tokenizer, *, model: str = "", api_key: str = ""):
+    """A suspect from the command line: a URL (an endpoint), a lab student's folder, or a local model."""
+    from distillshield.audit.suspects import EndpointSuspect, TransformersSuspect
+    from distillshield.lab.campaign import Tokens
+
+    if spec.startswith(("http://", "https://")):
+        if not model:
+            raise ConfigError("an endpoint suspect needs --suspect-model (the model name to ask for)")
+        return EndpointSuspect(spec, model, api_key)
+    path = Path(spec)
+    config = path / CONFIG_FILE
+    if path.is_dir() and config.exists() and "student" in orjson.loads(config.read_bytes()):
+        return StudentSuspect.load(path, Tokens(tokenizer))
+    return TransformersSuspect(path, tokenizer)

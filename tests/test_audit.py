@@ -1,0 +1,298 @@
+"""The audit: radioactivity p-values hold their null on clean models, find a model trained on marked text,
+name the account that harvested it, and the verdict and report are written.
+
+The world here is a bigram language model over 400 tokens (a "teacher"), marked with ``kgw`` as the
+gateway marks answers. A "student" is the bigram model counted from what it was given: the simplest model
+that learns from text, and the one a context-1 mark is most exposed to.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pytest
+from scipy import stats
+
+from distillshield.audit import (
+    AuditConfig, PairTape, ReadingText, Sampling, attribute_pairs, contexts_of, read_reading_texts, read_served,
+    run_audit, score_pairs, write_report,
+)
+from distillshield.audit.fingerprint import agreement_test, bigram_recall, identity_test
+from distillshield.errors import ConfigError
+from distillshield.records import Exchange, format_ts, new_exchange_id, write_exchanges
+from distillshield.watermark import KGW, MasterKey, account_key
+
+VOCAB = 400
+SCHEME = KGW()
+
+
+class WordTokenizer:
+    """Token ids written as words: "12 7 301" is [12, 7, 301]."""
+
+    def __call__(self, text: str, add_special_tokens: bool = False) -> dict:
+        return {"input_ids": [int(word) for word in text.split() if word.isdigit()]}
+
+
+TOKENIZER = WordTokenizer()
+
+
+def teacher(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).dirichlet(np.full(VOCAB, 0.08), size=VOCAB)
+
+
+def green_bias(key: bytes) -> np.ndarray:
+    return np.stack([np.where(SCHEME.token_values(SCHEME.vocab_hashes(key, (c,), VOCAB)) > 0, SCHEME.delta, 0.0)
+                     for c in range(VOCAB)])
+
+
+def write(probs: np.ndarray, rng, count: int, length: int, bias: np.ndarray | None = None,
+          starts: list[int] | None = None) -> list[list[int]]:
+    logits = np.log(probs + 1e-12) + (0.0 if bias is None else bias)
+    weights = np.exp(logits - logits.max(1, keepdims=True))
+    weights /= weights.sum(1, keepdims=True)
+    texts = []
+    for i in range(count):
+        ids = [int(starts[i]) if starts else int(rng.integers(VOCAB))]
+        for _ in range(length):
+            ids.append(int(rng.choice(VOCAB, p=weights[ids[-1]])))
+        texts.append(ids)
+    return texts
+
+
+def words(ids) -> str:
+    return " ".join(map(str, ids))
+
+
+class BigramSuspect:
+    """Predicts and writes from a bigram table; ``learned_from`` texts make a student, none the teacher."""
+
+    name = "bigram"
+
+    def __init__(self, probs: np.ndarray | None = None, learned_from: list[list[int]] | None = None):
+        if learned_from is not None:
+            counts = np.full((VOCAB, VOCAB), 0.01)
+            for ids in learned_from:
+                np.add.at(counts, (ids[:-1], ids[1:]), 1.0)
+            probs = counts / counts.sum(1, keepdims=True)
+        self.probs = probs
+
+    def describe(self) -> dict:
+        return {"kind": "test bigram model"}
+
+    def reads_our_tokens(self) -> bool:
+        return True
+
+    def predict(self, items):
+        return [[int(self.probs[t].argmax()) for t in ids] for _, ids in items]
+
+    def answer(self, prompts, sampling: Sampling):
+        rng = np.random.default_rng(sampling.seed)
+        starts = [TOKENIZER(m[-1]["content"])["input_ids"][-1] for m in prompts]
+        scaled = self.probs ** (1 / sampling.temperature)
+        return [words(ids[1:]) for ids in write(scaled / scaled.sum(1, keepdims=True), rng, len(prompts),
+                                                sampling.max_tokens, starts=starts)]
+
+
+def served_file(path, texts: list[list[int]], account: str, prompts: list[list[int]]):
+    records = [Exchange(id=new_exchange_id(), ts=format_ts(1.7e9 + i), account=account, endpoint="/v1/chat/completions",
+                        request={"messages": [{"role": "user", "content": words(p)}]},
+                        response={"choices": [{"message": {"role": "assistant", "content": words(t)}}]}, status=200)
+               for i, (t, p) in enumerate(zip(texts, prompts))]
+    with open(path, "wb") as handle:
+        write_exchanges(handle, records)
+    return read_served(path)
+
+
+# -- the null: models never trained on marked text ---------------------------------------------------------
+def test_closed_mode_p_values_are_uniform_for_the_untouched_teacher_with_the_true_key():
+    """150 worlds, each with its own key: the teacher served marked answers (which set the filter), then
+    the *unmarked* teacher is the suspect. Its choices resemble the marked answers (same model), yet the
+    p-values are uniform: the filter selects contexts, never the marked choices after them."""
+    probs, rng = teacher(), np.random.default_rng(1)
+    p_values = []
+    for world in range(150):
+        key = account_key(b"m" * 32, f"acct-{world}")
+        marked = write(probs, rng, 20, 30, green_bias(key))
+        tape = PairTape(1, contexts_of(marked, 1))
+        for answer in write(probs, rng, 20, 30, starts=[t[0] for t in marked]):
+            tape.offer_generated([answer[0]], answer[1:])
+        result = score_pairs(tape.scored(), key, SCHEME)
+        p_values.append(SCHEME.randomized_p_value(result.statistic, result.tokens_scored, rng.random()))
+    assert stats.kstest(p_values, "uniform").pvalue > 0.01
+    assert sum(p <= 0.05 for p in p_values) <= stats.binom.ppf(0.999, 150, 0.05)
+
+
+class CopyingSuspect(BigramSuspect):
+    """A clean model that copies, as language models' induction heads do: after a token seen earlier in its
+    input it predicts what followed it there."""
+
+    def predict(self, items):
+        out = []
+        for _, ids in items:
+            last_next, predicted = {}, []
+            for i, token in enumerate(ids):
+                if i:
+                    last_next[ids[i - 1]] = token
+                predicted.append(last_next.get(token, int(self.probs[token].argmax())))
+            out.append(predicted)
+        return out
+
+
+def test_open_mode_leaving_out_the_input_pairs_keeps_a_clean_model_innocent():
+    """A clean model that copies reads answers marked with the key. Its predictions often *are* marked
+    choices of its input, so scoring them would make it look guilty; leaving out the pairs present in its
+    input keeps the test valid (conservative). The same data without that rule shows the failure."""
+    probs, rng = teacher(2), np.random.default_rng(3)
+    kept, naive = [], []
+    suspect = CopyingSuspect(probs)
+    for world in range(120):
+        key = account_key(b"o" * 32, f"acct-{world}")
+        marked = write(probs, rng, 20, 30, green_bias(key))
+        predictions = suspect.predict([([], ids) for ids in marked])
+        tape, careless = PairTape(1), PairTape(1)
+        for ids, predicted in zip(marked, predictions):
+            tape.offer_predictions(ids, predicted)
+            for i in range(1, len(ids) + 1):
+                careless.offer((ids[i - 1],), predicted[i - 1])
+        for target, pairs in ((kept, tape.scored()), (naive, careless.scored())):
+            result = score_pairs(pairs, key, SCHEME)
+            target.append(SCHEME.randomized_p_value(result.statistic, result.tokens_scored, rng.random()))
+    # never more small p-values than uniform would give (one-sided: the test may be conservative)
+    assert stats.kstest(kept, "uniform", alternative="greater").pvalue > 0.01
+    assert stats.kstest(naive, "uniform", alternative="greater").pvalue < 1e-6
+
+
+def test_wrong_keys_give_uniform_p_values_on_a_trained_student():
+    probs, rng = teacher(4), np.random.default_rng(5)
+    key = account_key(b"w" * 32, "harvester")
+    marked = write(probs, rng, 150, 40, green_bias(key))
+    student = BigramSuspect(learned_from=marked)
+    tape = PairTape(1, contexts_of(marked, 1))
+    reading = write(probs, rng, 40, 40)
+    for ids, predicted in zip(reading, student.predict([([], t) for t in reading])):
+        tape.offer_predictions(ids, predicted)
+    pairs = tape.scored()
+    p_values = []
+    for index in range(200):
+        wrong = account_key(b"w" * 32, f"someone-else-{index}")
+        result = score_pairs(pairs, wrong, SCHEME)
+        p_values.append(SCHEME.randomized_p_value(result.statistic, result.tokens_scored, rng.random()))
+    assert stats.kstest(p_values, "uniform").pvalue > 0.01
+    assert score_pairs(pairs, key, SCHEME).p_value < 1e-6          # and the right key is found in the same pairs
+
+
+# -- power and attribution ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("audit")
+    probs, rng = teacher(6), np.random.default_rng(7)
+    keys = {f"acct-{i:03d}": [account_key(b"k" * 32, f"acct-{i:03d}")] for i in range(120)}
+    harvester = "acct-042"
+    prompts = [[int(rng.integers(VOCAB)) for _ in range(6)] for _ in range(200)]
+    marked = write(probs, rng, 200, 40, green_bias(keys[harvester][0]), starts=[p[-1] for p in prompts])
+    served = served_file(folder / "served.jsonl", [t[1:] for t in marked], harvester, prompts)
+    unmarked = write(probs, rng, 60, 40)
+    reading = [ReadingText([], words(ids)) for ids in unmarked]
+    return {"folder": folder, "probs": probs, "keys": keys, "harvester": harvester, "served": served,
+            "marked": marked, "reading": reading}
+
+
+def test_a_student_of_the_harvest_is_caught_in_both_modes_and_the_harvester_named_first(world):
+    student = BigramSuspect(learned_from=world["marked"])
+    config = AuditConfig(prompts=60, reading=60, sampling=Sampling(max_tokens=40))
+    verdict = run_audit(student, keys=world["keys"], scheme=SCHEME, tokenizer=TOKENIZER, served=world["served"],
+                        config=config, reading=world["reading"], say=lambda _: None)
+    tests = {t["name"]: t for t in verdict["tests"]}
+    assert set(tests) == {"radioactivity-open", "radioactivity-closed"}
+    for test in tests.values():
+        assert test["p_value"] < 1e-6, test
+        assert test["attribution"][0]["account"] == world["harvester"]
+        assert test["attribution"][1]["p_value"] > 1e-3           # no other account is implicated
+    assert verdict["attributed_accounts"][0]["account"] == world["harvester"]
+    assert verdict["combined_p_value"] < 1e-6 and verdict["accounts_tested"] == 120
+
+
+def test_the_untouched_teacher_is_not_accused(world):
+    verdict = run_audit(BigramSuspect(world["probs"]), keys=world["keys"], scheme=SCHEME, tokenizer=TOKENIZER,
+                        served=world["served"], config=AuditConfig(prompts=60, reading=60),
+                        reading=world["reading"], say=lambda _: None)
+    assert verdict["combined_p_value"] > 1e-3 and verdict["attributed_accounts"] == []
+    assert "No evidence" in verdict["conclusion"]
+
+
+def test_verdict_and_report_are_written_with_what_a_third_party_needs(world, tmp_path):
+    student = BigramSuspect(learned_from=world["marked"])
+    verdict = run_audit(student, keys=world["keys"], scheme=SCHEME, tokenizer=TOKENIZER, served=world["served"],
+                        config=AuditConfig(prompts=20, reading=20), reading=world["reading"],
+                        key_info={"key_id": "abc"}, say=lambda _: None)
+    verdict_path, report_path = write_report(verdict, tmp_path / "report")
+    data = orjson.loads(verdict_path.read_bytes())
+    for field in ("tests", "combined_p_value", "attributed_accounts", "question", "data", "scheme", "key"):
+        assert field in data
+    for test in data["tests"]:
+        assert {"name", "p_value", "tokens_scored", "null"} <= set(test)
+    assert data["data"]["sha256"] == world["served"].sha256 and "curves" not in data
+    html = report_path.read_text()
+    assert "radioactivity-closed" in html and html.count("data:image/png;base64,") == 2
+    assert "To repeat this audit" in html
+
+
+def test_attribution_counts_every_key_version_and_adjusts_by_holm():
+    pairs = [((c,), (c * 7) % VOCAB) for c in range(VOCAB)]
+    keys = {"a": [b"1" * 32, b"2" * 32], "b": [b"3" * 32]}
+    result = attribute_pairs(pairs, keys, SCHEME)
+    assert result.keys_tested == 3
+    raw = {name: score_pairs(pairs, key, SCHEME).p_value for name, key in (("a0", keys["a"][0]), ("a1", keys["a"][1]),
+                                                                            ("b", keys["b"][0]))}
+    smallest = min(raw.values())
+    assert result.ranked[0][1] == pytest.approx(min(1.0, 3 * smallest))
+
+
+# -- the rules of the tape, fingerprints, inputs --------------------------------------------------------
+def test_the_tape_scores_each_pair_once_leaves_out_input_pairs_and_filters_contexts():
+    tape = PairTape(1, context_filter={(1,), (2,)})
+    tape.offer_generated([1, 5], [1, 5, 1, 6, 1, 6, 2, 9, 3, 4])
+    assert tape.scored() == [((1,), 6), ((2,), 9)]        # (1,5) was in the prompt; (1,6) once; (3,) filtered out
+    assert tape.seen == 9
+
+
+def test_fingerprint_tests_state_their_null_and_detect_a_copycat():
+    served = [[i, i + 1, i + 2, i + 3, i + 4] for i in range(0, 200, 5)]
+    copycat = [ids[:4] + [999] for ids in served]
+    stranger = [[7, 8, 9] for _ in served]
+    test = agreement_test(served, copycat, {"reference": stranger})
+    assert test.p_value < 1e-6 and "no closer" in test.null
+    assert agreement_test(served, stranger, {"reference": copycat}).p_value > 0.5
+    assert bigram_recall([1, 2, 3], [2, 3]) == 0.5
+    naming = identity_test(["I am SmolLM"] * 8, {"other": ["I am a model"] * 8}, ["SmolLM"])
+    assert naming.p_value < 0.01
+    assert identity_test(["I am a model"] * 8, {"other": ["I am a model"] * 8}, ["SmolLM"]).p_value == 1.0
+
+
+def test_inputs_give_clear_errors(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text('{"not": "an exchange"}\n')
+    with pytest.raises(ConfigError, match="holds no answered exchange records"):
+        read_served(empty)
+    with pytest.raises(ConfigError, match="cannot read served data"):
+        read_served(tmp_path / "missing.jsonl")
+    reading = tmp_path / "reading.jsonl"
+    reading.write_text('{"text": "1 2 3", "prompt": "4"}\n\nnot json\n')
+    with pytest.raises(ConfigError, match="line 3: not JSON"):
+        read_reading_texts(reading)
+    reading.write_text('{"text": "1 2 3", "prompt": "4"}\n')
+    assert read_reading_texts(reading)[0].messages == [{"role": "user", "content": "4"}]
+    with pytest.raises(ConfigError, match="no account keys"):
+        run_audit(BigramSuspect(teacher()), keys={}, scheme=SCHEME, tokenizer=TOKENIZER, served=None)
+    with pytest.raises(ConfigError, match="modes must be"):
+        AuditConfig(modes=["sideways"]).validate()
+
+
+def test_a_key_commitment_verifies_only_for_its_key_and_time(tmp_path):
+    master = MasterKey.load_or_create(tmp_path / "k")
+    published = master.commitment("2026-01-01T00:00:00.000Z")
+    assert master.verify_commitment(published)
+    assert not master.verify_commitment({**published, "ts": "2026-06-01T00:00:00.000Z"})
+    assert not master.verify_commitment({"key_id": "x"})
+    master.rotate()
+    assert master.verify_commitment(published)             # an older version still verifies after rotation

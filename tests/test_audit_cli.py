@@ -1,0 +1,60 @@
+"""`distillshield audit` end to end on a lab student: it loads, both modes run, the report is written."""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+import torch
+from click.testing import CliRunner
+
+from distillshield.backends.builtin import packaged_model_path
+from distillshield.cli import main
+from distillshield.lab.campaign import Tokens
+from distillshield.lab.student import Example, Student, StudentConfig, TrainConfig, save_student, train
+from distillshield.records import Exchange, format_ts, new_exchange_id, write_exchanges
+from distillshield.watermark import MasterKey, load_tokenizer
+from watermark_helpers import human_text
+
+
+def test_cli_audits_a_lab_student_and_writes_the_evidence(tmp_path):
+    torch.set_num_threads(1)
+    rng = random.Random(0)
+    tokens = Tokens(load_tokenizer(str(packaged_model_path())))
+    records = [Exchange(id=new_exchange_id(), ts=format_ts(1.7e9 + i), account=f"acct_{i % 3}",
+                        endpoint="/v1/chat/completions",
+                        request={"messages": [{"role": "user", "content": f"Tell me about day {i}."}]},
+                        response={"choices": [{"message": {"role": "assistant", "content": human_text(rng)}}]},
+                        status=200) for i in range(24)]
+    with open(tmp_path / "served.jsonl", "wb") as handle:
+        write_exchanges(handle, records)
+    examples = [Example(tokens.prompt(r.request["messages"]),
+                        tokens.tokenizer.encode(r.response["choices"][0]["message"]["content"])[:40]) for r in records]
+    student = Student(StudentConfig(context=96, layers=1, heads=2, d_model=16))
+    train(student, examples, TrainConfig(steps=5, batch_size=4, warmup_steps=1))
+    save_student(student, tmp_path / "student")
+    MasterKey.load_or_create(tmp_path / "wm.key")
+    (tmp_path / "accounts.txt").write_text("\n".join(f"acct_{i}" for i in range(100)))
+    commitment = tmp_path / "commitment.json"
+    runner = CliRunner()
+    commitment.write_text(runner.invoke(main, ["-s", "watermark_key_path", str(tmp_path / "wm.key"),
+                                               "watermark", "commitment"]).stdout)
+
+    result = runner.invoke(main, ["--db", str(tmp_path / "gw.db"), "-s", "watermark_key_path", str(tmp_path / "wm.key"),
+                                  "audit", "--suspect", str(tmp_path / "student"), "--data", str(tmp_path / "served.jsonl"),
+                                  "--accounts", str(tmp_path / "accounts.txt"), "--out", str(tmp_path / "report"),
+                                  "--prompts", "4", "--reading-texts", "4", "--max-tokens", "8",
+                                  "--commitment", str(commitment)])
+    assert result.exit_code == 0, result.output
+    line = orjson.loads(result.stdout)
+    assert {t["name"] for t in line["tests"]} == {"radioactivity-open", "radioactivity-closed"}
+    assert all(0 < t["p_value"] <= 1 for t in line["tests"]) and 0 < line["combined_p_value"] <= 1
+    verdict = orjson.loads((tmp_path / "report" / "verdict.json").read_bytes())
+    assert verdict["accounts_tested"] == 100 and verdict["key"]["commitment"]["verified"] is True
+    assert verdict["suspect"]["kind"] == "lab student" and len(verdict["suspect"]["sha256"]) == 2
+    assert (tmp_path / "report" / "report.html").stat().st_size > 10_000
+
+    result = runner.invoke(main, ["--db", str(tmp_path / "gw.db"), "-s", "watermark_key_path", str(tmp_path / "wm.key"),
+                                  "audit", "--suspect", str(tmp_path / "nothing-here"), "--data",
+                                  str(tmp_path / "served.jsonl"), "--out", str(tmp_path / "r2")])
+    assert result.exit_code != 0 and "does not exist" in result.output
