@@ -153,7 +153,7 @@ def test_open_mode_leaving_out_the_input_pairs_keeps_a_clean_model_innocent():
         for ids, predicted in zip(marked, predictions):
             tape.offer_predictions(ids, predicted)
             for i in range(1, len(ids) + 1):
-                careless.offer((ids[i - 1],), predicted[i - 1])
+                careless._offer((ids[i - 1],), predicted[i - 1], set())
         for target, pairs in ((kept, tape.scored()), (naive, careless.scored())):
             result = score_pairs(pairs, key, SCHEME)
             target.append(SCHEME.randomized_p_value(result.statistic, result.tokens_scored, rng.random()))
@@ -254,6 +254,14 @@ def test_the_tape_scores_each_pair_once_leaves_out_input_pairs_and_filters_conte
     tape.offer_generated([1, 5], [1, 5, 1, 6, 1, 6, 2, 9, 3, 4])
     assert tape.scored() == [((1,), 6), ((2,), 9)]        # (1,5) was in the prompt; (1,6) once; (3,) filtered out
     assert tape.seen == 9
+
+
+def test_open_mode_leaves_out_only_what_the_suspect_has_already_read():
+    tape = PairTape(1)
+    # text 3 1 4 1 5; predictions after each prefix: after "3" -> 1 (the next token: not yet read, kept),
+    # after "3 1" -> 4 (kept), after "3 1 4" -> 1 (kept), after "3 1 4 1" -> 4 ((1,4) was read: left out)
+    tape.offer_predictions([3, 1, 4, 1, 5], [1, 4, 1, 4, 2], prompt_ids=[5, 2])
+    assert tape.scored() == [((3,), 1), ((1,), 4), ((4,), 1)]   # (5,2) came from the prompt
 
 
 def test_fingerprint_tests_state_their_null_and_detect_a_copycat():

@@ -15,10 +15,11 @@ is exact under the null hypothesis that the suspect's choices do not depend on t
 that null true; without them a clean model looks guilty:
 
 * each distinct (context, token) pair is scored once (a repeated pair repeats its keyed value);
-* pairs present in the texts fed to the suspect (the prompts, the texts read) are left out: a model
-  that copies from its input would otherwise copy our marked choices. The pair, not the whole context, is
-  what must go: when a context of the input was followed by token t, the suspect choosing another token
-  x after it tells nothing in x's favour (if anything, t was chosen over x);
+* pairs the suspect has seen in its input before choosing (its prompt, the text read so far) are left
+  out: a model that copies from its input would otherwise copy our marked choices. The pair, not the
+  whole context, is what must go: when a context of the input was followed by token t, the suspect
+  choosing another token x after it tells nothing in x's favour (if anything, t was chosen over x). Tokens
+  of the input it has not yet read cannot be copied, so a prediction matching them is kept;
 * a *filter* may keep only contexts that occur in the answers we served (Sander et al.'s filter): that is
   where a student learned the key's preferences. Which contexts occur depends on the key only through the
   tokens chosen *into* them, never through the choices after them, so filtering by context keeps the null.
@@ -52,37 +53,41 @@ def pairs_of(ids: Sequence[int], width: int, start: int = 0) -> list[Pair]:
 
 @dataclass
 class PairTape:
-    """Collects scored pairs: each once, none from the suspect's input, only filtered contexts."""
+    """Collects scored pairs: each once, none the suspect could have copied, only filtered contexts."""
 
     width: int
     context_filter: set[tuple[int, ...]] | None = None
-    excluded: set[Pair] = field(default_factory=set)
     pairs: dict[Pair, None] = field(default_factory=dict)   # insertion-ordered set
     seen: int = 0                                            # choices offered, before the rules
 
-    def exclude_text(self, ids: Sequence[int]) -> None:
-        self.excluded.update(pairs_of(ids, self.width))
-
-    def offer(self, context: tuple[int, ...], token: int) -> None:
+    def _offer(self, context: tuple[int, ...], token: int, visible: set[Pair]) -> None:
         self.seen += 1
         pair = (context, int(token))
         if self.context_filter is not None and context not in self.context_filter:
             return
-        if pair not in self.excluded:
+        if pair not in visible:
             self.pairs.setdefault(pair, None)
 
     def offer_generated(self, prompt_ids: Sequence[int], answer_ids: Sequence[int]) -> None:
-        """Closed mode: the tokens the suspect wrote after a prompt; the prompt's own pairs are left out."""
-        self.exclude_text(prompt_ids)
+        """Closed mode: the tokens the suspect wrote after a prompt; pairs the prompt contains are left out."""
+        visible = set(pairs_of(prompt_ids, self.width))
         for context, token in pairs_of(answer_ids, self.width):
-            self.offer(context, token)
+            self._offer(context, token, visible)
 
-    def offer_predictions(self, text_ids: Sequence[int], predicted: Sequence[int]) -> None:
-        """Open mode: ``predicted[i]`` is the suspect's next token after ``text_ids[:i + 1]``."""
-        self.exclude_text(text_ids)
+    def offer_predictions(self, text_ids: Sequence[int], predicted: Sequence[int],
+                          prompt_ids: Sequence[int] = ()) -> None:
+        """Open mode: ``predicted[i]`` is the suspect's next token after ``text_ids[:i + 1]``.
+
+        A prediction is left out when its pair occurs in what the suspect has read so far (the prompt and
+        the text before it): that is what it could copy. The text's later tokens are not visible to it, so a
+        prediction that matches the next token is kept.
+        """
+        visible = set(pairs_of(prompt_ids, self.width))
         ids = list(text_ids)
         for i in range(self.width, len(ids) + 1):
-            self.offer(tuple(ids[i - self.width:i]), predicted[i - 1])
+            if i > self.width:
+                visible.add((tuple(ids[i - 1 - self.width:i - 1]), ids[i - 1]))
+            self._offer(tuple(ids[i - self.width:i]), predicted[i - 1], visible)
 
     def scored(self) -> list[Pair]:
         return list(self.pairs)

@@ -102,8 +102,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
             predictions = suspect.predict(items)
             tape = PairTape(scheme.context_width, context_filter)
             for (messages, ids), predicted in zip(items, predictions):
-                tape.exclude_text(tokenize(_conversation_text(messages), tokenizer))
-                tape.offer_predictions(ids, predicted)
+                tape.offer_predictions(ids, predicted, tokenize(_conversation_text(messages), tokenizer))
             source = "reading texts given" if reading else "the served prompts, as reading texts"
             test, curve = _radioactivity_test("radioactivity-open", tape, keys, scheme, config,
                                               f"the suspect predicted every next token of {len(texts)} {source}")
@@ -146,7 +145,7 @@ def _radioactivity_test(name: str, tape: PairTape, keys, scheme: Scheme, config:
     test = {
         "name": name, "p_value": adjusted, "tokens_scored": raw.tokens_scored, "null": NULL_RADIOACTIVITY,
         "method": (f"{scheme.spec}: the exact tail of the scheme's statistic over distinct (context, token) pairs; "
-                   f"pairs present in the suspect's input left out"
+                   f"pairs the suspect had seen in its input left out"
                    + ("; only contexts found in our served answers" if tape.context_filter is not None else "")
                    + f"; Holm-adjusted over {attribution.keys_tested} keys"),
         "data": data, "choices_seen": tape.seen, "account": account, "raw_p_value": raw.p_value,
