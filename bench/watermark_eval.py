@@ -4,9 +4,16 @@
     python bench/watermark_eval.py [--prompts 64] [--prompts-t1 32] [--tokens 200] [--batch 16]
                                    [--nulls 2000] [--null-keys 8] [--paraphrase 16] [--perplexity 32]
                                    [--threads 2] [--json bench/results/watermark_eval.json]
+                                   [--ours tournament,kgw,expmin] [--no-baselines]
 
-The recorded run (BENCHMARKS.md) used `--prompts 32 --prompts-t1 16 --paraphrase 6 --perplexity 24 --threads 1`
-(34 minutes): with another process holding one of the 2 cores, 2 torch threads ran 5x slower than 1.
+A quick sweep of our parameters, without transformers' schemes, the paraphrase or temperature 1.0:
+    python bench/watermark_eval.py --prompts 32 --prompts-t1 0 --paraphrase 0 --perplexity 24 --threads 1 \
+        --no-baselines --ours "kgw;kgw:delta=3;kgw:gamma=0.5,delta=2.5" --json /tmp/sweep.json
+(`--ours` takes scheme specs separated by `;`, or by `,` when no spec has several parameters.)
+
+The recorded run (BENCHMARKS.md) used `--prompts 32 --prompts-t1 16 --paraphrase 6 --perplexity 24 --threads 1
+--ours "tournament;kgw;expmin;kgw:delta=3;kgw:context=0,delta=3"` (about an hour on 2 cores shared with two other
+jobs): with another process holding one of the 2 cores, 2 torch threads ran 5x slower than 1.
 
 For each configuration (no watermark; ours: tournament, kgw, expmin; transformers' `WatermarkingConfig`
 (KGW: bias 2, greenlist 0.25, context 1, lefthash) and `SynthIDTextWatermarkingConfig` (16 keys, ngram 2,
@@ -124,14 +131,21 @@ def null_texts(tokenizer, count: int, tokens: int) -> list[str]:
 
 
 # generation -------------------------------------------------------------------------------------------
-def configurations(vocab_size: int) -> list[dict]:
+def configurations(ours: list[str], baselines: bool) -> list[dict]:
     from transformers import SynthIDTextWatermarkingConfig, WatermarkingConfig
 
     configs = [{"name": "none"}]
-    configs += [{"name": name, "scheme": parse_scheme(name)} for name in OURS]
-    configs.append({"name": "hf-kgw", "hf": WatermarkingConfig(**HF_KGW)})
-    configs.append({"name": "hf-synthid", "hf": SynthIDTextWatermarkingConfig(keys=SYNTHID_KEYS, ngram_len=2)})
+    configs += [{"name": name, "scheme": parse_scheme(name)} for name in ours]
+    if baselines:
+        configs.append({"name": "hf-kgw", "hf": WatermarkingConfig(**HF_KGW)})
+        configs.append({"name": "hf-synthid", "hf": SynthIDTextWatermarkingConfig(keys=SYNTHID_KEYS, ngram_len=2)})
     return configs
+
+
+def scheme_specs(text: str) -> list[str]:
+    """``kgw,expmin`` or ``kgw:delta=3,gamma=0.5;kgw`` -> the specs (``;`` when a spec has several parameters)."""
+    parts = text.split(";") if ";" in text else text.split(",")
+    return [part.strip() for part in parts if part.strip()]
 
 
 def generate_batch(model, tokenizer, config: dict, batch: list[dict], keys: list[bytes], temperature: float,
@@ -270,9 +284,9 @@ class Scorer:
         if name == "hf-synthid":
             return self.synthid(ids, key)
         scheme = parse_scheme(name)
-        pairs, positions = distinct_pairs(ids, scheme.context_width)
+        pairs, positions = scheme.scored_positions(ids)
         values = scheme.token_values(scheme.pair_hashes(key, pairs)) if pairs else np.zeros(0)
-        return Scored(values, positions, lambda k, n: scheme.score(k, n).p_value)
+        return Scored(values, np.array(positions, dtype=np.int64), lambda k, n: scheme.score(k, n).p_value)
 
     def p_value(self, name: str, text_or_ids, key) -> float:
         return self.scored(name, text_or_ids, key).p_value()
@@ -355,15 +369,17 @@ def answer_nll(model, tokenizer, prompt: str, answer: str) -> tuple[float, int]:
 # the run ----------------------------------------------------------------------------------------------
 def run(args) -> dict:
     torch.set_num_threads(args.threads)
+    gemma_path()  # needed at the end: fail before the long generation, not after
     started = time.perf_counter()
     tokenizer, model = load_gguf(packaged_model_path())
     tokenizer.padding_side = "left"
     vocab_size = model.config.vocab_size
     log(f"SmolLM2 loaded in {time.perf_counter() - started:.0f} s, vocab {vocab_size}")
-    configs = configurations(vocab_size)
+    configs = configurations(args.ours, args.baselines)
     names = [c["name"] for c in configs if c["name"] != "none"]
     prompts = chat_prompts(tokenizer, max(args.prompts, args.prompts_t1))
     settings = [("t0.7", 0.7, 0.95, args.prompts), ("t1.0", 1.0, 1.0, args.prompts_t1)]
+    settings = [setting for setting in settings if setting[3] > 0]
 
     answers: dict[str, dict[str, list[list[int]]]] = {}
     speed: dict[str, dict[str, dict]] = {}
@@ -389,7 +405,7 @@ def run(args) -> dict:
 
     # nulls ---------------------------------------------------------------------------------------------
     reals = null_texts(tokenizer, args.nulls, args.tokens)
-    unmarked = texts["t0.7"]["none"] + texts["t1.0"]["none"]
+    unmarked = [text for by_config in texts.values() for text in by_config["none"]]
     vocabulary = [w for text in reals for w in text.split() if w.isalpha()]
     rng = random.Random(2)
     null_ids = [(scorer.ids(text), False) for text in reals] + [(scorer.ids(text), True) for text in unmarked]
@@ -466,7 +482,7 @@ def run(args) -> dict:
     subset = min(args.paraphrase, args.prompts)
     originals = [(name, i, texts["t0.7"][name][i]) for name in names for i in range(subset)]
     rewrites = paraphrase(g_model, g_tokenizer, [text for _, _, text in originals], args.batch, args.tokens + 40)
-    for name in names:
+    for name in names if subset else []:
         ps, overlaps = [], []
         for (owner, i, original), rewrite in zip(originals, rewrites):
             if owner == name:
@@ -485,7 +501,7 @@ def run(args) -> dict:
                   "batch": args.batch, "real_null_texts": len(reals), "unmarked_answers": len(unmarked),
                   "null_keys_per_answer": args.null_keys, "paraphrased_per_scheme": subset,
                   "perplexity_answers_per_config": min(args.perplexity, args.prompts), "threads": args.threads},
-        "settings": {"alpha": ALPHA, "ours": {n: parse_scheme(n).spec for n in OURS}, "hf_kgw": HF_KGW,
+        "settings": {"alpha": ALPHA, "ours": {n: parse_scheme(n).spec for n in args.ours}, "hf_kgw": HF_KGW,
                      "hf_synthid": {"keys": len(SYNTHID_KEYS), "ngram_len": 2},
                      "sampling": {"t0.7": {"temperature": 0.7, "top_p": 0.95}, "t1.0": {"temperature": 1.0, "top_p": 1.0}},
                      "eos": "suppressed (min_new_tokens = max_new_tokens)"},
@@ -493,7 +509,7 @@ def run(args) -> dict:
         "timings_s": {"generation": generation_s, "scoring": scoring_s, "perplexity": perplexity_s,
                       "paraphrase": paraphrase_s, "total": time.perf_counter() - started},
         "examples": {name: texts["t0.7"][name][0][:400] for name in texts["t0.7"]}
-                    | {"paraphrase_of_" + originals[0][0]: rewrites[0][:400]},
+                    | ({"paraphrase_of_" + originals[0][0]: rewrites[0][:400]} if originals else {}),
     }
 
 
@@ -529,6 +545,10 @@ def main() -> None:
     parser.add_argument("--perplexity", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default="bench/results/watermark_eval.json")
+    parser.add_argument("--ours", type=scheme_specs, default=list(OURS),
+                        help="our scheme specs to run (default: tournament,kgw,expmin with their defaults)")
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false",
+                        help="leave out transformers' KGW and SynthID")
     args = parser.parse_args()
     report = run(args)
     print(table(report))

@@ -76,6 +76,13 @@ def test_repeated_context_token_pairs_and_the_prompt_are_not_scored():
     assert looped.tokens_scored == 2  # a loop of one green pair is one piece of evidence, not 400
 
 
+@pytest.mark.parametrize("scheme", [ExpMin(context_width=1), Tournament()])
+def test_distortion_free_schemes_score_each_context_once(scheme):
+    # generation leaves a repeated context unmarked, so only a context's first token carries the mark
+    assert scheme.scored_pairs([5, 6, 5, 7, 5, 6]) == [((5,), 6), ((6,), 5), ((7,), 5)]
+    assert scheme.scored_positions([1, 2, 3, 2, 4], prompt_len=2) == ([((2,), 3), ((3,), 2)], [2, 3])
+
+
 # the null: p-values are exact ----------------------------------------------------------------------
 @pytest.mark.parametrize("name", SCHEME_NAMES)
 def test_p_values_on_unmarked_token_streams_are_uniform(name):
@@ -136,6 +143,42 @@ def test_distortion_free_schemes_sample_the_model_distribution_over_keys(scheme)
         marked = RowWatermark(scheme, key, temperature=0.8, seed=index)([3, 1], logits)
         counts[int(torch.argmax(marked))] += 1
     assert stats.chisquare(counts, probs * counts.sum()).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("scheme", [ExpMin(context_width=1), Tournament(layers=16)])
+def test_a_context_repeated_in_the_answer_gets_a_plain_draw(scheme):
+    logits = torch.tensor([2.0, 1.5, 1.0, 0.5, 0.0, -0.5, -1.0, -3.0])
+    probs = torch.softmax(logits.double() / 0.8, -1).numpy()
+    key = _keys(1, 45)[0]
+    first, repeated = np.zeros(len(logits)), np.zeros(len(logits))
+    for seed in range(3000):
+        row = RowWatermark(scheme, key, temperature=0.8, seed=seed)
+        first[int(torch.argmax(row([3, 1], logits)))] += 1       # context (1,): marked, pulled by the key
+        row([3, 1, 4], logits)
+        repeated[int(torch.argmax(row([3, 1, 4, 1], logits)))] += 1  # (1,) again: unmarked
+    assert stats.chisquare(first, probs * first.sum()).pvalue < 1e-6
+    assert stats.chisquare(repeated, probs * repeated.sum()).pvalue > 1e-3
+
+
+class _RecordingRow(RowWatermark):
+    """Notes where it marked: the length of the ids it was given, i.e. the position of the token it picks."""
+
+    marked_at: list[int]
+
+    def _marks(self, token_ids) -> bool:
+        marks = super()._marks(token_ids)
+        self.__dict__.setdefault("marked_at", []).extend([len(token_ids)] if marks else [])
+        return marks
+
+
+@pytest.mark.parametrize("name", ["expmin", "tournament"])
+def test_detection_scores_exactly_the_tokens_generation_marked(name):
+    scheme, model, key = parse_scheme(f"{name}:context=1"), ToyModel(60), _keys(1, 46)[0]
+    row = _RecordingRow(scheme, key, temperature=1.0, seed=1)
+    stream = model.generate(300, row, seed=1)  # 60 tokens: contexts repeat all the time
+    assert len(row.marked_at) <= 60
+    assert scheme.scored_positions(stream, prompt_len=1)[1] == row.marked_at
+    assert detect_tokens(stream, key, scheme, prompt_len=1).p_value < 1e-3
 
 
 def test_kgw_adds_delta_to_the_green_list_only():
@@ -276,6 +319,13 @@ def test_batched_processor_marks_each_row_with_its_own_key():
         WatermarkLogitsProcessor(KGW(), keys)(input_ids[:2], scores[:2])
 
 
+def test_one_key_over_a_batch_gives_each_row_its_own_answer_history():
+    processor = WatermarkLogitsProcessor(Tournament(), _keys(1, 101)[0], temperature=0.7, seed=0)
+    processor(torch.tensor([[4, 5], [4, 6]]), torch.randn(2, 300))
+    assert processor.rows[0] is not processor.rows[1]
+    assert processor.rows[0].first_seen == {(5,): 2} and processor.rows[1].first_seen == {(6,): 2}
+
+
 def test_vllm_adapters_satisfy_vllms_request_level_interface():
     key = _keys(1, 110)[0]
     plain = vllm_adapter.logits_processor(key, "kgw")
@@ -290,6 +340,15 @@ def test_vllm_adapters_satisfy_vllms_request_level_interface():
     assert torch.equal(aware([1, 2, 3], [8, 9], logits), plain([8, 9], logits))
     picked = vllm_adapter.logits_processor(key, "expmin", temperature=0.7)([5, 6], logits)
     assert int(torch.isfinite(picked).sum()) == 1
+    # expmin's pick is fixed by key and context, except where the context came up earlier in the answer
+    first, again = set(), set()
+    for seed in range(20):
+        aware_expmin = vllm_adapter.prompt_aware_logits_processor(key, "expmin", temperature=1.0, seed=seed)
+        picks = [int(torch.argmax(aware_expmin([1, 2, 3], output, logits.float())))
+                 for output in ([], [8], [8, 9], [8, 9, 8], [8, 9, 8, 9])]
+        first.add(picks[2])
+        again.add(picks[4])
+    assert len(first) == 1 and len(again) > 1
 
 
 def test_hardened_accounts_get_the_stronger_scheme(tmp_path):

@@ -13,10 +13,12 @@ from distillshield.watermark.schemes import Scheme
 
 
 class RowWatermark:
-    """Marks one sequence: ``(token ids so far, next-token logits) -> logits``.
+    """Marks one answer: ``(token ids so far, next-token logits) -> logits``, called once per new token.
 
     ``temperature`` and ``top_p`` must be the sampling that follows (the distortion-free schemes pick
-    the token from that distribution); ``seed`` makes the tournament scheme's draws reproducible.
+    the token from that distribution); ``seed`` makes their draws reproducible. One per answer: the
+    answer starts at the first call, and the contexts met since then are remembered, so that schemes
+    that leave repeated contexts unmarked know which ones repeat (the prompt's own contexts do not count).
     """
 
     def __init__(self, scheme: Scheme, key: bytes, *, temperature: float = 1.0, top_p: float = 1.0,
@@ -26,31 +28,48 @@ class RowWatermark:
         self.temperature = temperature
         self.top_p = top_p
         self.rng = np.random.default_rng(seed if seed is not None else secrets.randbits(63))
+        self.first_seen: dict[tuple[int, ...], int] = {}  # context -> length of token_ids when first met
 
     def __call__(self, token_ids, logits):
         return self.scheme.bias_logits(token_ids, logits, self.key, temperature=self.temperature, top_p=self.top_p,
-                                       rng=self.rng)
+                                       rng=self.rng, mark=self._marks(token_ids))
+
+    def _marks(self, token_ids) -> bool:
+        """False where the scheme leaves repeated contexts unmarked and this one came earlier in the answer."""
+        if self.scheme.marks_repeated_context:
+            return True
+        context = self.scheme._context(token_ids)
+        if context is None:
+            return True
+        # keyed by where it was first met, so a second call for the same position still marks
+        return self.first_seen.setdefault(context, len(token_ids)) == len(token_ids)
 
 
 class WatermarkLogitsProcessor:
     """A transformers ``LogitsProcessor`` for ``model.generate``: one key per batch row.
 
     Pass ``temperature``/``top_p`` as given to ``generate``; the distortion-free schemes return
-    logits with all mass on their pick, which the later warpers and the sampler keep.
+    logits with all mass on their pick, which the later warpers and the sampler keep. Like its rows,
+    it remembers the answers' contexts: use a new one for each ``generate`` call.
     """
 
     def __init__(self, scheme: Scheme, keys: bytes | Sequence[bytes], *, temperature: float = 1.0,
                  top_p: float = 1.0, seed: int | None = None):
         self.scheme = scheme
         self.keys = [keys] if isinstance(keys, bytes) else list(keys)
-        self.rows = [RowWatermark(scheme, key, temperature=temperature, top_p=top_p,
-                                  seed=None if seed is None else seed + i) for i, key in enumerate(self.keys)]
+        self.row_options = dict(temperature=temperature, top_p=top_p)
+        self.seed = seed
+        self.rows = self._rows(self.keys)
+
+    def _rows(self, keys: list[bytes]) -> list[RowWatermark]:
+        return [RowWatermark(self.scheme, key, **self.row_options, seed=None if self.seed is None else self.seed + i)
+                for i, key in enumerate(keys)]
 
     def __call__(self, input_ids, scores):
         import torch
 
-        if len(self.rows) == 1 and scores.shape[0] > 1:
-            self.rows = self.rows * scores.shape[0]
+        if len(self.keys) == 1 and len(self.rows) == 1 and scores.shape[0] > 1:
+            self.rows = self._rows(self.keys * scores.shape[0])  # one key, but each row its own answer
         if len(self.rows) != scores.shape[0]:
             raise ValueError(f"the watermark has {len(self.rows)} keys for a batch of {scores.shape[0]} rows")
         return torch.stack([row(input_ids[i], scores[i]) for i, row in enumerate(self.rows)])

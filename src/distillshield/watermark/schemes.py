@@ -11,6 +11,15 @@ these values, so for distinct (context, token) pairs they are independent and un
 scheme an exact null distribution for its score, and an exact p-value, with no normal approximation.
 Repeated (context, token) pairs would repeat the same value, so each is scored once.
 
+The distortion-free schemes (``expmin``, ``tournament``) mark a token only where its context has not
+already come up in the same answer, as SynthID-Text does (its repeated-context masking): a repeated
+context gets a plain draw from the model's distribution. Without it, a context that repeats gets the
+same keyed pull each time, which makes answers loop (``expmin`` is deterministic given the context) and
+biases the text towards its own earlier choices, so a distribution-preserving scheme would no longer
+preserve the distribution of whole answers. Their detection scores the first occurrence of each context
+only: exactly the tokens generation marked. Under the null these pairs have distinct contexts, so their
+values are independent and the p-value stays exact.
+
 Three schemes:
 
 * ``kgw`` (Kirchenbauer et al. 2023, "A Watermark for Large Language Models"): a keyed green list of
@@ -20,7 +29,8 @@ Three schemes:
 * ``expmin`` (Aaronson 2022; Kuditipudi et al. 2023): with keyed uniforms r, pick argmax r_i^(1/p_i)
   of the sampling distribution p. Over keys, token i comes out with probability exactly p_i (the
   exponential-minimum trick), so one token's distribution is unchanged; but given the key and context
-  the choice is deterministic: the same prompt gets the same answer every time, whatever the seed.
+  the choice is deterministic: the same prompt gets the same answer, whatever the seed, up to the first
+  context that repeats in it (a plain draw there).
   Score: sum of -log(1 - r) over chosen tokens, Gamma(n, 1) under the null.
 * ``tournament`` (SynthID-Text, Dathathri et al. 2024): ``layers`` keyed fair bits g_l per token;
   2^layers candidates drawn from p play a knock-out tournament on g_1, g_2, ... . Over keys the
@@ -73,6 +83,7 @@ class Scheme:
 
     name = "scheme"
     context_width: int
+    marks_repeated_context = True  # False: a context already seen in the answer gets an unmarked token
 
     def __post_init__(self) -> None:
         if not isinstance(self.context_width, int) or not 0 <= self.context_width <= 8:
@@ -101,17 +112,23 @@ class Scheme:
         return _splitmix(seeds + tokens * _GOLDEN)
 
     def scored_pairs(self, token_ids: list[int], prompt_len: int = 0) -> list[tuple[tuple[int, ...], int]]:
-        """Distinct (context, token) pairs after the prompt, first occurrence order.
+        return self.scored_positions(token_ids, prompt_len)[0]
 
-        A token is scored only when its whole context is known: the first ``context_width`` tokens of a
-        text given without its prompt are skipped.
+    def scored_positions(self, token_ids: list[int],
+                         prompt_len: int = 0) -> tuple[list[tuple[tuple[int, ...], int]], list[int]]:
+        """The (context, token) pairs after the prompt that are scored, and where each one is.
+
+        Each distinct pair once; for a scheme that does not mark repeated contexts, only the first
+        occurrence of each context (the others were not marked). A token is scored only when its whole
+        context is known: the first ``context_width`` tokens of a text given without its prompt are skipped.
         """
         width = self.context_width
         ids = [int(token) for token in token_ids]
-        seen: dict[tuple[tuple[int, ...], int], None] = {}
+        seen: dict[tuple, tuple[tuple[tuple[int, ...], int], int]] = {}
         for position in range(max(prompt_len, width), len(ids)):
-            seen.setdefault((tuple(ids[position - width:position]), ids[position]), None)
-        return list(seen)
+            pair = (tuple(ids[position - width:position]), ids[position])
+            seen.setdefault(pair if self.marks_repeated_context else pair[0], (pair, position))
+        return [pair for pair, _ in seen.values()], [position for _, position in seen.values()]
 
     def score_tokens(self, token_ids: list[int], key: bytes, prompt_len: int = 0) -> TokenScore:
         pairs = self.scored_pairs(token_ids, prompt_len)
@@ -137,12 +154,14 @@ class Scheme:
         return self.score(statistic, tokens_scored).p_value
 
     def bias_logits(self, input_ids: list[int], logits, key: bytes, *, temperature: float = 1.0,
-                    top_p: float = 1.0, rng: np.random.Generator | None = None):
+                    top_p: float = 1.0, rng: np.random.Generator | None = None, mark: bool = True):
         """The next token's logits (a 1-D torch tensor) with the mark of ``key`` applied.
 
         ``input_ids`` is everything before the next token. ``temperature`` and ``top_p`` are the
         sampling the caller will do next; the distortion-free schemes pick the token themselves from
         that distribution and return logits with all mass on it, which the caller's sampling keeps.
+        ``mark`` False (a repeated context, for schemes that do not mark those): the pick is an
+        ordinary draw from that distribution, with ``rng``.
         """
         raise NotImplementedError
 
@@ -181,6 +200,12 @@ def _sampling_probs(logits, temperature: float, top_p: float) -> np.ndarray:
         probs[order[keep]] = sorted_probs[keep]
         probs /= probs.sum()
     return probs
+
+
+def _draw(probs: np.ndarray, rng: np.random.Generator | None) -> int:
+    cumulative = np.cumsum(probs)
+    draw = (rng or np.random.default_rng()).random() * cumulative[-1]
+    return int(min(np.searchsorted(cumulative, draw, side="right"), len(probs) - 1))
 
 
 def _one_hot_logits(logits, token: int):
@@ -226,7 +251,7 @@ class KGW(Scheme):
     def randomized_p_value(self, statistic: float, tokens_scored: int, u: float) -> float:
         return _binomial_randomized(statistic, tokens_scored, self.gamma, u)
 
-    def bias_logits(self, input_ids, logits, key, *, temperature=1.0, top_p=1.0, rng=None):
+    def bias_logits(self, input_ids, logits, key, *, temperature=1.0, top_p=1.0, rng=None, mark=True):
         import torch
 
         context = self._context(input_ids)
@@ -241,13 +266,15 @@ class KGW(Scheme):
 class ExpMin(Scheme):
     """Exponential minimum: the token maximising r^(1/p), deterministic given key and context.
 
-    context = 2: the choice repeats whenever a context repeats, so a one-token context would loop on
-    short repeated patterns more easily; two tokens keep the repetition rare and still survive edits.
+    context = 2: a context met earlier in the answer is left unmarked, and one-token contexts (" the",
+    ",") recur so often that many tokens would go unmarked; two-token contexts recur far less and still
+    survive edits.
     """
 
     context_width: int = 2
 
     name = "expmin"
+    marks_repeated_context = False
 
     def token_values(self, hashes: np.ndarray) -> np.ndarray:
         return -np.log1p(-_uniform(hashes))
@@ -256,11 +283,13 @@ class ExpMin(Scheme):
         p_value = float(stats.gamma.sf(statistic, tokens_scored))
         return TokenScore(statistic, tokens_scored, p_value, (statistic - tokens_scored) / math.sqrt(tokens_scored))
 
-    def bias_logits(self, input_ids, logits, key, *, temperature=1.0, top_p=1.0, rng=None):
+    def bias_logits(self, input_ids, logits, key, *, temperature=1.0, top_p=1.0, rng=None, mark=True):
         context = self._context(input_ids)
         if context is None or temperature <= 0:
             return logits  # greedy decoding is one point mass: nothing to mark without changing it
         probs = _sampling_probs(logits, temperature, top_p)
+        if not mark:
+            return _one_hot_logits(logits, _draw(probs, rng))
         r = _uniform(self.vocab_hashes(key, context, logits.shape[-1]))
         with np.errstate(divide="ignore"):
             keys = np.where(probs > 0, np.log(r) / probs, -np.inf)  # log(r^(1/p)), same argmax
@@ -280,6 +309,7 @@ class Tournament(Scheme):
     context_width: int = 1
 
     name = "tournament"
+    marks_repeated_context = False
 
     def __post_init__(self) -> None:
         Scheme.__post_init__(self)
@@ -301,11 +331,13 @@ class Tournament(Scheme):
     def randomized_p_value(self, statistic: float, tokens_scored: int, u: float) -> float:
         return _binomial_randomized(statistic, tokens_scored * self.layers, 0.5, u)
 
-    def bias_logits(self, input_ids, logits, key, *, temperature=1.0, top_p=1.0, rng=None):
+    def bias_logits(self, input_ids, logits, key, *, temperature=1.0, top_p=1.0, rng=None, mark=True):
         context = self._context(input_ids)
         if context is None or temperature <= 0:
             return logits
         probs = _sampling_probs(logits, temperature, top_p)
+        if not mark:
+            return _one_hot_logits(logits, _draw(probs, rng))
         # tokens below 1e-15 are left out: all of them together hold < 1e-10 of the mass (a 49k vocabulary),
         # and the rest of the vocabulary is usually a small part of it, so this is ~10x faster
         support = np.flatnonzero(probs > 1e-15)
@@ -314,10 +346,7 @@ class Tournament(Scheme):
         for layer in range(self.layers):
             g = ((hashes >> np.uint64(layer)) & np.uint64(1)).astype(np.float64)
             probs *= 1.0 + g - probs @ g  # the winner of one knock-out between two draws from probs
-        cumulative = np.cumsum(probs)
-        draw = (rng or np.random.default_rng()).random() * cumulative[-1]
-        index = int(min(np.searchsorted(cumulative, draw, side="right"), len(probs) - 1))
-        return _one_hot_logits(logits, int(support[index]))
+        return _one_hot_logits(logits, int(support[_draw(probs, rng)]))
 
 
 SCHEMES: dict[str, type[Scheme]] = {"kgw": KGW, "expmin": ExpMin, "tournament": Tournament}

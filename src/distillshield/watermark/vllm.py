@@ -47,8 +47,7 @@ def prompt_aware_logits_processor(account_key: bytes, scheme: Scheme | str = DEF
     width = row.scheme.context_width
 
     def process(prompt_token_ids: Sequence[int], output_token_ids: Sequence[int], logits):
-        if len(output_token_ids) >= width:
-            return row(output_token_ids, logits)
-        missing = width - len(output_token_ids)
-        return row(list(prompt_token_ids[len(prompt_token_ids) - missing:]) + list(output_token_ids), logits)
+        # always the same prompt tail in front, so positions in the answer keep one numbering
+        tail = list(prompt_token_ids[max(0, len(prompt_token_ids) - width):]) if width else []
+        return row(tail + list(output_token_ids), logits)
     return process
