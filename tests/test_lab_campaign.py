@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,8 @@ from distillshield.cli import main
 from distillshield.detect import DetectorModel, DistillationScorer
 from distillshield.errors import ConfigError
 from distillshield.lab.campaign import (
-    ArmResult, CampaignConfig, CampaignResult, StudentResult, _first_flags, load_config, run_campaign, summarise,
+    LARGE, ArmResult, CampaignConfig, CampaignResult, StudentResult, _first_flags, load_config, run_campaign,
+    summarise,
 )
 from distillshield.lab.harvest import AccountOutcome, Admin, HarvestResult, harvest, plan_accounts, split_quota
 from distillshield.lab.report import render_report
@@ -54,6 +56,7 @@ def one_torch_thread():
     ({"gateway": {"policy_harden_fpr": "often"}}, "setting policy_harden_fpr must be float, got 'often'"),
     ({"limits": {"rpd": 3}}, "unknown limit 'rpd'; limits: rpm, tpm, concurrency, tpd"),
     ({"name": "../elsewhere"}, "name must be a plain folder name"),
+    ({"train": {"device": "gpu"}}, "train.device must be cpu, cuda, cuda:N or auto, got 'gpu'"),
 ])
 def test_config_errors_name_the_option_and_what_it_must_be(data, message):
     with pytest.raises(ConfigError) as caught:
@@ -73,6 +76,20 @@ def test_config_layers_defaults_quick_preset_file_and_options(tmp_path):
     path.write_text("answers = [")
     with pytest.raises(ConfigError, match="is not valid TOML"):
         load_config(str(path))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_a_gpu_asked_for_where_there_is_none_is_a_config_error():
+    with pytest.raises(ConfigError, match="train.device is cuda but torch sees no GPU here"):
+        CampaignConfig.from_dict({"train": {"device": "cuda"}}).validate()
+
+
+def test_the_gpu_configuration_in_the_docs_is_the_large_preset_and_valid():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "lab.md").read_text()
+    block = text.split("<!-- the large preset -->", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    documented = CampaignConfig.from_dict(tomllib.loads(block)).validate()
+    assert documented.as_dict() == CampaignConfig.from_dict(LARGE).validate().as_dict()
+    assert documented.train.device == "auto" and documented.answers == 3000
 
 
 def test_the_cli_reports_a_bad_config_in_one_line(tmp_path):
@@ -122,6 +139,28 @@ def test_attacker_waits_out_429_drops_refused_logprobs_and_loses_a_blocked_accou
     assert {r.error["code"] for r in refused} == {"hardened_by_policy", "blocked_by_policy"}
 
 
+def test_the_lab_policy_blocks_a_flagrant_harvester_and_its_harvest_shrinks(start_gateway, tmp_path):
+    """The lab's default gateway blocks at a false-positive rate an operator would choose, so a blocked
+    account's remaining prompts are lost (the gateway's own default, block never, would only harden it)."""
+    lab = CampaignConfig().gateway
+    assert 0 < lab["policy_block_fpr"] <= lab["policy_harden_fpr"] <= lab["policy_throttle_fpr"] \
+        <= lab["policy_flag_fpr"] < 0.05
+    model = DetectorModel.load(_detector(tmp_path / "detector.json"))
+    gateway = start_gateway(detector_model=model, **lab)
+    admin = Admin(gateway.url, gateway.admin_key)
+    plans = plan_accounts({"bulk": 1, "logprob_harvest": 1}, 60, seed=0, max_tokens=8, top_logprobs=3,
+                          concurrency=2)
+    for plan in plans:
+        plan.key = admin.create_account(plan.account)
+        plan.params["model"] = "slow-100"         # slow enough for the detector to act before the end
+    result = harvest(gateway.url, plans, max_wait=0.2)
+    bulk, logprob = (result.outcomes[plan.account] for plan in plans)
+    assert bulk.answers == bulk.planned and bulk.blocked_at is None
+    assert logprob.blocked_at is not None and logprob.lost > 0
+    assert logprob.answers + logprob.lost == logprob.planned
+    assert len(result.answers) < sum(o.planned for o in result.outcomes.values())
+
+
 # -- the student ------------------------------------------------------------------------------------------------
 def _toy_examples(count: int, seed: int = 0, soft: bool = False) -> list[Example]:
     """A toy language: the answer repeats the prompt's tokens shifted by one, so it can be learned."""
@@ -150,6 +189,13 @@ def test_training_lowers_the_loss_and_moves_the_student_toward_held_out_answers(
     assert result.loss[-1] < 0.5 * result.loss[0]
     assert after.nll < before.nll - 1.0 and after.agreement > before.agreement
     assert result.soft_tokens == (64 * 6 if mode == "token" else 0)
+
+
+def test_training_on_device_auto_without_a_gpu_runs_on_the_cpu():
+    model = Student(TINY)
+    result = train(model, _toy_examples(16), TrainConfig(steps=3, batch_size=8, warmup_steps=1, device="auto"))
+    assert len(result.loss) == 3
+    assert next(model.parameters()).device.type == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def test_same_seed_same_untrained_student_and_a_saved_student_loads_back(tmp_path):
@@ -198,11 +244,13 @@ def test_the_report_renders_from_a_result_with_plots_and_escaped_text(tmp_path):
     result = _fake_result(tmp_path)
     assert result.summary["flagged_accounts"] == 1 and result.summary["first_flagged_after"] == 5
     assert result.summary["defence_cost"] == {"sequence": 0.5, "token": 0.5}
+    assert result.summary["arms"]["on"]["planned"] == 4 and result.summary["arms"]["on"]["task_answers"] == 4
     assert result.summary["student_gain"] == pytest.approx(3.3)
     assert result.arms["on"].flags["atk-logprob-harvest-1"]["requests_before"] == 2
     html = render_report(result)
     assert html.count('<img src="data:image/png;base64,') == 3
-    for text in ("What the attacker harvested", "The students", "Audit", "harden at 2.5 s", "defence cost"):
+    for text in ("What the attacker harvested", "The students", "Audit", "harden at 2.5 s", "defence cost",
+                 "4 of the 4 harvest prompts answered"):
         assert text in html, text
     assert "<script>" not in html and "&lt;script&gt;5" in html
 

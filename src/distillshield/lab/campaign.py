@@ -25,6 +25,7 @@ import copy
 import hashlib
 import math
 import platform
+import re
 import time
 from dataclasses import asdict, dataclass, field, fields
 from difflib import get_close_matches
@@ -52,6 +53,13 @@ _LAB_SETTINGS = ("store_url", "upstream_url", "upstream_key", "host", "port", "d
                  "watermark_key_path")
 
 
+# What an operator who wants harvesting stopped, not only reported, would set: each level at a false-positive
+# rate a few times stricter than the last, up to blocking one ordinary account in a thousand (the gateway's
+# own default never blocks automatically, which would leave the shields-on arm nothing to lose but alerts).
+LAB_POLICY = {"policy_flag_fpr": 0.01, "policy_throttle_fpr": 0.005, "policy_harden_fpr": 0.002,
+              "policy_block_fpr": 0.001}
+
+
 @dataclass
 class CampaignConfig:
     name: str = ""                              # the run folder's name (default: the start time)
@@ -63,18 +71,16 @@ class CampaignConfig:
     answers: int = 300                          # harvest prompts per arm, shared among the accounts
     max_tokens: int = 40                        # answer length the attacker asks for
     top_logprobs: int = 5                       # alternatives per token the logprob accounts ask for
-    concurrency: int = 16                       # requests in flight, all accounts together
+    concurrency: int = 32                       # requests in flight, all accounts together
     eval_prompts: int = 48                      # held-out prompts the students are measured on
     samples: int = 4                            # held-out answers shown side by side in the report
     modes: list[str] = field(default_factory=lambda: list(MODES))
     threads: int = 1                            # torch threads (the teacher, then the students)
-    builtin_max_batch: int = 16                 # rows the teacher decodes in one batch
-    limits: dict[str, int] = field(default_factory=lambda: {"rpm": 120, "tpm": 0, "concurrency": 8, "tpd": 0})
-    gateway: dict = field(default_factory=lambda: {
-        "policy_flag_fpr": 0.01, "policy_throttle_fpr": 0.001, "policy_harden_fpr": 0.001,
-        "policy_block_fpr": 0.0001})
+    builtin_max_batch: int = 32                 # rows the teacher decodes in one batch (32: 1.4x 16's answers/s)
+    limits: dict[str, int] = field(default_factory=lambda: {"rpm": 120, "tpm": 0, "concurrency": 16, "tpd": 0})
+    gateway: dict = field(default_factory=lambda: dict(LAB_POLICY))
     student: StudentConfig = field(default_factory=StudentConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=160, warmup_steps=16))
 
     def validate(self) -> CampaignConfig:
         """Check every value once; raise ConfigError naming the first one that is wrong."""
@@ -134,6 +140,7 @@ class CampaignConfig:
             value = getattr(self.train, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
                 raise ConfigError(f"train.{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+        _check_device(self.train.device)
         return self
 
     def gateway_settings(self, arm: str, **lab: object) -> Settings:
@@ -185,11 +192,13 @@ QUICK = {"answers": 100, "max_tokens": 32, "eval_prompts": 20, "samples": 3,
          "modes": ["sequence", "token"], "gateway": {"watermark": "off"},
          "student": {"context": 160, "d_model": 96}, "train": {"steps": 60, "batch_size": 8, "warmup_steps": 6}}
 
-# For a GPU machine (the students train on CUDA when it is there; the teacher still decodes on CPU threads).
-LARGE = {"answers": 3000, "max_tokens": 128, "eval_prompts": 200, "threads": 8, "builtin_max_batch": 32,
+# For a GPU machine (docs/lab.md quotes it as TOML): the students train on the GPU; the teacher (the built-in
+# model) decodes on CPU threads, which bound the harvest's speed.
+LARGE = {"answers": 3000, "max_tokens": 128, "eval_prompts": 200, "threads": 12, "builtin_max_batch": 64,
+         "concurrency": 64, "limits": {"concurrency": 32},
          "accounts": {"bulk": 2, "many_accounts": 12, "reasoning_harvest": 2, "logprob_harvest": 2, "cover": 2},
          "student": {"context": 384, "layers": 4, "heads": 8, "d_model": 256},
-         "train": {"steps": 3000, "batch_size": 32, "learning_rate": 1e-3, "warmup_steps": 100}}
+         "train": {"steps": 3000, "batch_size": 32, "learning_rate": 1e-3, "warmup_steps": 100, "device": "auto"}}
 
 
 def _text(value, name: str) -> None:
@@ -201,6 +210,15 @@ def _whole(value, name: str, lo: int, hi: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
         span = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
         raise ConfigError(f"{name} must be a whole number {span}, got {value!r}")
+
+
+def _check_device(device) -> None:
+    if not isinstance(device, str) or not re.fullmatch(r"cpu|auto|cuda(:\d+)?", device):
+        raise ConfigError(f"train.device must be cpu, cuda, cuda:N or auto, got {device!r}")
+    if device.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            raise ConfigError(f"train.device is {device} but torch sees no GPU here; use cpu or auto")
 
 
 def _check_fields(part, prefix: str, **ranges) -> None:
@@ -520,6 +538,8 @@ def summarise(result: CampaignResult) -> dict:
         outcomes = list(arm_result.harvest.outcomes.values())
         summary["arms"][name] = {
             "harvested": arm_result.harvested,
+            "planned": sum(o.planned for o in outcomes),           # harvest prompts; cover chats come on top
+            "task_answers": sum(1 for r in arm_result.harvest.answers if not r.extra.get("cover")),
             "requests": sum(o.requests for o in outcomes),
             "answer_tokens": sum(o.answer_tokens for o in outcomes),
             "with_logprobs": sum(1 for r in arm_result.harvest.answers

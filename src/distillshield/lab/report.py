@@ -140,7 +140,8 @@ _TEMPLATE = """<!doctype html>
 {% for arm in arms %}
 <h3>Shields {{ arm.name }}</h3>
 <p>{{ arm.summary.harvested }} answers ({{ arm.summary.answer_tokens }} tokens, {{ arm.summary.with_logprobs }} with log-probabilities)
- from {{ arm.summary.requests }} requests in {{ arm.summary.seconds }} s; {{ arm.summary.lost }} planned prompts lost,
+ from {{ arm.summary.requests }} requests in {{ arm.summary.seconds }} s:
+ {{ arm.summary.task_answers }} of the {{ arm.summary.planned }} harvest prompts answered (cover chats aside); {{ arm.summary.lost }} planned prompts lost,
  {{ arm.summary.rate_limited }} rate-limited retries, {{ arm.summary.logprobs_refused }} log-probability refusals,
  {{ arm.summary.blocked_accounts }} account(s) blocked, {{ arm.summary.capped }} answers capped.</p>
 <table><tr><th class="l">account</th><th class="l">strategy</th><th>planned</th><th>answers</th><th>requests</th><th>429</th>

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import orjson
@@ -52,6 +52,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     soft_weight: float = 0.5       # token mode: the share of the loss taken by the teacher's top-k distribution
     seed: int = 0                  # the order of the batches
+    device: str = "cpu"            # where to train: cpu, cuda, cuda:N, or auto (cuda when there is one)
 
 
 @dataclass
@@ -137,6 +138,22 @@ class Batch:
     soft_ids: torch.Tensor     # (N, K) the teacher's top-k there (0 where absent)
     soft_probs: torch.Tensor   # (N, K) their renormalised probabilities (all 0: no soft target)
 
+    def to(self, device: torch.device) -> Batch:
+        if device.type == "cpu":
+            return self
+        return Batch(*(getattr(self, f.name).to(device) for f in fields(self)))
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto``: the first GPU when torch sees one, else the CPU; otherwise the device named."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
 
 def make_batch(examples: list[Example], context: int, pad_id: int = 0) -> Batch:
     rows, targets, where, soft_ids, soft_probs = [], [], [], [], []
@@ -208,6 +225,7 @@ def train(model: Student, examples: list[Example], config: TrainConfig, *, mode:
         return result
     began = time.perf_counter()
     soft_weight = config.soft_weight if mode == "token" else 0.0
+    model.to(resolve_device(config.device))           # before the optimiser takes its parameters
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
@@ -221,7 +239,7 @@ def train(model: Student, examples: list[Example], config: TrainConfig, *, mode:
         while len(queue) < config.batch_size:
             queue.extend(torch.randperm(len(examples), generator=order).tolist())
         picked, queue = queue[:config.batch_size], queue[config.batch_size:]
-        batch = make_batch([examples[i] for i in picked], model.config.context)
+        batch = make_batch([examples[i] for i in picked], model.config.context).to(_device_of(model))
         if step < config.warmup_steps:
             rate = config.learning_rate * (step + 1) / config.warmup_steps
         else:
@@ -260,7 +278,7 @@ def fidelity(model: Student, examples: list[Example], batch_size: int = 32) -> F
     model.eval()
     total, agree, count = 0.0, 0, 0
     for first in range(0, len(examples), batch_size):
-        batch = make_batch(examples[first:first + batch_size], model.config.context)
+        batch = make_batch(examples[first:first + batch_size], model.config.context).to(_device_of(model))
         log_q = answer_log_probs(model, batch)
         total += float(F.nll_loss(log_q, batch.targets, reduction="sum"))
         agree += int((log_q.argmax(-1) == batch.targets).sum())
@@ -275,7 +293,7 @@ def generate(model: Student, prompt_ids: list[int], max_tokens: int, stop_id: in
     ids = list(prompt_ids[-(model.config.context - max_tokens):])
     out = []
     for _ in range(max_tokens):
-        tensor = torch.tensor([ids])
+        tensor = torch.tensor([ids], device=_device_of(model))
         hidden = model.hidden(tensor, torch.ones_like(tensor, dtype=torch.bool))
         token = int(model.logits(hidden[0, -1]).argmax())
         if token == stop_id:
@@ -290,7 +308,7 @@ def save_student(model: Student, folder: str | Path, **about) -> list[Path]:
     """``model.pt`` (the weights) and ``config.json`` (the architecture, plus ``about``: tokenizer, training)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), folder / WEIGHTS_FILE)
+    torch.save({name: value.cpu() for name, value in model.state_dict().items()}, folder / WEIGHTS_FILE)
     (folder / CONFIG_FILE).write_bytes(orjson.dumps({"student": asdict(model.config), **about},
                                                     option=orjson.OPT_INDENT_2))
     return [folder / WEIGHTS_FILE, folder / CONFIG_FILE]
