@@ -172,12 +172,16 @@ def test_wrong_keys_give_uniform_p_values_on_a_trained_student():
     for ids, predicted in zip(reading, student.predict([([], t) for t in reading])):
         tape.offer_predictions(ids, predicted)
     pairs = tape.scored()
-    p_values = []
+    p_values, statistics = [], []
     for index in range(200):
         wrong = account_key(b"w" * 32, f"someone-else-{index}")
         result = score_pairs(pairs, wrong, SCHEME)
+        statistics.append(result.statistic)
         p_values.append(SCHEME.randomized_p_value(result.statistic, result.tokens_scored, rng.random()))
     assert stats.kstest(p_values, "uniform").pvalue > 0.01
+    # the pooled test over groups of 4 wrong keys: Binomial(4n, gamma) exactly
+    pooled = [SCHEME.randomized_p_value(sum(statistics[i:i + 4]), 4 * len(pairs), rng.random()) for i in range(0, 200, 4)]
+    assert stats.kstest(pooled, "uniform").pvalue > 0.01
     assert score_pairs(pairs, key, SCHEME).p_value < 1e-6          # and the right key is found in the same pairs
 
 
@@ -210,6 +214,38 @@ def test_a_student_of_the_harvest_is_caught_in_both_modes_and_the_harvester_name
         assert test["attribution"][1]["p_value"] > 1e-3           # no other account is implicated
     assert verdict["attributed_accounts"][0]["account"] == world["harvester"]
     assert verdict["combined_p_value"] < 1e-6 and verdict["accounts_tested"] == 120
+
+
+def test_a_campaign_split_over_many_keys_is_caught_by_the_pooled_test(tmp_path):
+    """Eight accounts, eight keys, 25 answers each: the pooled test sums the evidence of all of them."""
+    probs, rng = teacher(8), np.random.default_rng(9)
+    keys = {f"atk-{i}": [account_key(b"p" * 32, f"atk-{i}")] for i in range(8)}
+    keys |= {f"decoy-{i}": [account_key(b"p" * 32, f"decoy-{i}")] for i in range(100)}
+    texts, prompts, owners = [], [], []
+    for i in range(8):
+        starts = [int(rng.integers(VOCAB)) for _ in range(25)]
+        texts += write(probs, rng, 25, 40, green_bias(keys[f"atk-{i}"][0]), starts=starts)
+        prompts += [[s] for s in starts]
+        owners += [f"atk-{i}"] * 25
+    records = [Exchange(id=new_exchange_id(), ts=format_ts(1.7e9 + j), account=owner, endpoint="/v1/chat/completions",
+                        request={"messages": [{"role": "user", "content": words(p)}]},
+                        response={"choices": [{"message": {"content": words(t[1:])}}]}, status=200)
+               for j, (t, p, owner) in enumerate(zip(texts, prompts, owners))]
+    with open(tmp_path / "served.jsonl", "wb") as handle:
+        write_exchanges(handle, records)
+    served = read_served(tmp_path / "served.jsonl")
+    reading = [ReadingText([], words(ids)) for ids in write(probs, rng, 60, 40)]
+    config = AuditConfig(prompts=60, reading=60, sampling=Sampling(max_tokens=40))
+    tests = {t["name"]: t for t in run_audit(BigramSuspect(learned_from=texts), keys=keys, scheme=SCHEME,
+                                             tokenizer=TOKENIZER, served=served, config=config, reading=reading,
+                                             say=lambda _: None)["tests"]}
+    pooled = tests["radioactivity-closed-pooled"]
+    assert pooled["accounts"] == sorted(f"atk-{i}" for i in range(8))
+    assert pooled["p_value"] < 1e-6 and pooled["p_value"] < tests["radioactivity-closed"]["p_value"]
+    clean = {t["name"]: t for t in run_audit(BigramSuspect(probs), keys=keys, scheme=SCHEME, tokenizer=TOKENIZER,
+                                             served=served, config=config, reading=reading,
+                                             say=lambda _: None)["tests"]}
+    assert clean["radioactivity-closed-pooled"]["p_value"] > 1e-3 and clean["radioactivity-open-pooled"]["p_value"] > 1e-3
 
 
 def test_the_untouched_teacher_is_not_accused(world):

@@ -47,7 +47,8 @@ def test_cli_audits_a_lab_student_and_writes_the_evidence(tmp_path):
                                   "--commitment", str(commitment)])
     assert result.exit_code == 0, result.output
     line = orjson.loads(result.stdout)
-    assert {t["name"] for t in line["tests"]} == {"radioactivity-open", "radioactivity-closed"}
+    assert {t["name"] for t in line["tests"]} == {"radioactivity-open", "radioactivity-closed",
+                                                  "radioactivity-open-pooled", "radioactivity-closed-pooled"}
     assert all(0 < t["p_value"] <= 1 for t in line["tests"]) and 0 < line["combined_p_value"] <= 1
     verdict = orjson.loads((tmp_path / "report" / "verdict.json").read_bytes())
     assert verdict["accounts_tested"] == 100 and verdict["key"]["commitment"]["verified"] is True

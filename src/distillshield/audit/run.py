@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 from distillshield.audit.evidence import ServedData
 from distillshield.audit.fingerprint import IDENTITY_PROBES, agreement_test, identity_test
-from distillshield.audit.radioactivity import PairTape, attribute_pairs, contexts_of, trajectory
+from distillshield.audit.radioactivity import PairTape, attribute_pairs, contexts_of, score_pairs, trajectory
 from distillshield.audit.suspects import Sampling, Suspect
 from distillshield.errors import ConfigError
 from distillshield.records import format_ts
@@ -89,7 +89,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
         asked = "prompts given" if probes else "the prompts we served"
         test, curve = _radioactivity_test("radioactivity-closed", tape, keys, scheme, config,
                                           f"the suspect answered {len(prompts)} of {asked}")
-        tests.append(test)
+        tests += [test, *_pooled_test(test["name"], tape, keys, served, scheme)]
         curves[test["name"]] = curve
 
     if "open" in config.modes:
@@ -106,7 +106,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
             source = "reading texts given" if reading else "the served prompts, as reading texts"
             test, curve = _radioactivity_test("radioactivity-open", tape, keys, scheme, config,
                                               f"the suspect predicted every next token of {len(texts)} {source}")
-            tests.append(test)
+            tests += [test, *_pooled_test(test["name"], tape, keys, served, scheme)]
             curves[test["name"]] = curve
 
     if references:
@@ -155,6 +155,26 @@ def _radioactivity_test(name: str, tape: PairTape, keys, scheme: Scheme, config:
     curve = {"best": trajectory(pairs, keys[account][version], scheme),
              "others": [trajectory(pairs, key, scheme) for key in others], "account": account}
     return test, curve
+
+
+def _pooled_test(name: str, tape: PairTape, keys, served: ServedData, scheme: Scheme) -> list[dict]:
+    """One test over the keys of every account in the served data together: a campaign of many accounts
+    splits what its student learned among their keys, and no one key may stand out.
+
+    Different keys give independent values to the same pairs, so under the null the sum of the statistic
+    over k keys is the statistic of k * n independent pairs: the exact tail still applies.
+    """
+    accounts = [a for a in served.accounts if a in keys]
+    pairs = tape.scored()
+    if len(accounts) < 2 or not pairs:
+        return []
+    statistic = sum(score_pairs(pairs, keys[a][0], scheme).statistic for a in accounts)
+    result = scheme.score(statistic, len(pairs) * len(accounts))
+    return [{"name": f"{name}-pooled", "p_value": result.p_value, "tokens_scored": len(pairs),
+             "null": NULL_RADIOACTIVITY.replace("the key", "any of the keys"),
+             "method": f"{scheme.spec}: the statistic summed over the current keys of the {len(accounts)} accounts in "
+                       f"the served data, on the same pairs; exact tail over {len(accounts)} x {len(pairs)} values",
+             "accounts": accounts, "statistic": statistic, "score": round(result.score, 3)}]
 
 
 def _reading_texts(reading, served: ServedData, config: AuditConfig, rng: random.Random) -> list[ReadingText]:
