@@ -271,7 +271,8 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
         "eval_prompts": 6, "samples": 2, "concurrency": 4, "accounts": {"bulk": 1, "logprob_harvest": 1},
         "modes": ["sequence", "token"],
         "gateway": {"detect_model": str(_detector(tmp_path / "detector.json")), "detect_embeddings": False,
-                    "watermark": "off", "policy_harden_fpr": 0.001, "policy_block_fpr": 0.0},
+                    "watermark": "kgw", "policy_harden_fpr": 0.001, "policy_block_fpr": 0.0},
+        "audit_prompts": 4, "audit_decoys": 20,
         "student": {"context": 96, "d_model": 32, "heads": 2, "layers": 1},
         "train": {"steps": 12, "batch_size": 8, "learning_rate": 1e-2, "warmup_steps": 2}})
     result = run_campaign(config, say=lambda _line: None)
@@ -279,6 +280,14 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
     summary = orjson.loads((folder / "summary.json").read_bytes())
     assert all(key in summary for key in SUMMARY_KEYS)
     assert summary["harvested"] == len(result.arms["on"].harvest.answers) > 0
+
+    # the student was audited: a verdict, its report, and a row in the campaign's report
+    audit = summary["audit"]["on-sequence"]
+    assert audit["accounts_tested"] == 22 and 0 < audit["combined_p_value"] <= 1
+    assert {t["name"] for t in audit["tests"]} >= {"radioactivity-open", "radioactivity-closed"}
+    verdict = orjson.loads((folder / "audit" / "on-sequence" / "verdict.json").read_bytes())
+    assert verdict["data"]["answers"] == summary["harvested"]
+    assert "audit/on-sequence/report.html" in (folder / "report.html").read_text()
 
     # what the attacker kept is what the gateway logged, answer for answer
     harvested = [orjson.loads(line) for line in (folder / "on" / "harvest.jsonl").read_bytes().splitlines()]
@@ -312,7 +321,7 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
     html = (folder / "report.html").read_text()
     assert "atk-logprob-harvest-1" in html and html.count("data:image/png;base64,") == 3
     manifest = orjson.loads((folder / "manifest.json").read_bytes())
-    assert manifest["teacher"]["watermark"] == "off" and manifest["config"]["seed"] == 0
+    assert manifest["teacher"]["watermark"] == "kgw" and manifest["config"]["seed"] == 0
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
     assert {"on/harvest.jsonl", "reference.jsonl", "report.html", "summary.json",

@@ -74,6 +74,8 @@ class CampaignConfig:
     concurrency: int = 32                       # requests in flight, all accounts together
     eval_prompts: int = 48                      # held-out prompts the students are measured on
     samples: int = 4                            # held-out answers shown side by side in the report
+    audit_prompts: int = 32                     # the audit of each arm's student: prompts it answers (0: no audit)
+    audit_decoys: int = 120                     # keys of accounts that harvested nothing, tested beside the attacker's
     modes: list[str] = field(default_factory=lambda: list(MODES))
     threads: int = 1                            # torch threads (the teacher, then the students)
     builtin_max_batch: int = 32                 # rows the teacher decodes in one batch (32: 1.4x 16's answers/s)
@@ -111,6 +113,8 @@ class CampaignConfig:
         _whole(self.concurrency, "concurrency", 1, 1024)
         _whole(self.eval_prompts, "eval_prompts", 1)
         _whole(self.samples, "samples", 0)
+        _whole(self.audit_prompts, "audit_prompts", 0)
+        _whole(self.audit_decoys, "audit_decoys", 0)
         if not isinstance(self.modes, list) or not self.modes or any(m not in MODES for m in self.modes) \
                 or len(set(self.modes)) != len(self.modes):
             raise ConfigError(f"modes must be a list of distinct modes among {', '.join(MODES)}, got {self.modes!r}")
@@ -379,6 +383,7 @@ class CampaignResult:
     timings: dict[str, float]
     summary: dict = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
+    audits: dict[str, dict] = field(default_factory=dict)    # student name -> the audit's verdict
 
 
 def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
@@ -472,8 +477,12 @@ def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
                 f"{trained.seconds:.0f} s; held-out NLL {before.nll:.3f} -> {after.nll:.3f} nats/token "
                 f"(gain {student.gain:.3f})")
 
-    # 6. the record of it all
-    result = CampaignResult(config, folder, arms, students, reference, time.perf_counter() - began, timings)
+    # 6. the audit of each arm's headline student: does it carry the harvesting accounts' keys?
+    audits = _audit_students(config, folder, arms, students, reference, teacher_settings, tokens, timings, say)
+
+    # 7. the record of it all
+    result = CampaignResult(config, folder, arms, students, reference, time.perf_counter() - began, timings,
+                            audits=audits)
     result.summary = summarise(result)
     result.manifest = {"created": format_ts(time.time()), "teacher": _teacher(teacher_settings, folder)}
     (folder / "summary.json").write_bytes(orjson.dumps(result.summary, option=orjson.OPT_INDENT_2) + b"\n")
@@ -483,6 +492,49 @@ def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
     result.seconds = time.perf_counter() - began
     say(f"wrote {folder / 'report.html'} in {result.seconds:.0f} s")
     return result
+
+
+def _audit_students(config: CampaignConfig, folder: Path, arms: dict[str, ArmResult], students: list[StudentResult],
+                    reference: list[Exchange], settings: Settings, tokens: Tokens, timings: dict, say) -> dict[str, dict]:
+    """``distillshield audit`` on each arm's sequence-level student, its verdict and report in ``audit/<student>``.
+
+    The keys tested are the arm's accounts' and ``audit_decoys`` accounts' that harvested nothing, so
+    attribution has to pick the harvesters out of many. The open mode reads the held-out reference answers.
+    """
+    from distillshield.audit import AuditConfig, ReadingText, Sampling, read_served, run_audit
+    from distillshield.audit.report import write_report as write_audit
+    from distillshield.lab.suspect import StudentSuspect
+    from distillshield.watermark import MasterKey, parse_scheme
+
+    key_path = folder / "watermark.key"
+    if not config.audit_prompts or settings.watermark == "off" or not key_path.exists():
+        return {}
+    master = MasterKey.load(key_path)
+    scheme = parse_scheme(settings.watermark)
+    reading = [ReadingText(r.request["messages"], (r.response["choices"][0]["message"].get("content") or ""))
+               for r in reference]
+    mode = "sequence" if "sequence" in config.modes else config.modes[0]
+    audits = {}
+    for student in (s for s in students if s.mode == mode):
+        mark = time.perf_counter()
+        accounts = sorted(arms[student.arm].harvest.outcomes) + [f"decoy-{i:03d}" for i in range(config.audit_decoys)]
+        served = read_served(folder / student.arm / "harvest.jsonl")
+        verdict = run_audit(StudentSuspect.load(student.path, tokens), tokenizer=tokens.tokenizer, scheme=scheme,
+                            keys={a: master.account_keys(a) for a in accounts}, served=served, reading=reading,
+                            key_info={"key_id": master.current.key_id, "versions": len(master.versions)},
+                            config=AuditConfig(prompts=config.audit_prompts, reading=len(reading), seed=config.seed,
+                                               sampling=Sampling(max_tokens=config.max_tokens, seed=config.seed)),
+                            say=lambda _: None)
+        name = f"{student.arm}-{student.mode}"
+        write_audit(verdict, folder / "audit" / name)
+        audits[name] = {"combined_p_value": verdict["combined_p_value"],
+                        "attributed_accounts": verdict["attributed_accounts"], "accounts_tested": len(accounts),
+                        "tests": [{k: t[k] for k in ("name", "p_value", "tokens_scored")} for t in verdict["tests"]],
+                        "report": f"audit/{name}/report.html"}
+        timings[f"audit_{name}"] = time.perf_counter() - mark
+        say(f"[{student.arm}] audit of the {student.mode} student: combined p = {verdict['combined_p_value']:.3g}, "
+            f"{len(verdict['attributed_accounts'])} account(s) named in {timings[f'audit_{name}']:.0f} s")
+    return audits
 
 
 def _reference_answers(config: CampaignConfig, settings: Settings, backend, held_out: list[Prompt]) -> list[Exchange]:
@@ -552,6 +604,7 @@ def summarise(result: CampaignResult) -> dict:
             "flagged_accounts": len(arm_result.flags),
             "flags": arm_result.flags,
         }
+    summary["audit"] = result.audits
     for mode_name in result.config.modes:
         off, shielded = students.get(f"off-{mode_name}"), students.get(f"on-{mode_name}")
         if off and shielded:

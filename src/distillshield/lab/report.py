@@ -6,36 +6,19 @@ hand-made result.
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 
 import jinja2
+
+from distillshield.audit.report import png, pyplot
 
 LEVEL_COLOURS = {"flag": "#d4a017", "throttle": "#e07b00", "harden": "#c0392b", "block": "#5b0f8a"}
 ARM_COLOURS = {"off": "#7f8c8d", "on": "#2471a3"}
 
 
-def _png(figure) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
 def timeline_plot(result) -> str:
     """Answers harvested per account over time, one panel per arm, with the moments the gateway acted."""
-    plt = _pyplot()
+    plt = pyplot()
     arms = list(result.arms.values())
     figure, axes = plt.subplots(1, len(arms), figsize=(6.2 * len(arms), 3.6), squeeze=False, sharey=True)
     for axis, arm in zip(axes[0], arms):
@@ -60,12 +43,12 @@ def timeline_plot(result) -> str:
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7, loc="upper left")
     axes[0][0].set_ylabel("answers received")
-    return _png(figure)
+    return png(figure)
 
 
 def loss_plot(result) -> str:
     """Each student's training NLL per answer token, smoothed over a few steps."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(6.2, 3.6))
     for student in result.students:
         width = max(1, len(student.loss) // 20)
@@ -81,12 +64,12 @@ def loss_plot(result) -> str:
     axis.set_title("training loss on harvested answers")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    return _png(figure)
+    return png(figure)
 
 
 def gain_plot(result) -> str:
     """The gain each student bought, by distillation mode, with the shields off and on side by side."""
-    plt = _pyplot()
+    plt = pyplot()
     modes = list(dict.fromkeys(s.mode for s in result.students))
     arms = list(dict.fromkeys(s.arm for s in result.students))
     figure, axis = plt.subplots(figsize=(5.2, 3.6))
@@ -107,7 +90,7 @@ def gain_plot(result) -> str:
     axis.margins(y=0.25)
     axis.grid(alpha=0.3, axis="y")
     axis.legend(fontsize=8, loc="lower right")
-    return _png(figure)
+    return png(figure)
 
 
 _TEMPLATE = """<!doctype html>
@@ -178,7 +161,15 @@ tokens it ranks first (agreement).</p>
 </table>{% endif %}
 
 <h2>Audit</h2>
-<p class="muted">{{ audit }}</p>
+{% if audits %}<p>Each arm's student audited as <code>distillshield audit</code> does: does it carry the watermark keys of the
+accounts that harvested its training data? Keys tested: the arm's accounts and accounts that harvested nothing.</p>
+<table><tr><th class="l">student</th><th>combined p-value</th>{% for t in audit_tests %}<th>{{ t }}</th>{% endfor %}<th class="l">accounts named</th><th class="l">report</th></tr>
+{% for name, a in audits.items() %}<tr><td class="l">{{ name }}</td><td>{{ '%.3g' % a.combined_p_value }}</td>
+{% for t in audit_tests %}<td>{% for x in a.tests if x.name == t %}{{ '%.3g' % x.p_value }} ({{ x.tokens_scored }}){% endfor %}</td>{% endfor %}
+<td class="l">{{ a.attributed_accounts | map(attribute="account") | join(", ") or "none" }} (of {{ a.accounts_tested }})</td>
+<td class="l"><a href="{{ a.report }}">{{ a.report }}</a></td></tr>{% endfor %}</table>
+<p class="muted">Cells: p-value (distinct pairs scored). The pooled tests sum the evidence over all the arm's accounts' keys.</p>
+{% else %}<p class="muted">No audit: the watermark was off, or <code>audit_prompts = 0</code>.</p>{% endif %}
 
 <h2>Files</h2>
 <p class="muted">Everything is in <code>{{ folder }}</code>: <code>manifest.json</code> (configuration, seeds, versions, sha256 of every
@@ -216,9 +207,8 @@ def render_report(result) -> str:
         samples=headline.samples if headline else [],
         headline_label=f"shields-{headline.arm} {headline.mode}-level" if headline else "",
         timeline=timeline_plot(result), losses=loss_plot(result), gains=gain_plot(result),
-        audit=getattr(result, "audit", None) or "No audit of the student yet: DistillShield's audit does not exist "
-              "yet. The run folder keeps what it will need: the students, the harvest, the teacher's watermark "
-              "key and the manifest's hashes.",
+        audits=result.audits,
+        audit_tests=sorted({t["name"] for a in result.audits.values() for t in a["tests"]}),
         fmt=_fmt, pct=_pct)
 
 
