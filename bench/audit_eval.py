@@ -109,12 +109,18 @@ def main() -> None:
     parser.add_argument("--fractions", default="1,0.1,0.01")
     parser.add_argument("--accounts", type=int, default=128)
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--probes", type=int, default=64)
+    parser.add_argument("--probes", type=int, default=48)
+    parser.add_argument("--reading", type=int, default=200, help="unmarked held-out answers the open mode reads")
     parser.add_argument("--tokens", type=int, default=48)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-gemma", action="store_true", help="leave Gemma 3 270M out of the null models")
     parser.add_argument("--json")
+    parser.add_argument("--plot", help="write the p-value-against-tokens plot here (PNG)")
+    parser.add_argument("--replot", help="only redraw the plot from this results JSON")
     args = parser.parse_args()
+    if args.replot:
+        plot(json.loads(Path(args.replot).read_text()), args.plot or args.replot.replace(".json", ".png"))
+        return
     torch.set_num_threads(args.threads)
     began = time.time()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -130,19 +136,30 @@ def main() -> None:
     model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32).eval()
     tokens = Tokens(tokenizer)
     n_max = max(sizes)
-    prompts = read_prompts(2 * n_max + args.probes, tokenizer)
+    prompts = read_prompts(2 * n_max + max(args.reading, args.probes), tokenizer)
     marked_prompts, unmarked_prompts, reading_prompts = prompts[:n_max], prompts[n_max:2 * n_max], prompts[2 * n_max:]
-    log(f"teacher answers: {n_max} marked, {n_max + len(reading_prompts)} unmarked, {args.tokens} tokens each")
-    marked = answer_all(model, tokenizer, marked_prompts, key, args.tokens)
-    unmarked = answer_all(model, tokenizer, unmarked_prompts + reading_prompts, None, args.tokens)
-    reading = [ReadingText([{"role": "user", "content": p}], a) for p, a in zip(reading_prompts, unmarked[n_max:])]
+    def cached(name: str, prompts_: list[str], marked_key: bytes | None) -> list[str]:
+        """Teacher answers, kept in runs/ so a re-run (or a longer reading set) does not generate them again."""
+        path = ROOT / "runs" / f"audit-bench-{name}-{n_max}-{args.tokens}-{scheme.spec}.json"
+        answers = json.loads(path.read_text()) if path.exists() else []
+        if len(answers) < len(prompts_):
+            log(f"teacher answers ({name}): {len(prompts_) - len(answers)} to generate, {args.tokens} tokens each")
+            answers += answer_all(model, tokenizer, prompts_[len(answers):], marked_key, args.tokens)
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(json.dumps(answers))
+        return answers[:len(prompts_)]
+
+    marked = cached("marked", marked_prompts, key)
+    unmarked = cached("unmarked", unmarked_prompts, None)
+    reading_answers = cached("reading", reading_prompts, None)
+    reading = [ReadingText([{"role": "user", "content": p}], a) for p, a in zip(reading_prompts, reading_answers)]
     generation_seconds = time.time() - began
 
     rng = np.random.default_rng(0)
     nulls: list[dict] = []
     rows: list[dict] = []
 
-    held_out = [[{"role": "user", "content": p}] for p in reading_prompts]
+    held_out = [[{"role": "user", "content": p}] for p in reading_prompts[:args.probes]]
 
     def audit(name: str, suspect, served: ServedData, kind: str, modes=("open", "closed")) -> dict:
         config = AuditConfig(modes=list(modes), prompts=args.probes, reading=len(reading),
@@ -195,7 +212,13 @@ def main() -> None:
     p_null = [n["p"] for n in nulls]
     ks = stats.kstest(p_null, "uniform")
     false_positives = sum(n["raw_p"] <= ALPHA for n in nulls)
-    results = {"rows": rows, "null_runs": len(nulls), "null_ks_p": ks.pvalue,
+    groups: dict[str, list[float]] = {}
+    for n in nulls:
+        groups.setdefault(f"{n['model']} / {n['mode']}", []).append(n["p"])
+    by_group = {name: {"runs": len(ps), "ks_p": round(float(stats.kstest(ps, "uniform").pvalue), 4),
+                       "mean_p": round(float(np.mean(ps)), 4)} for name, ps in groups.items()}
+    results = {"rows": rows, "null_runs": len(nulls), "null_ks_p": ks.pvalue, "null_by_model": by_group,
+               "null_mean_p": float(np.mean(p_null)),
                "null_false_positives_at_1e-3": false_positives, "null_fpr_at_1e-3": false_positives / len(nulls),
                "null_fpr_upper_95": float(stats.beta.ppf(0.95, false_positives + 1, len(nulls) - false_positives)),
                "accounts": args.accounts, "tokens": args.tokens, "steps": args.steps, "probes": args.probes,
@@ -203,6 +226,32 @@ def main() -> None:
     print_table(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    if args.plot or args.json:
+        plot(results, args.plot or args.json.replace(".json", ".png"))
+
+
+def plot(results: dict, path: str) -> None:
+    """-log10 p (the harvester's key, unadjusted) against distinct pairs scored, one panel per mode."""
+    from distillshield.audit.report import pyplot
+
+    plt = pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    marked = [row for row in results["rows"] if row.get("kind") == "marked"]
+    colours = {row["model"]: f"C{i}" for i, row in enumerate(marked)}
+    for axis, mode in zip(axes, ("open", "closed")):
+        for row in marked:
+            curve = (row.get(mode) or {}).get("curve")
+            if curve:   # drawn where the harvester's key came first (the verdict keeps the named key's curve)
+                axis.plot(*zip(*curve), label=row["model"], linewidth=1.6, color=colours[row["model"]])
+        axis.axhline(6, color="k", linestyle="--", linewidth=1, label="p = 1e-6")
+        axis.axhline(3, color="grey", linestyle=":", linewidth=1, label="p = 1e-3")
+        axis.set_title(f"{mode} mode")
+        axis.set_xlabel("distinct (context, token) pairs scored")
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("-log10 p, harvester's key")
+    axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=8)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
 
 
 class TeacherSuspect(TransformersSuspect):
