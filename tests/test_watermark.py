@@ -76,8 +76,8 @@ def test_repeated_context_token_pairs_and_the_prompt_are_not_scored():
     assert looped.tokens_scored == 2  # a loop of one green pair is one piece of evidence, not 400
 
 
-@pytest.mark.parametrize("scheme", [ExpMin(context_width=1), Tournament()])
-def test_distortion_free_schemes_score_each_context_once(scheme):
+@pytest.mark.parametrize("scheme", [ExpMin(context_width=1), Tournament(), KGW(repeats=0)])
+def test_schemes_that_skip_repeated_contexts_score_each_context_once(scheme):
     # generation leaves a repeated context unmarked, so only a context's first token carries the mark
     assert scheme.scored_pairs([5, 6, 5, 7, 5, 6]) == [((5,), 6), ((6,), 5), ((7,), 5)]
     assert scheme.scored_positions([1, 2, 3, 2, 4], prompt_len=2) == ([((2,), 3), ((3,), 2)], [2, 3])
@@ -145,6 +145,15 @@ def test_distortion_free_schemes_sample_the_model_distribution_over_keys(scheme)
     assert stats.chisquare(counts, probs * counts.sum()).pvalue > 1e-3
 
 
+def test_kgw_without_repeats_leaves_a_repeated_context_unbiased():
+    logits, key = torch.zeros(1000), _keys(1, 47)[0]
+    row = RowWatermark(KGW(delta=3.0, repeats=0), key, temperature=0.8, seed=0)
+    assert not torch.equal(row([3, 1], logits), logits)         # context (1,) first met: the green list is pulled
+    row([3, 1, 4], logits)
+    assert torch.equal(row([3, 1, 4, 1], logits), logits)       # (1,) again: untouched
+    assert not torch.equal(RowWatermark(KGW(delta=3.0), key)([3, 1, 4, 1], logits), logits)  # repeats=1 marks it
+
+
 @pytest.mark.parametrize("scheme", [ExpMin(context_width=1), Tournament(layers=16)])
 def test_a_context_repeated_in_the_answer_gets_a_plain_draw(scheme):
     logits = torch.tensor([2.0, 1.5, 1.0, 0.5, 0.0, -0.5, -1.0, -3.0])
@@ -171,9 +180,10 @@ class _RecordingRow(RowWatermark):
         return marks
 
 
-@pytest.mark.parametrize("name", ["expmin", "tournament"])
+@pytest.mark.parametrize("name", ["expmin", "tournament", "kgw:repeats=0,delta=3"])
 def test_detection_scores_exactly_the_tokens_generation_marked(name):
-    scheme, model, key = parse_scheme(f"{name}:context=1"), ToyModel(60), _keys(1, 46)[0]
+    scheme, model, key = parse_scheme(f"{name},context=1" if ":" in name else f"{name}:context=1"), ToyModel(60), \
+        _keys(1, 46)[0]
     row = _RecordingRow(scheme, key, temperature=1.0, seed=1)
     stream = model.generate(300, row, seed=1)  # 60 tokens: contexts repeat all the time
     assert len(row.marked_at) <= 60

@@ -232,8 +232,13 @@ class KGW(Scheme):
     gamma: float = 0.25
     delta: float = 2.0
     context_width: int = 1
+    repeats: int = 1        # 0: a context already seen in the answer gets an unmarked token (less repetition)
 
     name = "kgw"
+
+    @property
+    def marks_repeated_context(self) -> bool:
+        return bool(self.repeats)
 
     def __post_init__(self) -> None:
         Scheme.__post_init__(self)
@@ -241,6 +246,8 @@ class KGW(Scheme):
             raise ConfigError(f"watermark gamma must be between 0 and 1, got {self.gamma!r}")
         if self.delta < 0:
             raise ConfigError(f"watermark delta must be >= 0, got {self.delta!r}")
+        if self.repeats not in (0, 1):
+            raise ConfigError(f"watermark repeats must be 0 or 1, got {self.repeats!r}")
 
     def token_values(self, hashes: np.ndarray) -> np.ndarray:
         return (_uniform(hashes) < self.gamma).astype(np.float64)
@@ -255,7 +262,7 @@ class KGW(Scheme):
         import torch
 
         context = self._context(input_ids)
-        if context is None:
+        if context is None or not mark:
             return logits
         green = _uniform(self.vocab_hashes(key, context, logits.shape[-1])) < self.gamma
         bias = torch.from_numpy(np.where(green, self.delta, 0.0))
