@@ -40,7 +40,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("builtin_max_batch", 8, "Most rows the built-in model decodes in one batch."),
     Setting("watermark", "kgw",
             "Watermark on the built-in model's answers, keyed per account: a scheme (kgw, tournament, expmin, with optional parameters, e.g. kgw:delta=3) or off. See docs/watermark.md."),
-    Setting("watermark_hardened", "kgw:delta=3",
+    Setting("watermark_hardened", "kgw:delta=3,repeats=0",
             "Scheme for accounts the policy hardened: a stronger mark on suspected harvesters' answers (same syntax as watermark); empty: the same as watermark."),
     Setting("watermark_key_path", "",
             "Master watermark key file (created with mode 0600 on first start); empty: distillshield.key beside the SQLite store."),
