@@ -10,6 +10,7 @@ import orjson
 
 from distillshield.errors import ConfigError, InvalidRequest
 from distillshield.records import BadLine, Exchange, read_exchanges
+from distillshield.watermark.inputs import answer_of_response
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,9 @@ def read_served(path: str | Path) -> ServedData:
 
 
 def _served(record) -> Served | None:
-    if record.status not in (None, 200) or not isinstance(record.response, dict):
+    if record.status not in (None, 200):
         return None
-    choices = record.response.get("choices") or []
-    if not choices or not isinstance(choices[0], dict):
-        return None
-    message = choices[0].get("message")
-    answer = message.get("content") if isinstance(message, dict) else choices[0].get("text")
+    answer = answer_of_response(record.response)
     request = record.request if isinstance(record.request, dict) else {}
     messages = request.get("messages")
     if not isinstance(messages, list):

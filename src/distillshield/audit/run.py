@@ -74,10 +74,14 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
     references = references or {}
     rng = random.Random(config.seed)
     began = time.time()
-    served_ids = [tokenize(item.answer, tokenizer) for item in served.items]
-    context_filter = contexts_of(served_ids, scheme.context_width) if config.use_filter else None
+    context_filter = contexts_of((tokenize(item.answer, tokenizer) for item in served.items),
+                                 scheme.context_width) if config.use_filter else None
     picked = rng.sample(range(len(served.items)), min(config.prompts, len(served.items)))
-    tests, curves, answers = [], {}, {}
+    tests, curves, answers = [], {}, []
+
+    def add_mode(name: str, tape: PairTape, data: str) -> None:
+        test, curves[name] = _radioactivity_test(name, tape, keys, scheme, config, data)
+        tests.extend([test, *_pooled_test(name, tape, keys, served, scheme)])
 
     if "closed" in config.modes:
         prompts = probes[:config.prompts] if probes else [served.items[i].messages for i in picked]
@@ -87,10 +91,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
         for messages, answer_ids in zip(prompts, answers):
             tape.offer_generated(tokenize(_conversation_text(messages), tokenizer), answer_ids)
         asked = "prompts given" if probes else "the prompts we served"
-        test, curve = _radioactivity_test("radioactivity-closed", tape, keys, scheme, config,
-                                          f"the suspect answered {len(prompts)} of {asked}")
-        tests += [test, *_pooled_test(test["name"], tape, keys, served, scheme)]
-        curves[test["name"]] = curve
+        add_mode("radioactivity-closed", tape, f"the suspect answered {len(prompts)} of {asked}")
 
     if "open" in config.modes:
         if not suspect.reads_our_tokens():
@@ -104,10 +105,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
             for (messages, ids), predicted in zip(items, predictions):
                 tape.offer_predictions(ids, predicted, tokenize(_conversation_text(messages), tokenizer))
             source = "reading texts given" if reading else "the served prompts, as reading texts"
-            test, curve = _radioactivity_test("radioactivity-open", tape, keys, scheme, config,
-                                              f"the suspect predicted every next token of {len(texts)} {source}")
-            tests += [test, *_pooled_test(test["name"], tape, keys, served, scheme)]
-            curves[test["name"]] = curve
+            add_mode("radioactivity-open", tape, f"the suspect predicted every next token of {len(texts)} {source}")
 
     if references:
         tests += _fingerprint_tests(suspect, references, served, picked, answers if not probes else [], tokenizer,
@@ -123,7 +121,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
         "key": key_info or {},
         "data": served.describe(),
         "accounts_tested": len(keys),
-        "config": {**asdict(config), "sampling": asdict(config.sampling)},
+        "config": asdict(config),
         "tests": tests,
         "combined_p_value": combined,
         "combination": "Bonferroni: the number of tests times the smallest p-value (valid under any dependence)",

@@ -505,14 +505,14 @@ def _audit_students(config: CampaignConfig, folder: Path, arms: dict[str, ArmRes
     from distillshield.audit.report import write_report as write_audit
     from distillshield.lab.suspect import StudentSuspect
     from distillshield.watermark import MasterKey, parse_scheme
+    from distillshield.watermark.inputs import answer_of_response
 
     key_path = folder / "watermark.key"
     if not config.audit_prompts or settings.watermark == "off" or not key_path.exists():
         return {}
     master = MasterKey.load(key_path)
     scheme = parse_scheme(settings.watermark)
-    reading = [ReadingText(r.request["messages"], (r.response["choices"][0]["message"].get("content") or ""))
-               for r in reference]
+    reading = [ReadingText(r.request["messages"], answer_of_response(r.response) or "") for r in reference]
     mode = "sequence" if "sequence" in config.modes else config.modes[0]
     audits = {}
     for student in (s for s in students if s.mode == mode):

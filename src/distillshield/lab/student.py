@@ -287,15 +287,17 @@ def fidelity(model: Student, examples: list[Example], batch_size: int = 32) -> F
 
 
 @torch.no_grad()
-def generate(model: Student, prompt_ids: list[int], max_tokens: int, stop_id: int | None = None) -> list[int]:
-    """The student's greedy answer (its most likely token at each step)."""
+def generate(model: Student, prompt_ids: list[int], max_tokens: int, stop_id: int | None = None,
+             pick=None) -> list[int]:
+    """The student's answer: its most likely token at each step, or ``pick(next-token logits)``'s choice."""
     model.eval()
     ids = list(prompt_ids[-(model.config.context - max_tokens):])
     out = []
     for _ in range(max_tokens):
         tensor = torch.tensor([ids], device=_device_of(model))
         hidden = model.hidden(tensor, torch.ones_like(tensor, dtype=torch.bool))
-        token = int(model.logits(hidden[0, -1]).argmax())
+        logits = model.logits(hidden[0, -1])
+        token = int(logits.argmax()) if pick is None else pick(logits)
         if token == stop_id:
             break
         out.append(token)

@@ -9,7 +9,7 @@ import torch
 
 from distillshield.audit.suspects import Sampling, file_sha256
 from distillshield.errors import ConfigError
-from distillshield.lab.student import CONFIG_FILE, WEIGHTS_FILE, Student, load_student
+from distillshield.lab.student import CONFIG_FILE, WEIGHTS_FILE, Student, generate, load_student
 
 
 class StudentSuspect:
@@ -56,21 +56,10 @@ class StudentSuspect:
     @torch.no_grad()
     def answer(self, prompts: list[list[dict]], sampling: Sampling) -> list[str]:
         generator = torch.Generator().manual_seed(sampling.seed)
-        return [self.tokens.decode(self._sample(self.tokens.prompt(messages), sampling, generator))
+        pick = lambda logits: _sample_token(logits, sampling, generator)  # noqa: E731
+        return [self.tokens.decode(generate(self.model, self.tokens.prompt(messages), sampling.max_tokens,
+                                            self.tokens.stop_id, pick=pick))
                 for messages in prompts]
-
-    def _sample(self, prompt_ids: list[int], sampling: Sampling, generator: torch.Generator) -> list[int]:
-        context = self.model.config.context
-        ids, out = list(prompt_ids[-(context - sampling.max_tokens):]), []
-        for _ in range(sampling.max_tokens):
-            tensor = torch.tensor([ids[-context:]])
-            logits = self.model.logits(self.model.hidden(tensor, torch.ones_like(tensor, dtype=torch.bool))[0, -1])
-            token = _sample_token(logits, sampling, generator)
-            if token == self.tokens.stop_id:
-                break
-            out.append(token)
-            ids.append(token)
-        return out
 
 
 def _sample_token(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:

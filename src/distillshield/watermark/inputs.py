@@ -36,15 +36,15 @@ def _line_text(source: str, line: str) -> Text:
     account = record.get("account") if isinstance(record.get("account"), str) else None
     text = record.get("text")
     if text is None:
-        text = _answer_of_exchange(record)
+        text = answer_of_response(record.get("response"))
     if not isinstance(text, str):
         return Text(source, None, account, problem="no `text` field (nor an exchange record's answer)")
     return Text(source, text, account)
 
 
-def _answer_of_exchange(record: dict) -> str | None:
-    """The first choice's answer of an exchange record, chat or completion shaped."""
-    choices = (record.get("response") or {}).get("choices") if isinstance(record.get("response"), dict) else None
+def answer_of_response(response) -> str | None:
+    """The first choice's answer of an exchange's response, chat or completion shaped (None: none there)."""
+    choices = response.get("choices") if isinstance(response, dict) else None
     if not choices or not isinstance(choices[0], dict):
         return None
     choice = choices[0]
