@@ -149,7 +149,7 @@ def scheme_specs(text: str) -> list[str]:
 
 
 def generate_batch(model, tokenizer, config: dict, batch: list[dict], keys: list[bytes], temperature: float,
-                   top_p: float, tokens: int, seed: int) -> tuple[list[list[int]], float]:
+                   top_p: float, tokens: int, seed: int, min_tokens: int | None = None) -> tuple[list[list[int]], float]:
     from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
     width = max(len(row["ids"]) for row in batch)
@@ -158,7 +158,7 @@ def generate_batch(model, tokenizer, config: dict, batch: list[dict], keys: list
     mask = torch.tensor([[0] * (width - len(row["ids"])) + [1] * len(row["ids"]) for row in batch])
     eos = sorted({tokenizer.eos_token_id, *_ids(model.generation_config.eos_token_id)} - {None})
     common = dict(input_ids=input_ids, attention_mask=mask, do_sample=True, max_new_tokens=tokens,
-                  min_new_tokens=tokens, eos_token_id=eos, pad_token_id=pad, top_k=0)
+                  min_new_tokens=tokens if min_tokens is None else min_tokens, eos_token_id=eos, pad_token_id=pad, top_k=0)
     warpers = [TemperatureLogitsWarper(temperature)] if temperature != 1.0 else []
     warpers += [TopPLogitsWarper(top_p)] if top_p < 1.0 else []
     torch.manual_seed(seed)

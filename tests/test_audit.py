@@ -14,8 +14,8 @@ import pytest
 from scipy import stats
 
 from distillshield.audit import (
-    AuditConfig, PairTape, ReadingText, Sampling, attribute_pairs, contexts_of, read_reading_texts, read_served,
-    run_audit, score_pairs, write_report,
+    AuditConfig, PairTape, ReadingText, Sampling, attribute_pairs, contexts_of, pairs_in, read_reading_texts,
+    read_served, run_audit, score_pairs, write_report,
 )
 from distillshield.audit.fingerprint import agreement_test, bigram_recall, identity_test
 from distillshield.errors import ConfigError
@@ -120,6 +120,27 @@ def test_closed_mode_p_values_are_uniform_for_the_untouched_teacher_with_the_tru
         p_values.append(SCHEME.randomized_p_value(result.statistic, result.tokens_scored, rng.random()))
     assert stats.kstest(p_values, "uniform").pvalue > 0.01
     assert sum(p <= 0.05 for p in p_values) <= stats.binom.ppf(0.999, 150, 0.05)
+
+
+def test_each_key_on_its_own_accounts_contexts_keeps_the_null_for_a_campaign_of_many_accounts():
+    """100 worlds of 4 accounts, each served marked answers with its own key; the untouched teacher answers.
+    Each key is scored on the pairs in the contexts of its own account's answers, and the pooled test sums
+    the four: both are uniform, though which contexts each key gets depends on that key's answers."""
+    probs, rng = teacher(10), np.random.default_rng(11)
+    per_key, pooled = [], []
+    for world in range(100):
+        keys = [account_key(b"c" * 32, f"w{world}-acct-{i}") for i in range(4)]
+        own = [contexts_of(write(probs, rng, 6, 25, green_bias(key)), 1) for key in keys]
+        tape = PairTape(1, set().union(*own))
+        for answer in write(probs, rng, 30, 25):
+            tape.offer_generated([answer[0]], answer[1:])
+        scores = [score_pairs(pairs_in(tape.scored(), contexts), key, SCHEME) for key, contexts in zip(keys, own)]
+        assert all(score.tokens_scored <= len(tape.scored()) for score in scores)
+        per_key += [SCHEME.randomized_p_value(s.statistic, s.tokens_scored, rng.random()) for s in scores]
+        pooled.append(SCHEME.randomized_p_value(sum(s.statistic for s in scores),
+                                                sum(s.tokens_scored for s in scores), rng.random()))
+    assert stats.kstest(per_key, "uniform").pvalue > 0.01
+    assert stats.kstest(pooled, "uniform").pvalue > 0.01
 
 
 class CopyingSuspect(BigramSuspect):

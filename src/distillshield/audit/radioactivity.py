@@ -23,6 +23,9 @@ that null true; without them a clean model looks guilty:
 * a *filter* may keep only contexts that occur in the answers we served (Sander et al.'s filter): that is
   where a student learned the key's preferences. Which contexts occur depends on the key only through the
   tokens chosen *into* them, never through the choices after them, so filtering by context keeps the null.
+  Each account's key is scored on the contexts of the answers served to *that* account (``own contexts``):
+  a key was only ever applied there, so pairs elsewhere add noise and no signal. When a campaign spreads
+  its harvest over many accounts, this keeps each key's test from drowning in the other accounts' contexts.
 """
 
 from __future__ import annotations
@@ -132,11 +135,24 @@ class AttributionResult:
         return self.ranked[0] if self.ranked else None
 
 
-def attribute_pairs(pairs: list[Pair], keys: dict[str, list[bytes]], scheme: Scheme) -> AttributionResult:
+def pairs_in(pairs: list[Pair], contexts: set[tuple[int, ...]] | None) -> list[Pair]:
+    """The pairs whose context is among ``contexts`` (all of them when ``contexts`` is None)."""
+    return list(pairs) if contexts is None else [pair for pair in pairs if pair[0] in contexts]
+
+
+def attribute_pairs(pairs: list[Pair], keys: dict[str, list[bytes]], scheme: Scheme,
+                    own_contexts: dict[str, set[tuple[int, ...]]] | None = None) -> AttributionResult:
+    """Every key's exact test, Holm-adjusted over all keys tested.
+
+    ``own_contexts`` (account -> the contexts of the answers served to it): an account found there is scored
+    on the pairs in its own contexts only; any other account (one we served nothing in the data) on all pairs.
+    """
+    own_contexts = own_contexts or {}
     raw: dict[str, KeyResult] = {}
     for account, versions in keys.items():
+        account_pairs = pairs_in(pairs, own_contexts.get(account))
         for version, key in enumerate(versions):
-            raw[f"{account}\0{version}"] = KeyResult(account, version, score_pairs(pairs, key, scheme))
+            raw[f"{account}\0{version}"] = KeyResult(account, version, score_pairs(account_pairs, key, scheme))
     adjusted = holm({name: item.result.p_value for name, item in raw.items()})
     best_per_account: dict[str, tuple[float, TokenScore, int]] = {}
     for name, item in raw.items():

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 from distillshield.audit.evidence import ServedData
 from distillshield.audit.fingerprint import IDENTITY_PROBES, agreement_test, identity_test
-from distillshield.audit.radioactivity import PairTape, attribute_pairs, contexts_of, score_pairs, trajectory
+from distillshield.audit.radioactivity import PairTape, attribute_pairs, contexts_of, pairs_in, score_pairs, trajectory
 from distillshield.audit.suspects import Sampling, Suspect
 from distillshield.errors import ConfigError
 from distillshield.records import format_ts
@@ -74,14 +74,14 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
     references = references or {}
     rng = random.Random(config.seed)
     began = time.time()
-    context_filter = contexts_of((tokenize(item.answer, tokenizer) for item in served.items),
-                                 scheme.context_width) if config.use_filter else None
+    own_contexts = _contexts_by_account(served, tokenizer, scheme.context_width) if config.use_filter else {}
+    context_filter = set().union(*own_contexts.values()) if config.use_filter else None
     picked = rng.sample(range(len(served.items)), min(config.prompts, len(served.items)))
     tests, curves, answers = [], {}, []
 
     def add_mode(name: str, tape: PairTape, data: str) -> None:
-        test, curves[name] = _radioactivity_test(name, tape, keys, scheme, config, data)
-        tests.extend([test, *_pooled_test(name, tape, keys, served, scheme)])
+        test, curves[name] = _radioactivity_test(name, tape, keys, scheme, config, data, own_contexts)
+        tests.extend([test, *_pooled_test(name, tape, keys, served, scheme, own_contexts)])
 
     if "closed" in config.modes:
         prompts = probes[:config.prompts] if probes else [served.items[i].messages for i in picked]
@@ -133,9 +133,17 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
     }
 
 
-def _radioactivity_test(name: str, tape: PairTape, keys, scheme: Scheme, config: AuditConfig, data: str):
+def _contexts_by_account(served: ServedData, tokenizer, width: int) -> dict[str, set[tuple[int, ...]]]:
+    answers: dict[str, list[list[int]]] = {}
+    for item in served.items:
+        answers.setdefault(item.account, []).append(tokenize(item.answer, tokenizer))
+    return {account: contexts_of(texts, width) for account, texts in answers.items()}
+
+
+def _radioactivity_test(name: str, tape: PairTape, keys, scheme: Scheme, config: AuditConfig, data: str,
+                        own_contexts: dict[str, set]):
     pairs = tape.scored()
-    attribution = attribute_pairs(pairs, keys, scheme)
+    attribution = attribute_pairs(pairs, keys, scheme, own_contexts)
     account, adjusted, raw, version = attribution.best
     ranked = [{"account": a, "p_value": p, "raw_p_value": r.p_value, "score": round(r.score, 3), "key_version": v,
                "statistic": r.statistic, "tokens_scored": r.tokens_scored}
@@ -144,34 +152,43 @@ def _radioactivity_test(name: str, tape: PairTape, keys, scheme: Scheme, config:
         "name": name, "p_value": adjusted, "tokens_scored": raw.tokens_scored, "null": NULL_RADIOACTIVITY,
         "method": (f"{scheme.spec}: the exact tail of the scheme's statistic over distinct (context, token) pairs; "
                    f"pairs the suspect had seen in its input left out"
-                   + ("; only contexts found in our served answers" if tape.context_filter is not None else "")
+                   + ("; only contexts found in our served answers, each account's key on the contexts of the "
+                      "answers served to that account" if tape.context_filter is not None else "")
                    + f"; Holm-adjusted over {attribution.keys_tested} keys"),
         "data": data, "choices_seen": tape.seen, "account": account, "raw_p_value": raw.p_value,
         "statistic": raw.statistic, "score": round(raw.score, 3), "attribution": ranked,
     }
-    others = [keys[a][v] for a, _, _, v in attribution.ranked[1:6]]
-    curve = {"best": trajectory(pairs, keys[account][version], scheme),
-             "others": [trajectory(pairs, key, scheme) for key in others], "account": account}
+    others = [(a, keys[a][v]) for a, _, _, v in attribution.ranked[1:6]]
+    curve = {"best": trajectory(pairs_in(pairs, own_contexts.get(account)), keys[account][version], scheme),
+             "others": [trajectory(pairs_in(pairs, own_contexts.get(a)), key, scheme) for a, key in others],
+             "account": account}
     return test, curve
 
 
-def _pooled_test(name: str, tape: PairTape, keys, served: ServedData, scheme: Scheme) -> list[dict]:
+def _pooled_test(name: str, tape: PairTape, keys, served: ServedData, scheme: Scheme,
+                 own_contexts: dict[str, set]) -> list[dict]:
     """One test over the keys of every account in the served data together: a campaign of many accounts
     splits what its student learned among their keys, and no one key may stand out.
 
-    Different keys give independent values to the same pairs, so under the null the sum of the statistic
-    over k keys is the statistic of k * n independent pairs: the exact tail still applies.
+    Each account's key is scored on the pairs in its own contexts. Different keys give independent values
+    to the same pairs, so under the null the (key, pair) values summed are independent: the exact tail
+    over their number still applies.
     """
     accounts = [a for a in served.accounts if a in keys]
     pairs = tape.scored()
     if len(accounts) < 2 or not pairs:
         return []
-    statistic = sum(score_pairs(pairs, keys[a][0], scheme).statistic for a in accounts)
-    result = scheme.score(statistic, len(pairs) * len(accounts))
-    return [{"name": f"{name}-pooled", "p_value": result.p_value, "tokens_scored": len(pairs),
+    scores = [score_pairs(pairs_in(pairs, own_contexts.get(a)), keys[a][0], scheme) for a in accounts]
+    statistic = sum(score.statistic for score in scores)
+    values = sum(score.tokens_scored for score in scores)
+    if not values:
+        return []
+    result = scheme.score(statistic, values)
+    return [{"name": f"{name}-pooled", "p_value": result.p_value, "tokens_scored": values,
              "null": NULL_RADIOACTIVITY.replace("the key", "any of the keys"),
              "method": f"{scheme.spec}: the statistic summed over the current keys of the {len(accounts)} accounts in "
-                       f"the served data, on the same pairs; exact tail over {len(accounts)} x {len(pairs)} values",
+                       f"the served data, each on the pairs in its own account's contexts; exact tail over the "
+                       f"{values} (key, pair) values", "pairs": len(pairs),
              "accounts": accounts, "statistic": statistic, "score": round(result.score, 3)}]
 
 
