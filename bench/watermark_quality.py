@@ -48,13 +48,17 @@ def generate_all(args, tokenizer, model, prompts, configs) -> tuple[dict, dict]:
         for config in configs:   # interleaved, so the machine's load falls on every configuration alike
             rows, seconds = generate_batch(model, tokenizer, config, batch, keys, 0.7, 0.95, args.tokens,
                                            seed=1000 * start + 7, min_tokens=1)
-            for row in rows:
-                ended = next((i for i, token in enumerate(row) if token in eos), None)
-                answers[config["name"]].append({"ids": row[:ended], "eos": ended is not None})
-            speed[config["name"]]["tokens"] += sum(len(a["ids"]) for a in answers[config["name"]][-len(rows):])
+            cut = [_until_eos(row, eos) for row in rows]
+            answers[config["name"]] += cut
+            speed[config["name"]]["tokens"] += sum(len(answer["ids"]) for answer in cut)
             speed[config["name"]]["seconds"] += seconds
         log(f"{start + len(batch)}/{len(prompts)} prompts generated")
     return answers, speed
+
+
+def _until_eos(row: list[int], eos: set[int]) -> dict:
+    ended = next((i for i, token in enumerate(row) if token in eos), None)
+    return {"ids": row[:ended], "eos": ended is not None}
 
 
 def paired_ratio(per_answer: np.ndarray, baseline: np.ndarray, rng: np.random.Generator) -> dict:
