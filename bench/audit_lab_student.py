@@ -7,8 +7,8 @@
 For each step count, a sequence-level student (the lab's default shape and training settings, only the
 number of steps changed) is trained from scratch on the run's harvest (`<run>/off/harvest.jsonl`, or the
 first arm found) and audited as the lab audits: the keys of the arm's accounts plus 120 decoy accounts that
-harvested nothing (the run's `watermark.key`), open mode reading the run's held-out unmarked reference
-answers, closed mode answering 32 served prompts with 40 tokens. 160 steps is the lab's default; the
+harvested nothing (the run's `watermark.key`), open mode reading 256 of the served answers and the run's
+held-out unmarked reference answers, closed mode answering 32 served prompts with 40 tokens. 160 steps is the lab's default; the
 default harvest spreads 300-odd answers over 8 accounts' keys, so no one key stands out and the pooled
 tests carry the evidence.
 """
@@ -71,7 +71,7 @@ def main() -> None:
         trained_s = time.perf_counter() - began
         verdict = run_audit(StudentSuspect(model, tokens, name=f"student-{steps}"), keys=keys,
                             scheme=parse_scheme("kgw"), tokenizer=tokens.tokenizer, served=served, reading=reading,
-                            config=AuditConfig(prompts=defaults.audit_prompts, reading=len(reading), seed=defaults.seed,
+                            config=AuditConfig(prompts=defaults.audit_prompts, seed=defaults.seed,
                                                sampling=Sampling(max_tokens=defaults.max_tokens, seed=defaults.seed)),
                             say=lambda _: None)
         tests = {t["name"]: {"p_value": t["p_value"], "tokens_scored": t["tokens_scored"], "account": t.get("account")}

@@ -8,7 +8,7 @@ import pytest
 from distillshield.backends.upstream import UpstreamBackend
 from distillshield.gateway import Gateway
 from distillshield.records import Settings
-from distillshield.server import bootstrap_keys
+from distillshield.server import bootstrap_keys, canary_factory
 from distillshield.store import Store
 
 from fake_upstream import app as fake_upstream_app
@@ -53,7 +53,7 @@ def start_gateway(tmp_path: Path, fake_upstream):
         # model shipped in the package cannot change what the other tests expect
         values = {"store_url": str(tmp_path / f"gw{len(running)}.db"), "upstream_url": fake_upstream.url + "/v1",
                   "default_rpm": 0, "default_tpm": 0, "default_concurrency": 0, "default_tpd": 0,
-                  "detect": detector_model is not None, "detect_embeddings": False}
+                  "detect": detector_model is not None, "detect_embeddings": False, "canary": False}
         values.update(overrides)
         settings = Settings(**values)
         store = Store(settings.store_url)
@@ -61,7 +61,7 @@ def start_gateway(tmp_path: Path, fake_upstream):
                                                    "user": store.create_key("default")[1]}
         backend = UpstreamBackend(settings.upstream_url, timeout=settings.upstream_timeout,
                                   connect_timeout=settings.upstream_connect_timeout)
-        gateway = Gateway(settings, store, backend, detector_model=detector_model)
+        gateway = Gateway(settings, store, backend, detector_model=detector_model, canary_of=canary_factory(settings))
         server = ServerThread(gateway.app).__enter__()
         running.append(server)
         return RunningGateway(server.url, keys["admin"], keys["user"], store, gateway, server)

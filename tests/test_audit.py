@@ -183,6 +183,24 @@ def test_open_mode_leaving_out_the_input_pairs_keeps_a_clean_model_innocent():
     assert stats.kstest(naive, "uniform", alternative="greater").pvalue < 1e-6
 
 
+def test_open_mode_reading_the_marked_answers_keeps_the_null_for_the_untouched_teacher():
+    """Open mode reads the answers we served, marked with the key. The untouched teacher predicts their next
+    tokens as the marked teacher chose them, often the same token, yet its prediction depends only on what it
+    has read, so the key's value of (context, prediction) is a fresh draw: 400 worlds, uniform p-values."""
+    probs, rng = teacher(12), np.random.default_rng(14)
+    suspect, p_values = BigramSuspect(probs), []
+    for world in range(400):
+        key = account_key(b"s" * 32, f"w{world}")
+        served = write(probs, rng, 6, 25, green_bias(key))
+        tape = PairTape(1, contexts_of(served, 1))
+        for ids, predicted in zip(served, suspect.predict([([], t) for t in served])):
+            tape.offer_predictions(ids, predicted)
+        result = score_pairs(tape.scored(), key, SCHEME)
+        p_values.append(SCHEME.randomized_p_value(result.statistic, result.tokens_scored, rng.random()))
+    assert stats.kstest(p_values, "uniform").pvalue > 0.01
+    assert sum(p <= 0.05 for p in p_values) <= stats.binom.ppf(0.999, 400, 0.05)
+
+
 def test_wrong_keys_give_uniform_p_values_on_a_trained_student():
     probs, rng = teacher(4), np.random.default_rng(5)
     key = account_key(b"w" * 32, "harvester")
@@ -228,7 +246,8 @@ def test_a_student_of_the_harvest_is_caught_in_both_modes_and_the_harvester_name
     verdict = run_audit(student, keys=world["keys"], scheme=SCHEME, tokenizer=TOKENIZER, served=world["served"],
                         config=config, reading=world["reading"], say=lambda _: None)
     tests = {t["name"]: t for t in verdict["tests"]}
-    assert set(tests) == {"radioactivity-open", "radioactivity-closed"}
+    assert set(tests) == {"radioactivity-open", "radioactivity-closed", "canary"}
+    assert tests.pop("canary")["p_value"] == 1.0                   # the harvest carried no canary
     for test in tests.values():
         assert test["p_value"] < 1e-6, test
         assert test["attribution"][0]["account"] == world["harvester"]
@@ -269,6 +288,46 @@ def test_a_campaign_split_over_many_keys_is_caught_by_the_pooled_test(tmp_path):
     assert clean["radioactivity-closed-pooled"]["p_value"] > 1e-3 and clean["radioactivity-open-pooled"]["p_value"] > 1e-3
 
 
+class MemorizingSuspect(BigramSuspect):
+    """A student that remembers long contexts, as a trained transformer does: after the longest recent stretch
+    (up to 6 tokens) it saw in training, it predicts the token that most often followed; else the bigram."""
+
+    def __init__(self, learned_from: list[list[int]]):
+        super().__init__(learned_from=learned_from)
+        self.followers: dict[tuple[int, ...], dict[int, int]] = {}
+        for ids in learned_from:
+            for i in range(1, len(ids)):
+                for width in range(2, 7):
+                    if i >= width:
+                        seen = self.followers.setdefault(tuple(ids[i - width:i]), {})
+                        seen[ids[i]] = seen.get(ids[i], 0) + 1
+
+    def predict(self, items):
+        return [[self._next(ids[:i + 1]) for i in range(len(ids))] for _, ids in items]
+
+    def _next(self, prefix: list[int]) -> int:
+        for width in range(min(6, len(prefix)), 1, -1):
+            if (seen := self.followers.get(tuple(prefix[-width:]))) is not None:
+                return max(seen, key=seen.get)
+        return int(self.probs[prefix[-1]].argmax())
+
+
+def test_open_mode_reads_the_served_answers_by_default_and_finds_a_student_of_a_few_of_them(world):
+    """A student of 20 marked answers among 180 of another model (10%): reading the answers we served, where it
+    learned the key's choices, finds it with twice the exponent of reading unmarked texts, where it mostly
+    predicts as the other model taught it (here about 1e-77 against 1e-7)."""
+    rng = np.random.default_rng(15)
+    student = MemorizingSuspect(world["marked"][:20] + write(teacher(16), rng, 180, 40))
+    served_reading = run_audit(student, keys=world["keys"], scheme=SCHEME, tokenizer=TOKENIZER, served=world["served"],
+                               config=AuditConfig(modes=["open"], reading=200), say=lambda _: None)["tests"][0]
+    unmarked_reading = run_audit(student, keys=world["keys"], scheme=SCHEME, tokenizer=TOKENIZER,
+                                 served=world["served"], config=AuditConfig(modes=["open"], reading=60, read_served=False),
+                                 reading=world["reading"], say=lambda _: None)["tests"][0]
+    assert "200 of the answers we served and 0 reading texts" in served_reading["data"]
+    assert served_reading["p_value"] < 1e-6 and served_reading["account"] == world["harvester"]
+    assert served_reading["p_value"] < unmarked_reading["p_value"] ** 2, (served_reading, unmarked_reading)
+
+
 def test_the_untouched_teacher_is_not_accused(world):
     verdict = run_audit(BigramSuspect(world["probs"]), keys=world["keys"], scheme=SCHEME, tokenizer=TOKENIZER,
                         served=world["served"], config=AuditConfig(prompts=60, reading=60),
@@ -292,6 +351,8 @@ def test_verdict_and_report_are_written_with_what_a_third_party_needs(world, tmp
     html = report_path.read_text()
     assert "radioactivity-closed" in html and html.count("data:image/png;base64,") == 2
     assert "To repeat this audit" in html
+    pdf = (tmp_path / "report" / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /XObject") >= 2      # the printed page, with its two plots
 
 
 def test_attribution_counts_every_key_version_and_adjusts_by_holm():

@@ -47,13 +47,15 @@ def test_cli_audits_a_lab_student_and_writes_the_evidence(tmp_path):
                                   "--commitment", str(commitment)])
     assert result.exit_code == 0, result.output
     line = orjson.loads(result.stdout)
-    assert {t["name"] for t in line["tests"]} == {"radioactivity-open", "radioactivity-closed",
+    assert {t["name"] for t in line["tests"]} == {"radioactivity-open", "radioactivity-closed", "canary",
                                                   "radioactivity-open-pooled", "radioactivity-closed-pooled"}
     assert all(0 < t["p_value"] <= 1 for t in line["tests"]) and 0 < line["combined_p_value"] <= 1
     verdict = orjson.loads((tmp_path / "report" / "verdict.json").read_bytes())
     assert verdict["accounts_tested"] == 100 and verdict["key"]["commitment"]["verified"] is True
     assert verdict["suspect"]["kind"] == "lab student" and len(verdict["suspect"]["sha256"]) == 2
     assert (tmp_path / "report" / "report.html").stat().st_size > 10_000
+    assert (tmp_path / "report" / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert "HarfBuzz" not in result.output                  # the PDF library's font notices stay out of the way
 
     result = runner.invoke(main, ["--db", str(tmp_path / "gw.db"), "-s", "watermark_key_path", str(tmp_path / "wm.key"),
                                   "audit", "--suspect", str(tmp_path / "nothing-here"), "--data",

@@ -24,7 +24,10 @@ from distillshield.errors import ConfigError
 from distillshield.gateway.metrics import GatewayMetrics
 from distillshield.gateway.policy import Policy, make_live_detector
 from distillshield.records import Exchange, Settings, format_ts
+from distillshield.audit.fingerprint import canary_test
 from distillshield.store import POLICY_OVERRIDES, Store
+from distillshield.watermark import MasterKey, account_key, key_path
+from distillshield.watermark.canary import canary_phrase, canary_suffix
 
 MESSAGES = [{"role": "user", "content": "Translate 'good morning' into French."}]
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -451,6 +454,33 @@ def test_a_failing_webhook_is_retried_then_recorded_and_never_fails_a_request(st
         assert "HTTP Error 500" in gateway.store.list_policy_events(account="harvester")[0]["alert"]
     finally:
         hook.close()
+
+
+def test_harden_ends_each_answer_with_the_accounts_canary(start_gateway):
+    """With ``canary`` on, a hardened account's answers end with its keyed phrase, streamed or not; the traffic
+    log keeps what was served, and the audit's canary test finds the phrase and names the account."""
+    gateway = start_gateway(canary=True)
+    master = MasterKey.load(key_path(gateway.gateway.settings.watermark_key_path, gateway.gateway.settings.store_url))
+    suffix = canary_suffix(canary_phrase(master.account_keys("default")[0]))
+    assert chat(gateway).json()["choices"][0]["message"]["content"] == "Hello there, this is a fake answer."        # not hardened: as served
+    set_policy(gateway, "default", "harden")
+
+    assert chat(gateway).json()["choices"][0]["message"]["content"] == "Hello there, this is a fake answer." + suffix
+    assert chat(gateway, model="think").json()["choices"][0]["message"]["content"] == "The answer is 42." + suffix
+    streamed = chat(gateway, model="think", stream=True)
+    events = [orjson.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: {")]
+    assert "".join(e["choices"][0]["delta"].get("content") or "" for e in events) == "The answer is 42." + suffix
+    assert events[-1]["choices"][0]["finish_reason"] == "stop" and streamed.text.rstrip().endswith("data: [DONE]")
+
+    records = [r for r in gateway.records() if r["endpoint"] == "/v1/chat/completions"]
+    assert "policy" not in records[0]
+    assert records[1]["policy"]["actions"][-1] == "canary" and "strip_reasoning" not in records[1]["policy"]["actions"]
+    assert records[2]["policy"]["actions"][-2:] == ["strip_reasoning", "canary"]
+    assert records[1]["response"]["choices"][0]["message"]["content"].endswith(suffix)
+    found = canary_test([r["response"]["choices"][0]["message"]["content"] for r in records[1:3]],
+                        {"default": [canary_phrase(k) for k in master.account_keys("default")],
+                         **{f"other-{i}": [canary_phrase(account_key(b"x" * 32, str(i)))] for i in range(100)}})
+    assert found.p_value < 1e-12 and [row["account"] for row in found.detail["attribution"]] == ["default"]
 
 
 class RecordingBackend:

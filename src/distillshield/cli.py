@@ -355,7 +355,7 @@ def lab_campaign(campaign_path, quick, out_dir, name, seed, shields) -> None:
               help="API key for an endpoint suspect (or DISTILLSHIELD_SUSPECT_KEY).")
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The answers we served (exchange JSONL: `distillshield export`, a lab run's harvest.jsonl).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for verdict.json and report.html.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for verdict.json, report.html and report.pdf.")
 @click.option("--key-file", "--keys", "key_file", type=click.Path(dir_okay=False),
               help="Master key file (default: the `watermark_key_path` setting).")
 @click.option("--accounts", "accounts_path", type=click.Path(exists=True, dir_okay=False),
@@ -364,14 +364,17 @@ def lab_campaign(campaign_path, quick, out_dir, name, seed, shields) -> None:
 @click.option("--mode", type=click.Choice(["both", "open", "closed"]), default="both", show_default=True,
               help="open: read texts through the suspect's weights; closed: prompt it.")
 @click.option("--reading", "reading_path", type=click.Path(exists=True, dir_okay=False),
-              help="Unmarked texts for open mode (JSONL `text` [+ `prompt`], or exchanges; default: the served prompts).")
+              help="More texts for open mode to read besides the served answers (JSONL `text` [+ `prompt`], or exchanges).")
+@click.option("--no-served-reading", is_flag=True, help="Open mode reads only the --reading texts, not the served answers.")
 @click.option("--reference", "reference_specs", multiple=True,
               help="A reference model (path or URL; repeatable) for the fingerprint tests.")
 @click.option("--identity", "identity_names", multiple=True, help="A name of our model for the identity test (repeatable).")
 @click.option("--prompts", type=int, default=64, show_default=True, help="Closed mode: served prompts to ask.")
-@click.option("--reading-texts", type=int, default=64, show_default=True, help="Open mode: texts to read.")
+@click.option("--reading-texts", type=int, default=256, show_default=True,
+              help="Open mode: served answers to read (and at most this many --reading texts).")
 @click.option("--max-tokens", type=int, default=64, show_default=True, help="Closed mode: answer length.")
 @click.option("--no-filter", is_flag=True, help="Score every context, not only those found in the served answers.")
+@click.option("--no-canaries", is_flag=True, help="Leave out the canary test (closed mode).")
 @click.option("--alpha", type=float, default=1e-3, show_default=True, help="The level at which accounts are named.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Which prompts, and the suspect's sampling.")
 @click.option("--commitment", "commitment_path", type=click.Path(exists=True, dir_okay=False),
@@ -379,8 +382,8 @@ def lab_campaign(campaign_path, quick, out_dir, name, seed, shields) -> None:
 @click.pass_obj
 def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out_dir, key_file, accounts_path,
           scheme_spec, mode, reading_path, reference_specs, identity_names, prompts, reading_texts, max_tokens,
-          no_filter, alpha, seed, commitment_path) -> None:
-    """Audit a suspect model: was it trained on our answers? Writes verdict.json and report.html."""
+          no_served_reading, no_filter, no_canaries, alpha, seed, commitment_path) -> None:
+    """Audit a suspect model: was it trained on our answers? Writes verdict.json, report.html and report.pdf."""
     from distillshield.audit import AuditConfig, Sampling, read_reading_texts, read_served, run_audit, write_report
     from distillshield.lab.suspect import load_suspect
     from distillshield.backends.builtin import packaged_model_path
@@ -402,6 +405,7 @@ def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out
     suspect = load_suspect(suspect_spec, tokenizer, model=suspect_model, api_key=suspect_key)
     references = {ref: load_suspect(ref, tokenizer, model=suspect_model, api_key=suspect_key) for ref in reference_specs}
     config = AuditConfig(modes=["open", "closed"] if mode == "both" else [mode], prompts=prompts, reading=reading_texts,
+                         read_served=not no_served_reading, canaries=not no_canaries,
                          sampling=Sampling(max_tokens=max_tokens, seed=seed), use_filter=not no_filter, alpha=alpha,
                          identity_names=list(identity_names), seed=seed)
     verdict = run_audit(suspect, keys=keys, scheme=scheme, tokenizer=tokenizer, served=served, config=config,

@@ -39,6 +39,22 @@ def watermark_factory(settings: Settings):
     return serving_hook_factory(scheme, master, hardened)
 
 
+def canary_factory(settings: Settings):
+    """Account id -> the canary its hardened answers end with (keyed by the master key), or None when off."""
+    if not settings.canary:
+        return None
+    from functools import lru_cache
+
+    from distillshield.watermark import MasterKey, key_path
+    from distillshield.watermark.canary import canary_phrase, canary_suffix
+    master = MasterKey.load_or_create(key_path(settings.watermark_key_path, settings.store_url))
+
+    @lru_cache(maxsize=65536)
+    def canary_of(account: str) -> str:
+        return canary_suffix(canary_phrase(master.account_keys(account)[0]))
+    return canary_of
+
+
 def bootstrap_keys(settings: Settings, store: Store) -> dict[str, str] | None:
     """On first start (no accounts yet), create an admin and a user account with one key each."""
     if store.list_accounts():
@@ -76,7 +92,7 @@ def run_server(settings: Settings, store: Store) -> None:
     keys = bootstrap_keys(settings, store)
     if keys:
         print(first_start_banner(keys, settings), flush=True)
-    gateway = Gateway(settings, store, make_backend(settings))
+    gateway = Gateway(settings, store, make_backend(settings), canary_of=canary_factory(settings))
     where = settings.upstream_url or "the built-in model"
     log.info("serving %s on http://%s:%s (store: %s)", where, settings.host, settings.port, settings.store_url)
     uvicorn.run(gateway.app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",

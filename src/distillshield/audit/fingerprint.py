@@ -8,6 +8,11 @@
   Null: the suspect is no closer to our answers than the reference models are.
 * identity: asked who it is, does the suspect name our model more often than the reference models do?
   One-sided Fisher exact test on the counts. Null: the suspect names our model no more often.
+* canary: do the suspect's answers contain an account's canary, the keyed phrase appended to the answers
+  served to hardened accounts (``watermark.canary``)? Each canary is one of ``PHRASES`` equally likely
+  phrases, so a model that never saw it writes it among D distinct phrases of that shape with probability
+  D / PHRASES exactly; Holm over the keys tested. Null: the suspect never saw an answer carrying the canary.
+  Unlike the other two it names the account.
 
 Neither says *why* a suspect is close (a shared base model, shared public data, distillation): that is
 what the radioactivity tests answer. These say how unusual the closeness is.
@@ -18,6 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scipy import stats
+
+from distillshield.watermark import holm
+from distillshield.watermark.canary import PHRASES, candidate_phrases
 
 IDENTITY_PROBES = (
     "What is your name?",
@@ -82,6 +90,29 @@ def identity_test(suspect_answers: list[str], reference_answers: dict[str, list[
         f"answers to {len(IDENTITY_PROBES)} identity questions naming any of {names}; one-sided Fisher exact test",
         {"suspect_naming": hits, "suspect_answers": len(suspect_answers), "reference_naming": reference_hits,
          "reference_answers": reference_total})
+
+
+def canary_test(answers: list[str], canaries: dict[str, list[str]]) -> FingerprintTest:
+    """``canaries``: account -> its canary under every key version (each counts in the correction)."""
+    candidates = candidate_phrases(answers)
+    chance = min(1.0, len(candidates) / PHRASES)
+    raw = {f"{account}\0{version}": chance if phrase in candidates else 1.0
+           for account, phrases in canaries.items() for version, phrase in enumerate(phrases)}
+    adjusted = holm(raw) if raw else {}
+    found: dict[str, float] = {}
+    for name, p_value in adjusted.items():
+        account = name.split("\0")[0]
+        if raw[name] < 1.0:
+            found[account] = min(p_value, found.get(account, 1.0))
+    attribution = [{"account": account, "p_value": p_value} for account, p_value in sorted(found.items(), key=lambda r: r[1])]
+    return FingerprintTest(
+        "canary", min(adjusted.values(), default=1.0),
+        "the suspect never saw an answer carrying the canaries tested: its answers are independent of the keyed phrases",
+        f"{len(candidates)} distinct canary-shaped phrases in {len(answers)} answers; each account's canary is one of "
+        f"{PHRASES:.3g} equally likely phrases, so it is among them by chance with probability {chance:.3g}; "
+        f"Holm over {len(raw)} keys",
+        {"answers": len(answers), "candidate_phrases": len(candidates), "keys_tested": len(raw),
+         "attribution": attribution})
 
 
 def _signed_rank(differences: list[float]) -> float:

@@ -6,8 +6,9 @@ so its own choices lean the same way. A model never trained on it chooses indepe
 
 Two ways to collect the suspect's choices, each a list of (context, token) pairs:
 
-  open (reading mode)   texts are fed through the suspect; at each position its most likely next token
-                        is the choice, and the watermark context is the text's previous tokens.
+  open (reading mode)   texts are fed through the suspect (by default the answers we served, marked: a
+                        student predicts what it learned there); at each position its most likely next
+                        token is the choice, and the watermark context is the text's previous tokens.
   closed                the suspect answers prompts; the tokens it writes are the choices.
 
 Every pair is then scored with the key exactly as a text is (``watermark.schemes``), and the p-value

@@ -1,7 +1,7 @@
 """The evidence report: ``verdict.json`` (the machine-readable verdict) and ``report.html`` (the same, for
 a person: the question, the method, the data's hashes, each test's p-value and null, plots of the evidence
-against tokens scored, and what a third party needs to repeat it). Plots are PNG (matplotlib) embedded
-in the page, so the report is one file that reads offline.
+against tokens scored, and what a third party needs to repeat it), and ``report.pdf``, the page printed by
+WeasyPrint. Plots are PNG (matplotlib) embedded in the page, so the report is one file that reads offline.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def render(verdict: dict) -> str:
 
 
 def write_report(verdict: dict, folder: str | Path) -> tuple[Path, Path]:
-    """``verdict.json`` (without the plot curves) and ``report.html`` in ``folder``."""
+    """``verdict.json`` (without the plot curves), ``report.html`` and its print, ``report.pdf``, in ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     data = {name: value for name, value in verdict.items() if name != "curves"}
@@ -134,4 +134,20 @@ def write_report(verdict: dict, folder: str | Path) -> tuple[Path, Path]:
     verdict_path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     report_path = folder / "report.html"
     report_path.write_text(render(verdict), encoding="utf-8")
+    write_pdf(report_path, folder / "report.pdf")
     return verdict_path, report_path
+
+
+def write_pdf(html_path: Path, pdf_path: Path) -> None:
+    """The HTML report printed to PDF by WeasyPrint (it needs the system's Pango library)."""
+    import logging
+    import warnings
+
+    # its notices about optional font libraries say nothing about the report
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import weasyprint
+
+        weasyprint.HTML(filename=str(html_path)).write_pdf(str(pdf_path))

@@ -3,11 +3,12 @@
 Read top to bottom:
 
 1. the suspect answers prompts we served (closed mode) and, where it reads our tokens, predicts the
-   next token of unmarked reading texts (open mode);
+   next token of the answers we served and of any reading texts given (open mode);
 2. each mode's (context, token) pairs are collected by the rules of ``radioactivity`` and tested against
    every account key (Holm-adjusted over all keys): the mode's p-value is its best account's adjusted
    p-value, the test of "the suspect carries any of these keys";
-3. with reference models, the fingerprint tests compare the suspect with them (``fingerprint``);
+3. the canary test looks for the tested accounts' canaries in the closed-mode answers; with reference
+   models, the fingerprint tests compare the suspect with them (``fingerprint``);
 4. the tests are combined by Bonferroni (the smallest p-value times the number of tests), valid whatever
    the dependence between them; accounts whose adjusted p-value is at most ``alpha`` in a radioactivity
    test are named.
@@ -20,12 +21,13 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from distillshield.audit.evidence import ServedData
-from distillshield.audit.fingerprint import IDENTITY_PROBES, agreement_test, identity_test
+from distillshield.audit.fingerprint import IDENTITY_PROBES, agreement_test, canary_test, identity_test
 from distillshield.audit.radioactivity import PairTape, attribute_pairs, contexts_of, pairs_in, score_pairs, trajectory
 from distillshield.audit.suspects import Sampling, Suspect
 from distillshield.errors import ConfigError
 from distillshield.records import format_ts
 from distillshield.watermark import Scheme, tokenize
+from distillshield.watermark.canary import canary_phrase
 
 MODES = ("open", "closed")
 NULL_RADIOACTIVITY = ("the suspect's next-token choices do not depend on the key (it was never trained on text "
@@ -36,11 +38,13 @@ NULL_RADIOACTIVITY = ("the suspect's next-token choices do not depend on the key
 class AuditConfig:
     modes: list[str] = field(default_factory=lambda: list(MODES))
     prompts: int = 64                 # closed mode: served prompts the suspect answers
-    reading: int = 64                 # open mode: reading texts the suspect predicts
+    reading: int = 256                # open mode: served answers the suspect reads (and at most this many texts given)
+    read_served: bool = True          # open mode reads the answers we served, not only the reading texts given
     sampling: Sampling = field(default_factory=Sampling)
     use_filter: bool = True           # score only contexts that occur in the served answers
     alpha: float = 1e-3               # an account is named when its adjusted p-value is at most this
     identity_names: list[str] = field(default_factory=list)
+    canaries: bool = True             # closed mode: look for the tested accounts' canaries in the suspect's answers
     seed: int = 0
     top_accounts: int = 10            # accounts listed per test in the verdict
 
@@ -86,12 +90,16 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
     if "closed" in config.modes:
         prompts = probes[:config.prompts] if probes else [served.items[i].messages for i in picked]
         say(f"closed mode: the suspect answers {len(prompts)} prompts")
-        answers = [tokenize(a, tokenizer) for a in suspect.answer(prompts, config.sampling)]
+        texts = suspect.answer(prompts, config.sampling)
+        answers = [tokenize(a, tokenizer) for a in texts]
         tape = PairTape(scheme.context_width, context_filter)
         for messages, answer_ids in zip(prompts, answers):
             tape.offer_generated(tokenize(_conversation_text(messages), tokenizer), answer_ids)
         asked = "prompts given" if probes else "the prompts we served"
         add_mode("radioactivity-closed", tape, f"the suspect answered {len(prompts)} of {asked}")
+        if config.canaries:
+            tests.append(_as_test(canary_test(texts, {a: [canary_phrase(k) for k in versions]
+                                                      for a, versions in keys.items()})))
 
     if "open" in config.modes:
         if not suspect.reads_our_tokens():
@@ -99,13 +107,14 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
         else:
             texts = _reading_texts(reading, served, config, rng)
             say(f"open mode: the suspect reads {len(texts)} texts")
+            given = min(len(reading or []), config.reading)
             items = [(t.messages, tokenize(t.text, tokenizer)) for t in texts]
             predictions = suspect.predict(items)
             tape = PairTape(scheme.context_width, context_filter)
             for (messages, ids), predicted in zip(items, predictions):
                 tape.offer_predictions(ids, predicted, tokenize(_conversation_text(messages), tokenizer))
-            source = "reading texts given" if reading else "the served prompts, as reading texts"
-            add_mode("radioactivity-open", tape, f"the suspect predicted every next token of {len(texts)} {source}")
+            add_mode("radioactivity-open", tape, f"the suspect predicted every next token of {len(texts) - given} "
+                                                 f"of the answers we served and {given} reading texts given")
 
     if references:
         tests += _fingerprint_tests(suspect, references, served, picked, answers if not probes else [], tokenizer,
@@ -193,11 +202,17 @@ def _pooled_test(name: str, tape: PairTape, keys, served: ServedData, scheme: Sc
 
 
 def _reading_texts(reading, served: ServedData, config: AuditConfig, rng: random.Random) -> list[ReadingText]:
-    if reading:
-        return reading[:config.reading]
-    # the prompts clients wrote carry no mark; they stand in when no unmarked answers are given
-    picked = rng.sample(served.items, min(config.reading, len(served.items)))
-    return [ReadingText([], _conversation_text(item.messages)) for item in picked]
+    """The answers we served (a sample of ``config.reading``), then the reading texts given.
+
+    A student that learned our answers predicts their marked tokens when it reads them, and that is where the
+    evidence is strongest (Sander et al.'s supervised setting). A clean model's prediction depends only on
+    what it has read, so the keyed value of its (context, prediction) pair is independent of it unless
+    the pair occurred before, and the tape leaves such pairs out."""
+    picked = rng.sample(served.items, min(config.reading, len(served.items))) if config.read_served else []
+    texts = [ReadingText(item.messages, item.answer) for item in picked] + list(reading or [])[:config.reading]
+    if not texts:
+        raise ConfigError("open mode has nothing to read: give reading texts or let it read the served answers")
+    return texts
 
 
 def _fingerprint_tests(suspect, references, served, probes, answers, tokenizer, config, say) -> list[dict]:
@@ -214,8 +229,12 @@ def _fingerprint_tests(suspect, references, served, probes, answers, tokenizer, 
         tests.append(identity_test(suspect.answer(questions, config.sampling),
                                    {name: model.answer(questions, config.sampling) for name, model in references.items()},
                                    config.identity_names))
-    return [{"name": t.name, "p_value": t.p_value, "tokens_scored": 0, "null": t.null, "method": t.method, **t.detail}
-            for t in tests]
+    return [_as_test(t) for t in tests]
+
+
+def _as_test(test) -> dict:
+    return {"name": test.name, "p_value": test.p_value, "tokens_scored": 0, "null": test.null, "method": test.method,
+            **test.detail}
 
 
 def _attributed(tests: list[dict], alpha: float) -> list[dict]:

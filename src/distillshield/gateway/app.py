@@ -45,8 +45,9 @@ class Gateway:
     """Holds the parts a request passes through; ``app`` is the ASGI application."""
 
     def __init__(self, settings: Settings, store: Store, backend: Backend, *, limiter=None,
-                 detector_model=None, embedder="auto"):
-        """``detector_model`` and ``embedder`` replace what the settings would load (tests, tools)."""
+                 detector_model=None, embedder="auto", canary_of=None):
+        """``detector_model`` and ``embedder`` replace what the settings would load (tests, tools);
+        ``canary_of`` (account id -> text) ends hardened accounts' answers with their canary."""
         self.settings = settings
         self.store = store
         self.backend = backend
@@ -54,7 +55,7 @@ class Gateway:
         self.limiter = limiter or _make_limiter(settings)
         self.metrics = GatewayMetrics(lambda: self.log_writer.depth)
         self.alerts = None
-        self.policy = Policy(settings, store, self.metrics)
+        self.policy = Policy(settings, store, self.metrics, canary_of=canary_of)
         if settings.alert_webhook_url:
             self.alerts = self.policy.alerts = AlertSender(settings.alert_webhook_url,
                                                            on_result=self.policy.on_alert_result)

@@ -6,7 +6,8 @@ block``, and each level includes the milder ones' actions:
   flag      recorded (the exchange's ``policy`` field, a policy event) and an alert to ``alert_webhook_url``
   throttle  the account's rpm and tpm limits multiplied by ``policy_throttle_factor``
   harden    ``n`` > 1 and log-probabilities refused (403 ``hardened_by_policy``), ``max_tokens`` capped at
-            ``policy_harden_max_tokens``, reasoning blocks and fields stripped from answers
+            ``policy_harden_max_tokens``, reasoning blocks and fields stripped from answers, and each answer
+            ended with the account's canary (``canary_of``, when the gateway is given one)
   block     every request refused (403 ``blocked_by_policy``)
 
 The level comes from the account's ``policy`` (an operator's override:
@@ -30,7 +31,7 @@ from distillshield.backends import Reply, StreamReply
 from distillshield.detect.live import AccountRisk, LiveDetector, level_thresholds
 from distillshield.errors import ConfigError, NotFound, PermissionDenied
 from distillshield.gateway.alerts import AlertSender
-from distillshield.gateway.reasoning import ReasoningStreamFilter, strip_answer
+from distillshield.gateway.reasoning import ReasoningStreamFilter, harden_answer
 from distillshield.records import Settings, format_ts
 from distillshield.store import POLICY_LEVELS, Account, Store
 
@@ -65,8 +66,10 @@ def _decision(level: str, source: str, throttle_factor: float) -> Decision | Non
 
 
 class Policy:
-    def __init__(self, settings: Settings, store: Store, metrics, *, alerts: AlertSender | None = None):
+    def __init__(self, settings: Settings, store: Store, metrics, *, alerts: AlertSender | None = None,
+                 canary_of=None):
         self.settings = settings
+        self.canary_of = canary_of          # account id -> the text its hardened answers end with
         self.store = store
         self.metrics = metrics
         self.alerts = alerts
@@ -165,21 +168,22 @@ class Policy:
         return payload, body
 
     def strip_reply(self, reply: Reply | StreamReply, decision: Decision, call) -> Reply | StreamReply:
-        """The answer without reasoning blocks and fields (hardened accounts)."""
+        """The answer without reasoning blocks and fields, ending with the account's canary (hardened accounts)."""
+        suffix = self.canary_of(call.account) if self.canary_of is not None and call.account else ""
         if isinstance(reply, StreamReply):
             if reply.status != 200:
                 return reply
-            return dataclasses.replace(reply, chunks=self._stripped_stream(reply.chunks, decision, call))
+            return dataclasses.replace(reply, chunks=self._stripped_stream(reply.chunks, decision, call, suffix))
         if reply.status != 200 or not reply.content_type.startswith("application/json"):
             return reply
-        stripped = strip_answer(reply.body)
-        if stripped is None:
+        body, reasoning = harden_answer(reply.body, suffix)
+        if body is None:
             return reply
-        self._note_stripped(decision, call)
-        return dataclasses.replace(reply, body=stripped)
+        self._note_stripped(decision, call, suffix, reasoning)
+        return dataclasses.replace(reply, body=body)
 
-    async def _stripped_stream(self, chunks, decision: Decision, call):
-        events = ReasoningStreamFilter()
+    async def _stripped_stream(self, chunks, decision: Decision, call, suffix: str):
+        events = ReasoningStreamFilter(suffix)
         try:
             async for chunk in chunks:
                 out = events.feed(chunk)
@@ -189,14 +193,17 @@ class Policy:
             if rest:
                 yield rest
         finally:
-            if events.stripped:
-                self._note_stripped(decision, call)
+            if events.stripped or suffix:
+                self._note_stripped(decision, call, suffix, events.stripped)
             await chunks.aclose()
 
-    def _note_stripped(self, decision: Decision, call) -> None:
+    def _note_stripped(self, decision: Decision, call, suffix: str = "", stripped: bool = True) -> None:
         record = call.policy if call.policy is not decision.record else {**decision.record,
                                                                          "actions": list(decision.record["actions"])}
-        record["actions"].append("strip_reasoning")
+        if stripped:
+            record["actions"].append("strip_reasoning")
+        if suffix:
+            record["actions"].append("canary")
         call.policy = record
         self.count(decision.level, "strip_reasoning")
 

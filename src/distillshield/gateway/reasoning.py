@@ -9,6 +9,9 @@ from streams. In a stream a tag may be split across chunks (``<thi`` then
 tag until the next chunk decides; ``ReasoningStreamFilter`` does the same at
 the level of server-sent events, whose boundaries need not match the chunks'.
 An opening tag never closed (an answer cut off mid-thought) hides the rest.
+
+Both also take a ``suffix`` (a canary, ``watermark.canary``) to end every choice's answer with: in a
+stream it joins the event that carries the choice's ``finish_reason``.
 """
 
 from __future__ import annotations
@@ -89,28 +92,35 @@ def strip_think(text: str) -> tuple[str, bool]:
     return result, stripper.stripped
 
 
-def strip_answer(body: bytes) -> bytes | None:
-    """A complete chat or text completion without reasoning; None when there was none (send ``body`` as is)."""
+def strip_answer(body: bytes, suffix: str = "") -> bytes | None:
+    """A complete chat or text completion without reasoning, each answer ending with ``suffix``; None when
+    nothing changed (send ``body`` as is)."""
+    return harden_answer(body, suffix)[0]
+
+
+def harden_answer(body: bytes, suffix: str = "") -> tuple[bytes | None, bool]:
+    """``strip_answer``'s result, and whether any reasoning was taken out."""
     try:
         answer = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return None
+        return None, False
     if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
-        return None
-    changed = False
+        return None, False
+    changed = reasoning = False
     for choice in answer["choices"]:
         if not isinstance(choice, dict):
             continue
         message = choice.get("message")
         holder, key = (message, "content") if isinstance(message, dict) else (choice, "text")
         if isinstance(message, dict) and _drop_reasoning_fields(message):
-            changed = True
+            changed = reasoning = True
         if isinstance(holder.get(key), str):
             text, stripped = strip_think(holder[key])
-            if stripped:
-                holder[key] = text
+            if stripped or suffix:
+                holder[key] = text + suffix
                 changed = True
-    return orjson.dumps(answer) if changed else None
+                reasoning = reasoning or stripped
+    return (orjson.dumps(answer) if changed else None), reasoning
 
 
 def _drop_reasoning_fields(holder: dict) -> bool:
@@ -124,10 +134,11 @@ def _drop_reasoning_fields(holder: dict) -> bool:
 class ReasoningStreamFilter:
     """Removes reasoning from a stream of server-sent events (chat or text completion chunks)."""
 
-    def __init__(self):
+    def __init__(self, suffix: str = ""):
         self._buffer = b""
         self._strippers: dict[int, ThinkStripper] = {}
         self.fields_removed = False
+        self.suffix = suffix
 
     @property
     def stripped(self) -> bool:
@@ -188,7 +199,7 @@ class ReasoningStreamFilter:
             if isinstance(text, str) or finished:
                 new = stripper.feed(text) if isinstance(text, str) else ""
                 if finished:
-                    new += stripper.flush()
+                    new += stripper.flush() + self.suffix
                 if new != (text or ""):
                     holder[key] = new
                     changed = True

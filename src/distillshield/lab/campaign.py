@@ -499,7 +499,9 @@ def _audit_students(config: CampaignConfig, folder: Path, arms: dict[str, ArmRes
     """``distillshield audit`` on each arm's sequence-level student, its verdict and report in ``audit/<student>``.
 
     The keys tested are the arm's accounts' and ``audit_decoys`` accounts' that harvested nothing, so
-    attribution has to pick the harvesters out of many. The open mode reads the held-out reference answers.
+    attribution has to pick the harvesters out of many. The open mode reads the arm's served answers (up to
+    the audit's default number) and the held-out reference answers. The closed mode's answers run 32 tokens
+    longer than the harvest's, so that a canary at the end of a hardened account's answers can be written.
     """
     from distillshield.audit import AuditConfig, ReadingText, Sampling, read_served, run_audit
     from distillshield.audit.report import write_report as write_audit
@@ -522,8 +524,8 @@ def _audit_students(config: CampaignConfig, folder: Path, arms: dict[str, ArmRes
         verdict = run_audit(StudentSuspect.load(student.path, tokens), tokenizer=tokens.tokenizer, scheme=scheme,
                             keys={a: master.account_keys(a) for a in accounts}, served=served, reading=reading,
                             key_info={"key_id": master.current.key_id, "versions": len(master.versions)},
-                            config=AuditConfig(prompts=config.audit_prompts, reading=len(reading), seed=config.seed,
-                                               sampling=Sampling(max_tokens=config.max_tokens, seed=config.seed)),
+                            config=AuditConfig(prompts=config.audit_prompts, seed=config.seed,
+                                               sampling=Sampling(max_tokens=config.max_tokens + 32, seed=config.seed)),
                             say=lambda _: None)
         name = f"{student.arm}-{student.mode}"
         write_audit(verdict, folder / "audit" / name)

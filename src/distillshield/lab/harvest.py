@@ -35,6 +35,7 @@ from distillshield.lab.fixtures import vocab as V
 from distillshield.lab.kinds import Harvest
 from distillshield.lab.world import World
 from distillshield.records import Exchange, Settings, format_ts, new_exchange_id
+from distillshield.server import canary_factory
 from distillshield.store import Store
 
 CHAT = "/v1/chat/completions"
@@ -341,14 +342,16 @@ class SharedBackend:
 
 
 class TeacherGateway:
-    """A DistillShield gateway in this process, on a free loopback port, with a fresh store and an admin key."""
+    """A DistillShield gateway in this process, on a free loopback port, with a fresh store and an admin key;
+    hardened accounts' answers carry their canaries as the served gateway's do."""
 
     def __init__(self, settings: Settings, backend, *, detector_model=None):
         self.settings = settings
         self.store = Store(settings.store_url)
         self.store.create_account("lab-admin", is_admin=True, rpm=0, tpm=0, concurrency=0, tpd=0)
         _, self.admin_key = self.store.create_key("lab-admin", label="lab campaign")
-        self.gateway = Gateway(settings, self.store, backend, detector_model=detector_model)
+        self.gateway = Gateway(settings, self.store, backend, detector_model=detector_model,
+                               canary_of=canary_factory(settings))
         self.port = free_port()
         config = uvicorn.Config(self.gateway.app, host="127.0.0.1", port=self.port, log_level="warning",
                                 lifespan="on", loop="asyncio", timeout_graceful_shutdown=10)

@@ -70,6 +70,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("policy_block_fpr", 0.0, "False-positive rate at which the detector blocks an account; 0: never automatically."),
     Setting("policy_throttle_factor", 0.25, "A throttled account's rpm and tpm limits are multiplied by this (unlimited ones start from default_rpm/default_tpm)."),
     Setting("policy_harden_max_tokens", 256, "Longest answer (max_tokens) a hardened account gets; 0: no cap."),
+    Setting("canary", True, "End every answer to a hardened account with its canary, a keyed made-up phrase a model trained on it learns to write (docs/audit.md)."),
     Setting("alert_webhook_url", "", "URL that receives a JSON POST when the detector raises an account's level; empty: no alerts."),
 )
 

@@ -1,0 +1,82 @@
+"""Canaries: the keyed phrase is uniform over its space (the exact null rests on that), found however the text
+is cased or punctuated, and the audit's canary test names the account whose canary a suspect writes."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from scipy import stats
+
+from distillshield.audit import AuditConfig, Sampling, run_audit
+from distillshield.audit.fingerprint import canary_test
+from distillshield.audit.evidence import Served, ServedData
+from distillshield.watermark import KGW, account_key
+from distillshield.watermark.canary import PHRASES, SYLLABLES, canary_phrase, canary_suffix, candidate_phrases
+
+MASTER = b"c" * 32
+
+
+def test_canary_syllables_are_uniform_and_phrases_differ_between_accounts():
+    phrases = [canary_phrase(account_key(MASTER, f"acct-{i}")) for i in range(7000)]
+    assert len(set(phrases)) == len(phrases)
+    for position in (0, 4, 8):          # first, middle and last syllable of the phrase
+        counts = Counter(phrase.replace(" ", "")[2 * position:2 * position + 2] for phrase in phrases)
+        assert set(counts) <= set(SYLLABLES)
+        assert stats.chisquare([counts.get(s, 0) for s in SYLLABLES]).pvalue > 1e-3
+    assert canary_phrase(account_key(MASTER, "acct-1")) == phrases[1]           # the same key, the same phrase
+
+
+def test_candidates_are_found_through_case_punctuation_and_line_breaks():
+    phrase = canary_phrase(account_key(MASTER, "someone"))
+    loud = "Answer.\n\n(REF. " + phrase.upper().replace(" ", ",\n") + ")"
+    assert phrase in candidate_phrases([loud])
+    assert candidate_phrases(["the quick brown fox", phrase.split()[0] + " and " + phrase]) == {phrase}
+    assert candidate_phrases(["", "kotemu ravisa"]) == set()
+
+
+def test_a_clean_writer_of_canary_shaped_words_is_not_accused():
+    """2,000 random canary-shaped phrases and 200 keys: by the null, a hit has probability
+    2,000 x 200 / PHRASES (about 1e-11), so none, and the test's p-value is 1."""
+    rng = random.Random(0)
+    texts = [" ".join("".join(rng.choice(SYLLABLES) for _ in range(3)) for _ in range(3)) for _ in range(2000)]
+    result = canary_test(texts, {f"a{i}": [canary_phrase(account_key(MASTER, f"a{i}"))] for i in range(200)})
+    assert result.detail["candidate_phrases"] == 2000 and result.p_value == 1.0 and result.detail["attribution"] == []
+
+
+class Memorizer:
+    """A closed suspect that answers each prompt with the answer it was trained on (canary and all)."""
+
+    name = "memorizer"
+
+    def __init__(self, answers: dict[str, str]):
+        self.answers = answers
+
+    def describe(self) -> dict:
+        return {"kind": "test memorizer"}
+
+    def reads_our_tokens(self) -> bool:
+        return False
+
+    def answer(self, prompts, sampling: Sampling):
+        return [self.answers.get(p[-1]["content"], "I do not know.") for p in prompts]
+
+
+def test_the_audit_names_the_account_whose_canary_the_suspect_writes():
+    keys = {f"acct-{i:03d}": [account_key(MASTER, f"acct-{i:03d}")] for i in range(120)}
+    harvester = "acct-007"
+    suffix = canary_suffix(canary_phrase(keys[harvester][0]))
+    items = [Served(harvester, [{"role": "user", "content": f"Question {i}?"}], f"Answer number {i}." + suffix)
+             for i in range(30)]
+    served = ServedData(path="served.jsonl", sha256="0" * 64, items=items, bad_lines=0)
+    config = AuditConfig(modes=["closed"], prompts=30, sampling=Sampling(max_tokens=40))
+    tokenizer = lambda text, add_special_tokens=False: {"input_ids": [len(w) for w in text.split()]}  # noqa: E731
+    copycat = Memorizer({item.messages[-1]["content"]: item.answer for item in items})
+    verdict = run_audit(copycat, keys=keys, scheme=KGW(), tokenizer=tokenizer, served=served, config=config,
+                        say=lambda _: None)
+    canary = next(t for t in verdict["tests"] if t["name"] == "canary")
+    assert canary["p_value"] <= 120 / PHRASES and canary["attribution"][0]["account"] == harvester
+    assert verdict["attributed_accounts"][0]["account"] == harvester
+    honest = run_audit(Memorizer({}), keys=keys, scheme=KGW(), tokenizer=tokenizer, served=served, config=config,
+                       say=lambda _: None)
+    assert next(t for t in honest["tests"] if t["name"] == "canary")["p_value"] == 1.0
