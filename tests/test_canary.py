@@ -8,7 +8,7 @@ from collections import Counter
 
 from scipy import stats
 
-from distillshield.audit import AuditConfig, Sampling, run_audit
+from distillshield.audit import AuditConfig, Sampling, run_audit, write_report
 from distillshield.audit.fingerprint import canary_test
 from distillshield.audit.evidence import Served, ServedData
 from distillshield.watermark import KGW, account_key
@@ -62,7 +62,7 @@ class Memorizer:
         return [self.answers.get(p[-1]["content"], "I do not know.") for p in prompts]
 
 
-def test_the_audit_names_the_account_whose_canary_the_suspect_writes():
+def test_the_audit_names_the_account_whose_canary_the_suspect_writes(tmp_path):
     keys = {f"acct-{i:03d}": [account_key(MASTER, f"acct-{i:03d}")] for i in range(120)}
     harvester = "acct-007"
     suffix = canary_suffix(canary_phrase(keys[harvester][0]))
@@ -77,6 +77,8 @@ def test_the_audit_names_the_account_whose_canary_the_suspect_writes():
     canary = next(t for t in verdict["tests"] if t["name"] == "canary")
     assert canary["p_value"] <= 120 / PHRASES and canary["attribution"][0]["account"] == harvester
     assert verdict["attributed_accounts"][0]["account"] == harvester
+    _, report = write_report(verdict, tmp_path)
+    assert "its canary written" in report.read_text() and (tmp_path / "report.pdf").exists()
     honest = run_audit(Memorizer({}), keys=keys, scheme=KGW(), tokenizer=tokenizer, served=served, config=config,
                        say=lambda _: None)
     assert next(t for t in honest["tests"] if t["name"] == "canary")["p_value"] == 1.0

@@ -113,3 +113,20 @@ def test_legacy_completion_streams_and_untouched_streams():
     plain = _event({"content": "a < b"}) + b": keep-alive comment\n\n" + b"data: [DONE]\n\n"
     events = ReasoningStreamFilter()
     assert events.feed(plain) + events.flush() == plain and not events.stripped
+
+
+def test_a_suffix_ends_every_choice_in_complete_answers_and_streams_split_anywhere():
+    suffix = "\n\n(ref. kotemu ravisa dulobe)"
+    body = orjson.dumps({"choices": [{"index": 0, "message": {"content": TEXT}}, {"index": 1, "text": "plain"}]})
+    choices = orjson.loads(strip_answer(body, suffix))["choices"]
+    assert [choices[0]["message"]["content"], choices[1]["text"]] == ["The answer is 42." + suffix, "plain" + suffix]
+    raw = (b"".join(_event({"content": piece}) for piece in PIECES) + _event({"content": "x"}, index=1)
+           + _event({}, "stop") + _event({}, "length", index=1) + b"data: [DONE]\n\n")
+    for size in (1, 5, len(raw)):
+        events = ReasoningStreamFilter(suffix)
+        out = b"".join(events.feed(raw[i:i + size]) for i in range(0, len(raw), size)) + events.flush()
+        assert _content(out) == {0: "The answer is 42." + suffix, 1: "x" + suffix}, size
+        assert out.endswith(b"data: [DONE]\n\n")
+    legacy = _event(text="answer", finish="stop") + b"data: [DONE]\n\n"
+    events = ReasoningStreamFilter(suffix)
+    assert _content(events.feed(legacy) + events.flush()) == {0: "answer" + suffix}

@@ -104,7 +104,8 @@ def canary_test(answers: list[str], canaries: dict[str, list[str]]) -> Fingerpri
         account = name.split("\0")[0]
         if raw[name] < 1.0:
             found[account] = min(p_value, found.get(account, 1.0))
-    attribution = [{"account": account, "p_value": p_value} for account, p_value in sorted(found.items(), key=lambda r: r[1])]
+    attribution = [{"account": account, "p_value": p_value, "raw_p_value": chance, "score": "its canary written"}
+                   for account, p_value in sorted(found.items(), key=lambda row: row[1])]
     return FingerprintTest(
         "canary", min(adjusted.values(), default=1.0),
         "the suspect never saw an answer carrying the canaries tested: its answers are independent of the keyed phrases",

@@ -94,6 +94,8 @@ independently of these values, so the sum over the distinct pairs it chose has a
 (binomial for <code>kgw</code> and <code>tournament</code>, gamma for <code>expmin</code>) and the p-value is its exact tail,
 not a normal approximation. Pairs present in the suspect's own input are left out (a model may copy them),
 and each pair counts once. Attribution tests {{ v.accounts_tested }} account keys and adjusts by Holm's method.
+An account's canary is one of 70<sup>9</sup> equally likely phrases chosen by its key, so a model that never saw
+it writes it among D distinct phrases of that shape with probability D / 70<sup>9</sup>, exactly.
 DistillShield's test suite and <code>bench/audit_eval.py</code> check these p-values for uniformity on models
 never trained on our outputs.</p>
 

@@ -11,7 +11,7 @@ Read top to bottom:
    models, the fingerprint tests compare the suspect with them (``fingerprint``);
 4. the tests are combined by Bonferroni (the smallest p-value times the number of tests), valid whatever
    the dependence between them; accounts whose adjusted p-value is at most ``alpha`` in a radioactivity
-   test are named.
+   or canary test are named.
 """
 
 from __future__ import annotations
@@ -90,15 +90,15 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
     if "closed" in config.modes:
         prompts = probes[:config.prompts] if probes else [served.items[i].messages for i in picked]
         say(f"closed mode: the suspect answers {len(prompts)} prompts")
-        texts = suspect.answer(prompts, config.sampling)
-        answers = [tokenize(a, tokenizer) for a in texts]
+        answer_texts = suspect.answer(prompts, config.sampling)
+        answers = [tokenize(a, tokenizer) for a in answer_texts]
         tape = PairTape(scheme.context_width, context_filter)
         for messages, answer_ids in zip(prompts, answers):
             tape.offer_generated(tokenize(_conversation_text(messages), tokenizer), answer_ids)
         asked = "prompts given" if probes else "the prompts we served"
         add_mode("radioactivity-closed", tape, f"the suspect answered {len(prompts)} of {asked}")
         if config.canaries:
-            tests.append(_as_test(canary_test(texts, {a: [canary_phrase(k) for k in versions]
+            tests.append(_as_test(canary_test(answer_texts, {a: [canary_phrase(k) for k in versions]
                                                       for a, versions in keys.items()})))
 
     if "open" in config.modes:
