@@ -12,7 +12,9 @@
    answers and (1-f)*N unmarked answers to other prompts.
 3. Each student is audited as `distillshield audit` does (`audit.run_audit`), in both modes, against
    `--accounts` account keys (the harvester's among them), with the served answers the harvester received:
-   open mode reads the held-out unmarked answers; closed mode answers `--probes` served prompts.
+   open mode reads the served answers (up to `--reading` of them: marked, the harvester's) and the held-out
+   unmarked answers; closed mode answers `--probes` served prompts. The canary test is left out (nothing
+   here carries a canary).
 4. The null: models never trained on our outputs: the untouched teacher (both modes), Gemma 3 270M (closed
    mode: its own tokenizer), the students trained on 0% marked answers, and every other model's pairs
    scored with the other accounts' keys (wrong keys). Their p-values (randomised within the binomial's
@@ -162,7 +164,7 @@ def main() -> None:
     held_out = [[{"role": "user", "content": p}] for p in reading_prompts[:args.probes]]
 
     def audit(name: str, suspect, served: ServedData, kind: str, modes=("open", "closed")) -> dict:
-        config = AuditConfig(modes=list(modes), prompts=args.probes, reading=len(reading),
+        config = AuditConfig(modes=list(modes), prompts=args.probes, reading=len(reading), canaries=False,
                              sampling=Sampling(max_tokens=args.tokens, seed=1), top_accounts=args.accounts)
         t0 = time.time()
         # closed mode asks the served prompts first, then held-out ones: the same number for every model

@@ -82,3 +82,20 @@ def test_the_audit_names_the_account_whose_canary_the_suspect_writes(tmp_path):
     honest = run_audit(Memorizer({}), keys=keys, scheme=KGW(), tokenizer=tokenizer, served=served, config=config,
                        say=lambda _: None)
     assert next(t for t in honest["tests"] if t["name"] == "canary")["p_value"] == 1.0
+
+
+def test_the_prompts_whose_answers_carried_a_canary_are_asked_as_canary_prompts():
+    """Three of 40 answers carried the canary (the account was hardened late); closed mode asks 4 random
+    served prompts, and the canary test also asks those three, so the memorizer's canary is found."""
+    keys = {f"acct-{i:03d}": [account_key(MASTER, f"acct-{i:03d}")] for i in range(100)}
+    suffix = canary_suffix(canary_phrase(keys["acct-003"][0]))
+    items = [Served("acct-003", [{"role": "user", "content": f"Question {i}?"}],
+                    f"Answer number {i}." + (suffix if i >= 37 else "")) for i in range(40)]
+    served = ServedData(path="served.jsonl", sha256="0" * 64, items=items, bad_lines=0)
+    tokenizer = lambda text, add_special_tokens=False: {"input_ids": [len(w) for w in text.split()]}  # noqa: E731
+    copycat = Memorizer({item.messages[-1]["content"]: item.answer for item in items})
+    config = AuditConfig(modes=["closed"], prompts=4, seed=1, sampling=Sampling(max_tokens=40))
+    canary = next(t for t in run_audit(copycat, keys=keys, scheme=KGW(), tokenizer=tokenizer, served=served,
+                                       config=config, say=lambda _: None)["tests"] if t["name"] == "canary")
+    assert canary["canary_prompts"] == 3 and canary["answers"] == 4 + 3
+    assert canary["attribution"][0]["account"] == "acct-003" and canary["p_value"] < 1e-12

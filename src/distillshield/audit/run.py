@@ -27,7 +27,7 @@ from distillshield.audit.suspects import Sampling, Suspect
 from distillshield.errors import ConfigError
 from distillshield.records import format_ts
 from distillshield.watermark import Scheme, tokenize
-from distillshield.watermark.canary import canary_phrase
+from distillshield.watermark.canary import canary_phrase, candidate_phrases
 
 MODES = ("open", "closed")
 NULL_RADIOACTIVITY = ("the suspect's next-token choices do not depend on the key (it was never trained on text "
@@ -98,8 +98,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
         asked = "prompts given" if probes else "the prompts we served"
         add_mode("radioactivity-closed", tape, f"the suspect answered {len(prompts)} of {asked}")
         if config.canaries:
-            tests.append(_as_test(canary_test(answer_texts, {a: [canary_phrase(k) for k in versions]
-                                                      for a, versions in keys.items()})))
+            tests.append(_canary(suspect, keys, served, answer_texts, config, say))
 
     if "open" in config.modes:
         if not suspect.reads_our_tokens():
@@ -213,6 +212,24 @@ def _reading_texts(reading, served: ServedData, config: AuditConfig, rng: random
     if not texts:
         raise ConfigError("open mode has nothing to read: give reading texts or let it read the served answers")
     return texts
+
+
+def _canary(suspect, keys, served: ServedData, answer_texts: list[str], config: AuditConfig, say) -> dict:
+    """The canary test on the closed mode's answers and on the answers to the *canary prompts*: the served
+    prompts whose answers carried a tested account's canary, where a student learned to write it.
+
+    Choosing those prompts looks at the served answers only, never at the suspect's, so a model that never
+    saw the canaries answers them as independently of the phrases as any other prompt."""
+    canaries = {account: [canary_phrase(key) for key in versions] for account, versions in keys.items()}
+    phrases = {phrase for versions in canaries.values() for phrase in versions}
+    canary_prompts = [item.messages for item in served.items if candidate_phrases([item.answer]) & phrases]
+    if canary_prompts:
+        canary_prompts = canary_prompts[:config.prompts]
+        say(f"canary: the suspect answers the {len(canary_prompts)} prompts whose answers carried a canary")
+        answer_texts = answer_texts + suspect.answer(canary_prompts, config.sampling)
+    test = _as_test(canary_test(answer_texts, canaries))
+    test["canary_prompts"] = len(canary_prompts)
+    return test
 
 
 def _fingerprint_tests(suspect, references, served, probes, answers, tokenizer, config, say) -> list[dict]:
