@@ -477,6 +477,8 @@ def test_harden_ends_each_answer_with_the_accounts_canary(start_gateway):
     assert records[1]["policy"]["actions"][-1] == "canary" and "strip_reasoning" not in records[1]["policy"]["actions"]
     assert records[2]["policy"]["actions"][-2:] == ["strip_reasoning", "canary"]
     assert records[1]["response"]["choices"][0]["message"]["content"].endswith(suffix)
+    metrics = httpx.get(gateway.url + "/metrics", headers={"Authorization": f"Bearer {gateway.admin_key}"}).text
+    assert 'action="canary",level="harden"} 3.0' in metrics and 'action="strip_reasoning",level="harden"} 2.0' in metrics
     found = canary_test([r["response"]["choices"][0]["message"]["content"] for r in records[1:3]],
                         {"default": [canary_phrase(k) for k in master.account_keys("default")],
                          **{f"other-{i}": [canary_phrase(account_key(b"x" * 32, str(i)))] for i in range(100)}})

@@ -200,12 +200,11 @@ class Policy:
     def _note_stripped(self, decision: Decision, call, suffix: str = "", stripped: bool = True) -> None:
         record = call.policy if call.policy is not decision.record else {**decision.record,
                                                                          "actions": list(decision.record["actions"])}
-        if stripped:
-            record["actions"].append("strip_reasoning")
-        if suffix:
-            record["actions"].append("canary")
+        for action, done in (("strip_reasoning", stripped), ("canary", bool(suffix))):
+            if done:
+                record["actions"].append(action)
+                self.count(decision.level, action)
         call.policy = record
-        self.count(decision.level, "strip_reasoning")
 
     # off the hot path: the thread receiving the detector's updates ----------------------------------
     def on_level_change(self, old_level: str, risk: AccountRisk) -> None:
