@@ -41,15 +41,18 @@ from distillshield.watermark import MasterKey, load_tokenizer, parse_scheme  # n
 from distillshield.watermark.canary import canary_phrase, canary_suffix  # noqa: E402
 
 
+def exchanges_in(path: Path) -> list:
+    return [r for r in read_exchanges(path.read_text().splitlines()) if not isinstance(r, BadLine)]
+
+
 def examples_of(path: Path, tokens: Tokens) -> list:
-    records = [r for r in read_exchanges(path.read_text().splitlines()) if not isinstance(r, BadLine)]
-    return [e for e in (tokens.example(r.request, r.response, soft=False) for r in records
+    return [e for e in (tokens.example(r.request, r.response, soft=False) for r in exchanges_in(path)
                         if r.status in (None, 200) and r.response) if e is not None]
 
 
 def with_canaries(harvest: Path, master: MasterKey, count: int, out: Path) -> Path:
     """The harvest with the answers of its first ``count`` accounts ending in their canaries."""
-    records = [r for r in read_exchanges(harvest.read_text().splitlines()) if not isinstance(r, BadLine)]
+    records = exchanges_in(harvest)
     hardened = sorted({r.account for r in records})[:count]
     for record in records:
         message = (record.response or {}).get("choices", [{}])[0].get("message")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from distillshield.gateway.reasoning import ReasoningStreamFilter, ThinkStripper, strip_answer, strip_think
+from distillshield.gateway.reasoning import ReasoningStreamFilter, ThinkStripper, harden_answer, strip_think
 
 TEXT = "<think>plan: copy the teacher</think>\n\nThe answer is 42."
 
@@ -43,14 +43,14 @@ def test_complete_answers_lose_blocks_and_reasoning_fields():
         {"index": 0, "message": {"role": "assistant", "content": TEXT, "reasoning_content": "r"}},
         {"index": 1, "message": {"role": "assistant", "content": "plain", "reasoning": "r"}}],
         "usage": {"total_tokens": 3}}
-    stripped = orjson.loads(strip_answer(orjson.dumps(chat)))
+    stripped = orjson.loads(harden_answer(orjson.dumps(chat))[0])
     assert [c["message"] for c in stripped["choices"]] == [{"role": "assistant", "content": "The answer is 42."},
                                                            {"role": "assistant", "content": "plain"}]
     assert stripped["usage"] == {"total_tokens": 3}
     legacy = {"choices": [{"index": 0, "text": TEXT, "finish_reason": "stop"}]}
-    assert orjson.loads(strip_answer(orjson.dumps(legacy)))["choices"][0]["text"] == "The answer is 42."
-    assert strip_answer(orjson.dumps({"choices": [{"message": {"content": "plain"}}]})) is None   # sent as is
-    assert strip_answer(b"not json") is None
+    assert orjson.loads(harden_answer(orjson.dumps(legacy))[0])["choices"][0]["text"] == "The answer is 42."
+    assert harden_answer(orjson.dumps({"choices": [{"message": {"content": "plain"}}]}))[0] is None   # sent as is
+    assert harden_answer(b"not json")[0] is None
 
 
 def _event(delta: dict | None = None, finish: str | None = None, index: int = 0, text: str | None = None,
@@ -118,7 +118,7 @@ def test_legacy_completion_streams_and_untouched_streams():
 def test_a_suffix_ends_every_choice_in_complete_answers_and_streams_split_anywhere():
     suffix = "\n\n(ref. kotemu ravisa dulobe)"
     body = orjson.dumps({"choices": [{"index": 0, "message": {"content": TEXT}}, {"index": 1, "text": "plain"}]})
-    choices = orjson.loads(strip_answer(body, suffix))["choices"]
+    choices = orjson.loads(harden_answer(body, suffix)[0])["choices"]
     assert [choices[0]["message"]["content"], choices[1]["text"]] == ["The answer is 42." + suffix, "plain" + suffix]
     raw = (b"".join(_event({"content": piece}) for piece in PIECES) + _event({"content": "x"}, index=1)
            + _event({}, "stop") + _event({}, "length", index=1) + b"data: [DONE]\n\n")

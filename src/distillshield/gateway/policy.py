@@ -179,7 +179,7 @@ class Policy:
         body, reasoning = harden_answer(reply.body, suffix)
         if body is None:
             return reply
-        self._note_stripped(decision, call, suffix, reasoning)
+        self._note_changes(decision, call, suffix, reasoning)
         return dataclasses.replace(reply, body=body)
 
     async def _stripped_stream(self, chunks, decision: Decision, call, suffix: str):
@@ -194,10 +194,11 @@ class Policy:
                 yield rest
         finally:
             if events.stripped or suffix:
-                self._note_stripped(decision, call, suffix, events.stripped)
+                self._note_changes(decision, call, suffix, events.stripped)
             await chunks.aclose()
 
-    def _note_stripped(self, decision: Decision, call, suffix: str = "", stripped: bool = True) -> None:
+    def _note_changes(self, decision: Decision, call, suffix: str, stripped: bool) -> None:
+        """Record (and count) what hardening changed in the answer: reasoning stripped, a canary added."""
         record = call.policy if call.policy is not decision.record else {**decision.record,
                                                                          "actions": list(decision.record["actions"])}
         for action, done in (("strip_reasoning", stripped), ("canary", bool(suffix))):

@@ -92,14 +92,9 @@ def strip_think(text: str) -> tuple[str, bool]:
     return result, stripper.stripped
 
 
-def strip_answer(body: bytes, suffix: str = "") -> bytes | None:
-    """A complete chat or text completion without reasoning, each answer ending with ``suffix``; None when
-    nothing changed (send ``body`` as is)."""
-    return harden_answer(body, suffix)[0]
-
-
 def harden_answer(body: bytes, suffix: str = "") -> tuple[bytes | None, bool]:
-    """``strip_answer``'s result, and whether any reasoning was taken out."""
+    """A complete chat or text completion without reasoning, each answer ending with ``suffix`` (None when
+    nothing changed: send ``body`` as is), and whether any reasoning was taken out."""
     try:
         answer = orjson.loads(body)
     except orjson.JSONDecodeError:

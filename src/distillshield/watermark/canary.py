@@ -17,12 +17,13 @@ import hmac
 import re
 from collections.abc import Iterable
 
-SYLLABLES = tuple(c + v for c in "bdfgklmnprstvz" for v in "aeiou")
+CONSONANTS, VOWELS = "bdfgklmnprstvz", "aeiou"
+SYLLABLES = tuple(c + v for c in CONSONANTS for v in VOWELS)
 WORD_SYLLABLES = 3
 PHRASE_WORDS = 3
 WORDS = len(SYLLABLES) ** WORD_SYLLABLES
 PHRASES = WORDS ** PHRASE_WORDS              # 70**9, about 4.0e16
-_CANARY_WORD = re.compile(r"(?:[bdfgklmnprstvz][aeiou]){%d}" % WORD_SYLLABLES)
+_CANARY_WORD = re.compile(f"(?:[{CONSONANTS}][{VOWELS}]){{{WORD_SYLLABLES}}}")
 _WORD = re.compile(r"[a-z]+")
 
 
