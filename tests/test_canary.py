@@ -12,7 +12,8 @@ from distillshield.audit import AuditConfig, Sampling, run_audit, write_report
 from distillshield.audit.fingerprint import canary_test
 from distillshield.audit.evidence import Served, ServedData
 from distillshield.watermark import KGW, account_key
-from distillshield.watermark.canary import PHRASES, SYLLABLES, canary_phrase, canary_suffix, candidate_phrases
+from distillshield.watermark.canary import (PHRASES, SYLLABLES, canary_phrase, canary_suffix, candidate_phrases,
+                                            longest_stretch, stretch_chance, syllable_runs, syllable_windows)
 
 MASTER = b"c" * 32
 
@@ -35,13 +36,50 @@ def test_candidates_are_found_through_case_punctuation_and_line_breaks():
     assert candidate_phrases(["", "kotemu ravisa"]) == set()
 
 
+def test_syllable_runs_follow_the_phrase_through_word_breaks_and_stop_where_the_pattern_breaks():
+    assert syllable_runs("(ref. Kotemu RAVISA, dulobe)") == [("re",), ("ko", "te", "mu", "ra", "vi", "sa", "du", "lo", "be")]
+    assert syllable_runs("kotmuravi sa.") == [("ko",), ("mu", "ra", "vi", "sa")]
+    assert syllable_runs("") == [] and syllable_runs("strength 42") == [("re",)] and syllable_runs("xyz 42") == []
+    windows = syllable_windows(["x kotemu ra"])
+    assert longest_stretch("kotemu ravisa dulobe", windows) == 4
+    assert longest_stretch("bababa bababa bababa", windows) == 0 and stretch_chance(0, windows) == 1.0
+
+
+def test_the_stretch_bound_holds_its_false_positive_rate_on_text_full_of_canary_syllables():
+    """3,000 accounts' canaries against answers that write 300 other random canary-shaped phrases (2,100
+    three-syllable windows): a canary never seen shares 3 syllables in a row with them about 4% of the time,
+    so the bound is nearly tight here; every level's rate must stay at or below it (3 standard errors)."""
+    rng = random.Random(0)
+    texts = [" ".join("".join(rng.choice(SYLLABLES) for _ in range(3)) for _ in range(3)) for _ in range(300)]
+    windows = syllable_windows(texts)
+    p_values = [stretch_chance(longest_stretch(canary_phrase(account_key(MASTER, f"n{i}")), windows), windows)
+                for i in range(3000)]
+    for alpha in (0.001, 0.01, 0.05, 0.2):
+        rate = sum(p <= alpha for p in p_values) / len(p_values)
+        assert rate <= alpha + 3 * (alpha * (1 - alpha) / len(p_values)) ** 0.5
+    assert 0.02 < sum(p < 1 for p in p_values) / len(p_values) < 0.06     # the 3-syllable level is reached
+
+
 def test_a_clean_writer_of_canary_shaped_words_is_not_accused():
-    """2,000 random canary-shaped phrases and 200 keys: by the null, a hit has probability
-    2,000 x 200 / PHRASES (about 1e-11), so none, and the test's p-value is 1."""
+    """2,000 random canary-shaped phrases and 200 keys: no account is named at 1e-3."""
     rng = random.Random(0)
     texts = [" ".join("".join(rng.choice(SYLLABLES) for _ in range(3)) for _ in range(3)) for _ in range(2000)]
     result = canary_test(texts, {f"a{i}": [canary_phrase(account_key(MASTER, f"a{i}"))] for i in range(200)})
-    assert result.detail["candidate_phrases"] == 2000 and result.p_value == 1.0 and result.detail["attribution"] == []
+    assert result.detail["nine_syllable_windows"] == 2000 and result.p_value > 0.01
+    assert all(row["p_value"] > 1e-3 for row in result.detail["attribution"])
+
+
+def test_a_student_that_writes_only_part_of_the_canary_is_named():
+    """Five of the nine syllables, written in 3 of 60 answers, among 120 keys."""
+    keys = {f"acct-{i:03d}": [account_key(MASTER, f"acct-{i:03d}")] for i in range(120)}
+    phrase = canary_phrase(keys["acct-042"][0])
+    fragment = phrase.replace(" ", "")[:10]
+    answers = [f"The answer to question {i} is {i * 7}." for i in range(57)]
+    answers += [f"Answer {i}.\n\n(ref. {fragment[:6]} {fragment[6:]}" for i in range(3)]
+    result = canary_test(answers, {account: [canary_phrase(k) for k in versions] for account, versions in keys.items()})
+    named = result.detail["attribution"][0]
+    assert named["account"] == "acct-042" and named["score"].startswith("5 of its 9") and result.p_value < 1e-5
+    assert [row["account"] for row in result.detail["attribution"] if row["p_value"] <= 1e-3] == ["acct-042"]
 
 
 class Memorizer:
@@ -78,7 +116,7 @@ def test_the_audit_names_the_account_whose_canary_the_suspect_writes(tmp_path):
     assert canary["p_value"] <= 120 / PHRASES and canary["attribution"][0]["account"] == harvester
     assert verdict["attributed_accounts"][0]["account"] == harvester
     _, report = write_report(verdict, tmp_path)
-    assert "its canary written" in report.read_text() and (tmp_path / "report.pdf").exists()
+    assert "9 of its 9 syllables in a row" in report.read_text() and (tmp_path / "report.pdf").exists()
     honest = run_audit(Memorizer({}), keys=keys, scheme=KGW(), tokenizer=tokenizer, served=served, config=config,
                        say=lambda _: None)
     assert next(t for t in honest["tests"] if t["name"] == "canary")["p_value"] == 1.0

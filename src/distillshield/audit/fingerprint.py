@@ -8,11 +8,12 @@
   Null: the suspect is no closer to our answers than the reference models are.
 * identity: asked who it is, does the suspect name our model more often than the reference models do?
   One-sided Fisher exact test on the counts. Null: the suspect names our model no more often.
-* canary: do the suspect's answers contain an account's canary, the keyed phrase appended to the answers
-  served to hardened accounts (``watermark.canary``)? Each canary is one of ``PHRASES`` equally likely
-  phrases, so a model that never saw it writes it among D distinct phrases of that shape with probability
-  D / PHRASES exactly; Holm over the keys tested. Null: the suspect never saw an answer carrying the canary.
-  Unlike the other two it names the account.
+* canary: how much of an account's canary (the keyed phrase appended to the answers served to hardened
+  accounts, ``watermark.canary``) do the suspect's answers write, as consecutive syllables in its order?
+  The canary is uniform over its space, so with N_k distinct k-syllable windows in the answers, a model
+  that never saw it writes k of its syllables in a row with probability at most N_k (10 - k) / 70^k; for
+  the whole phrase that is about D / 70^9, D the canary-shaped phrases written. Holm over the keys tested.
+  Null: the suspect never saw an answer carrying the canary. Unlike the other two it names the account.
 
 Neither says *why* a suspect is close (a shared base model, shared public data, distillation): that is
 what the radioactivity tests answer. These say how unusual the closeness is.
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from scipy import stats
 
 from distillshield.watermark import holm
-from distillshield.watermark.canary import PHRASES, candidate_phrases
+from distillshield.watermark.canary import PHRASE_SYLLABLES, longest_stretch, stretch_chance, syllable_windows
 
 IDENTITY_PROBES = (
     "What is your name?",
@@ -94,26 +95,28 @@ def identity_test(suspect_answers: list[str], reference_answers: dict[str, list[
 
 def canary_test(answers: list[str], canaries: dict[str, list[str]]) -> FingerprintTest:
     """``canaries``: account -> its canary under every key version (each counts in the correction)."""
-    candidates = candidate_phrases(answers)
-    chance = min(1.0, len(candidates) / PHRASES)
-    raw = {f"{account}\0{version}": chance if phrase in candidates else 1.0
-           for account, phrases in canaries.items() for version, phrase in enumerate(phrases)}
+    windows = syllable_windows(answers)
+    stretches = {f"{account}\0{version}": longest_stretch(phrase, windows)
+                 for account, phrases in canaries.items() for version, phrase in enumerate(phrases)}
+    raw = {name: stretch_chance(length, windows) for name, length in stretches.items()}
     adjusted = holm(raw) if raw else {}
-    found: dict[str, float] = {}
-    for name, p_value in adjusted.items():
+    found: dict[str, str] = {}
+    for name in sorted(adjusted, key=lambda name: adjusted[name]):
         account = name.split("\0")[0]
-        if raw[name] < 1.0:
-            found[account] = min(p_value, found.get(account, 1.0))
-    attribution = [{"account": account, "p_value": p_value, "raw_p_value": chance, "score": "its canary written"}
-                   for account, p_value in sorted(found.items(), key=lambda row: row[1])]
+        if adjusted[name] < 1.0 and account not in found:
+            found[account] = name
+    attribution = [{"account": account, "p_value": adjusted[name], "raw_p_value": raw[name],
+                    "score": f"{stretches[name]} of its {PHRASE_SYLLABLES} syllables in a row"}
+                   for account, name in found.items()]
+    longest = max(stretches.values(), default=0)
     return FingerprintTest(
         "canary", min(adjusted.values(), default=1.0),
         "the suspect never saw an answer carrying the canaries tested: its answers are independent of the keyed phrases",
-        f"{len(candidates)} distinct canary-shaped phrases in {len(answers)} answers; each account's canary is one of "
-        f"{PHRASES:.3g} equally likely phrases, so it is among them by chance with probability {chance:.3g}; "
-        f"Holm over {len(raw)} keys",
-        {"answers": len(answers), "candidate_phrases": len(candidates), "keys_tested": len(raw),
-         "attribution": attribution})
+        f"the longest run of each account's canary syllables in {len(answers)} answers; with N_k distinct k-syllable "
+        f"windows written, a canary never seen (uniform over 70^9 phrases) has k in a row among them with "
+        f"probability at most N_k (10 - k) / 70^k; Holm over {len(raw)} keys",
+        {"answers": len(answers), "nine_syllable_windows": len(windows[PHRASE_SYLLABLES]),
+         "longest_stretch": longest, "keys_tested": len(raw), "attribution": attribution})
 
 
 def _signed_rank(differences: list[float]) -> float:

@@ -94,8 +94,11 @@ independently of these values, so the sum over the distinct pairs it chose has a
 (binomial for <code>kgw</code> and <code>tournament</code>, gamma for <code>expmin</code>) and the p-value is its exact tail,
 not a normal approximation. Pairs present in the suspect's own input are left out (a model may copy them),
 and each pair counts once. Attribution tests {{ v.accounts_tested }} account keys and adjusts by Holm's method.
-An account's canary is one of 70<sup>9</sup> equally likely phrases chosen by its key, so a model that never saw
-it writes it among D distinct phrases of that shape with probability D / 70<sup>9</sup>, exactly.
+An account's canary is one of 70<sup>9</sup> equally likely phrases of nine syllables chosen by its key; the
+canary test finds the longest run of its syllables, in order, in the suspect's answers. With N<sub>k</sub> distinct
+runs of k syllables written, a model that never saw the canary writes k of its syllables in a row with probability
+at most N<sub>k</sub> (10 &minus; k) / 70<sup>k</sup> (for the whole phrase, about D / 70<sup>9</sup> with D
+the canary-shaped phrases written).
 DistillShield's test suite and <code>bench/audit_eval.py</code> check these p-values for uniformity on models
 never trained on our outputs.</p>
 
