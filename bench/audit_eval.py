@@ -2,6 +2,10 @@
 
     python bench/audit_eval.py [--sizes 150,600] [--fractions 1,0.1,0.01] [--accounts 128] [--steps 200]
                                [--probes 64] [--tokens 48] [--threads 1] [--json bench/results/audit_eval.json]
+                               [--master HEX] [--seed N]
+
+`--master` (a fresh 32-byte hex key) and `--seed` (students' and sampling seeds) give an independent
+replication: new account keys, so new marked answers, new wrong keys and new students.
 
 1. The teacher (the built-in SmolLM2-135M-Instruct) answers real prompts from ../shared/data at temperature
    0.7 / top_p 0.95, `--tokens` new tokens each: once marked with the harvesting account's key (`kgw`, the
@@ -25,6 +29,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -51,7 +56,7 @@ from distillshield.watermark import WatermarkLogitsProcessor, account_key, parse
 DATA = ROOT.parent / "shared" / "data"
 PROMPT_SETS = ("alpaca_eval_users.jsonl", "arena_hard_v0.1.jsonl", "oasst_users.jsonl", "koala_users.jsonl",
                "sharegpt_dev.jsonl", "gpteacher_codegen.jsonl", "gsm8k_train.jsonl")
-MASTER = bytes.fromhex("5d" * 32)
+MASTER = "5d" * 32
 HARVESTER = "acct_0042"
 ALPHA = 1e-3
 
@@ -73,7 +78,8 @@ def read_prompts(count: int, tokenizer) -> list[str]:
     return prompts[:count]
 
 
-def answer_all(model, tokenizer, prompts: list[str], key: bytes | None, tokens: int, batch: int = 16) -> list[str]:
+def answer_all(model, tokenizer, prompts: list[str], key: bytes | None, tokens: int, seed: int,
+               batch: int = 16) -> list[str]:
     scheme = parse_scheme("kgw")
     tokenizer.padding_side = "left"
     answers = []
@@ -83,8 +89,8 @@ def answer_all(model, tokenizer, prompts: list[str], key: bytes | None, tokens: 
                                                tokenize=False) for p in chunk]
         encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         processors = [WatermarkLogitsProcessor(scheme, [key] * len(chunk), temperature=0.7, top_p=0.95,
-                                               seed=start)] if key else []
-        torch.manual_seed(start)
+                                               seed=seed + start)] if key else []
+        torch.manual_seed(seed + start)
         with torch.no_grad():
             out = model.generate(**encoded, do_sample=True, temperature=0.7, top_p=0.95, max_new_tokens=tokens,
                                  logits_processor=processors, pad_token_id=tokenizer.pad_token_id or 0)
@@ -116,6 +122,8 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=48)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-gemma", action="store_true", help="leave Gemma 3 270M out of the null models")
+    parser.add_argument("--master", default=MASTER, help="the deployment's master key, 64 hex digits")
+    parser.add_argument("--seed", type=int, default=0, help="added to every student's and sampler's seed")
     parser.add_argument("--json")
     parser.add_argument("--plot", help="write the p-value-against-tokens plot here (PNG)")
     parser.add_argument("--replot", help="only redraw the plot from this results JSON")
@@ -129,7 +137,8 @@ def main() -> None:
     fractions = [float(f) for f in args.fractions.split(",")]
     scheme = parse_scheme("kgw")
     accounts = [HARVESTER] + [f"acct_{i:04d}" for i in range(args.accounts) if f"acct_{i:04d}" != HARVESTER][:args.accounts - 1]
-    keys = {a: [account_key(MASTER, a)] for a in accounts}
+    master = bytes.fromhex(args.master)
+    keys = {a: [account_key(master, a)] for a in accounts}
     key = keys[HARVESTER][0]
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -142,11 +151,13 @@ def main() -> None:
     marked_prompts, unmarked_prompts, reading_prompts = prompts[:n_max], prompts[n_max:2 * n_max], prompts[2 * n_max:]
     def cached(name: str, prompts_: list[str], marked_key: bytes | None) -> list[str]:
         """Teacher answers, kept in runs/ so a re-run (or a longer reading set) does not generate them again."""
-        path = ROOT / "runs" / f"audit-bench-{name}-{n_max}-{args.tokens}-{scheme.spec}.json"
+        replica = "" if (args.master, args.seed) == (MASTER, 0) else f"-{args.master[:8]}-{args.seed}"
+        path = ROOT / "runs" / f"audit-bench-{name}-{n_max}-{args.tokens}-{scheme.spec}{replica}.json"
         answers = json.loads(path.read_text()) if path.exists() else []
         if len(answers) < len(prompts_):
             log(f"teacher answers ({name}): {len(prompts_) - len(answers)} to generate, {args.tokens} tokens each")
-            answers += answer_all(model, tokenizer, prompts_[len(answers):], marked_key, args.tokens)
+            answers += answer_all(model, tokenizer, prompts_[len(answers):], marked_key, args.tokens,
+                                  seed=args.seed + len(answers))
             path.parent.mkdir(exist_ok=True)
             path.write_text(json.dumps(answers))
         return answers[:len(prompts_)]
@@ -157,7 +168,7 @@ def main() -> None:
     reading = [ReadingText([{"role": "user", "content": p}], a) for p, a in zip(reading_prompts, reading_answers)]
     generation_seconds = time.time() - began
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(args.seed)
     nulls: list[dict] = []
     rows: list[dict] = []
 
@@ -165,7 +176,7 @@ def main() -> None:
 
     def audit(name: str, suspect, served: ServedData, kind: str, modes=("open", "closed")) -> dict:
         config = AuditConfig(modes=list(modes), prompts=args.probes, reading=len(reading), canaries=False,
-                             sampling=Sampling(max_tokens=args.tokens, seed=1), top_accounts=args.accounts)
+                             sampling=Sampling(max_tokens=args.tokens, seed=1 + args.seed), top_accounts=args.accounts)
         t0 = time.time()
         # closed mode asks the served prompts first, then held-out ones: the same number for every model
         probes = ([item.messages for item in served.items] + held_out)[:args.probes]
@@ -202,7 +213,7 @@ def main() -> None:
             pairs = list(zip(marked_prompts[:count], marked[:count])) + \
                 list(zip(unmarked_prompts[:size - count], unmarked[:size - count]))
             log(f"student: {size} answers, {count} marked ({fraction:.0%}), {args.steps} steps")
-            student = train_student(tokens, pairs, args.steps, seed=size)
+            student = train_student(tokens, pairs, args.steps, seed=size + args.seed)
             # what the harvester received from us: the marked answers this student learned from (a student
             # with none is audited against marked answers it never saw)
             served = ServedData("bench:served", "", served_all.items[:count or size], 0)
@@ -223,7 +234,8 @@ def main() -> None:
                "null_mean_p": float(np.mean(p_null)),
                "null_false_positives_at_1e-3": false_positives, "null_fpr_at_1e-3": false_positives / len(nulls),
                "null_fpr_upper_95": float(stats.beta.ppf(0.95, false_positives + 1, len(nulls) - false_positives)),
-               "accounts": args.accounts, "tokens": args.tokens, "steps": args.steps, "probes": args.probes,
+               "accounts": args.accounts, "tokens": args.tokens, "master_sha256": hashlib.sha256(master).hexdigest(),
+               "seed": args.seed, "steps": args.steps, "probes": args.probes,
                "generation_seconds": round(generation_seconds, 1), "seconds": round(time.time() - began, 1)}
     print_table(results)
     if args.json:
