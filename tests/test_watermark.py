@@ -145,6 +145,45 @@ def test_distortion_free_schemes_sample_the_model_distribution_over_keys(scheme)
     assert stats.chisquare(counts, probs * counts.sum()).pvalue > 1e-3
 
 
+def _full_sort_nucleus(probs: np.ndarray, top_p: float) -> np.ndarray:
+    order = np.argsort(-probs, kind="stable")
+    sorted_probs = probs[order]
+    keep = np.cumsum(sorted_probs) - sorted_probs < top_p
+    out = np.zeros_like(probs)
+    out[order[keep]] = sorted_probs[keep]
+    return out / out.sum()
+
+
+@pytest.mark.parametrize("spread", [0.3, 3.0, 30.0])   # flat (every token under the floor) to peaked
+def test_the_nucleus_cut_sorting_only_likely_tokens_equals_sorting_the_vocabulary(spread):
+    from distillshield.watermark.schemes import _nucleus, _sampling_probs
+
+    rng = np.random.default_rng(int(spread * 10))
+    for _ in range(20):
+        logits = torch.from_numpy(rng.standard_normal(49152) * spread).float()
+        for temperature, top_p in ((0.7, 0.95), (1.0, 0.9), (0.5, 0.5)):
+            scaled = logits.double().numpy() / temperature
+            probs = np.exp(scaled - scaled.max())
+            probs /= probs.sum()
+            assert np.array_equal(_nucleus(probs, top_p), _full_sort_nucleus(probs, top_p))
+            assert np.array_equal(_sampling_probs(logits, temperature, top_p) > 0,
+                                  _full_sort_nucleus(probs, top_p) > 0)
+
+
+def test_expmin_picks_the_same_token_from_the_nucleus_as_from_the_whole_vocabulary():
+    from distillshield.watermark.schemes import _uniform, _sampling_probs
+
+    scheme, rng = ExpMin(), np.random.default_rng(5)
+    for key in _keys(50, 51):
+        logits = torch.from_numpy(rng.standard_normal(49152) * 4).float()
+        probs = _sampling_probs(logits, 0.7, 0.95)
+        r = _uniform(scheme.vocab_hashes(key, (3, 1), len(probs)))
+        with np.errstate(divide="ignore"):
+            expected = int(np.argmax(np.where(probs > 0, np.log(r) / probs, -np.inf)))
+        marked = RowWatermark(scheme, key, temperature=0.7, top_p=0.95)([3, 1], logits)
+        assert int(torch.argmax(marked)) == expected
+
+
 def test_kgw_without_repeats_leaves_a_repeated_context_unbiased():
     logits, key = torch.zeros(1000), _keys(1, 47)[0]
     row = RowWatermark(KGW(delta=3.0, repeats=0), key, temperature=0.8, seed=0)

@@ -192,14 +192,27 @@ def _sampling_probs(logits, temperature: float, top_p: float) -> np.ndarray:
     scaled -= scaled.max()
     probs = np.exp(scaled)
     probs /= probs.sum()
-    if top_p < 1.0:
-        order = np.argsort(-probs, kind="stable")
-        sorted_probs = probs[order]
-        keep = np.cumsum(sorted_probs) - sorted_probs < top_p
-        probs = np.zeros_like(probs)
-        probs[order[keep]] = sorted_probs[keep]
-        probs /= probs.sum()
-    return probs
+    return _nucleus(probs, top_p) if top_p < 1.0 else probs
+
+
+_NUCLEUS_FLOOR = 1e-6
+
+
+def _nucleus(probs: np.ndarray, top_p: float) -> np.ndarray:
+    """The most likely tokens until their mass reaches top_p, renormalised.
+
+    Only the tokens above a small floor are sorted (a few hundred of 49k, the sort being most of the cost):
+    when they hold top_p of the mass, every token under the floor comes after them in the order and is cut,
+    so the result is the same as sorting the whole vocabulary."""
+    candidates = np.flatnonzero(probs > _NUCLEUS_FLOOR)
+    if probs[candidates].sum() < top_p + 1e-9:   # the margin covers cumsum's rounding against sum's
+        candidates = np.arange(len(probs))
+    order = candidates[np.argsort(-probs[candidates], kind="stable")]
+    sorted_probs = probs[order]
+    keep = np.cumsum(sorted_probs) - sorted_probs < top_p
+    nucleus = np.zeros_like(probs)
+    nucleus[order[keep]] = sorted_probs[keep]
+    return nucleus / nucleus.sum()
 
 
 def _draw(probs: np.ndarray, rng: np.random.Generator | None) -> int:
@@ -297,10 +310,9 @@ class ExpMin(Scheme):
         probs = _sampling_probs(logits, temperature, top_p)
         if not mark:
             return _one_hot_logits(logits, _draw(probs, rng))
-        r = _uniform(self.vocab_hashes(key, context, logits.shape[-1]))
-        with np.errstate(divide="ignore"):
-            keys = np.where(probs > 0, np.log(r) / probs, -np.inf)  # log(r^(1/p)), same argmax
-        return _one_hot_logits(logits, int(np.argmax(keys)))
+        support = np.flatnonzero(probs > 0)   # after top_p, the nucleus: only its tokens can win
+        r = _uniform(self.token_hashes(key, context, support))
+        return _one_hot_logits(logits, int(support[np.argmax(np.log(r) / probs[support])]))  # log(r^(1/p)), same argmax
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,10 +361,9 @@ class Tournament(Scheme):
         # and the rest of the vocabulary is usually a small part of it, so this is ~10x faster
         support = np.flatnonzero(probs > 1e-15)
         probs = probs[support] / probs[support].sum()
-        hashes = self.token_hashes(key, context, support)
-        for layer in range(self.layers):
-            g = ((hashes >> np.uint64(layer)) & np.uint64(1)).astype(np.float64)
-            probs *= 1.0 + g - probs @ g  # the winner of one knock-out between two draws from probs
+        bits = self._bits(self.token_hashes(key, context, support)).T.astype(np.float64)  # one row per layer
+        for g in bits:
+            probs *= (1.0 - probs @ g) + g  # the winner of one knock-out between two draws from probs
         return _one_hot_logits(logits, int(support[_draw(probs, rng)]))
 
 
