@@ -4,12 +4,15 @@ is cased or punctuated, and the audit's canary test names the account whose cana
 from __future__ import annotations
 
 import random
+import zlib
 from collections import Counter
 
+import numpy as np
+import pytest
 from scipy import stats
 
 from distillshield.audit import AuditConfig, Sampling, run_audit, write_report
-from distillshield.audit.fingerprint import canary_test
+from distillshield.audit.fingerprint import canary_test, rank_product_p_value
 from distillshield.audit.evidence import Served, ServedData
 from distillshield.watermark import KGW, account_key
 from distillshield.watermark.canary import (PHRASES, SYLLABLES, canary_phrase, canary_suffix, candidate_phrases,
@@ -137,3 +140,96 @@ def test_the_prompts_whose_answers_carried_a_canary_are_asked_as_canary_prompts(
                                        config=config, say=lambda _: None)["tests"] if t["name"] == "canary")
     assert canary["canary_prompts"] == 3 and canary["answers"] == 4 + 3
     assert canary["attribution"][0]["account"] == "acct-003" and canary["p_value"] < 1e-12
+
+
+# the open canary test: the suspect's likelihood ranks each canary word among random words -----------------
+
+def _product_count_brute(ranks: list[int], alternatives: int) -> float:
+    """P(R1 R2 R3 R4 <= product) by counting pairs of pair-products."""
+    r = np.arange(1, alternatives + 1)
+    pairs = np.sort(np.outer(r, r).ravel())
+    product = int(np.prod(ranks))
+    return float(np.searchsorted(pairs, product // pairs, side="right").sum() / alternatives ** 4)
+
+
+@pytest.mark.parametrize("ranks", [[1, 1, 1, 1], [1, 2, 3, 4], [7, 1, 70, 2], [10, 20, 30, 40], [40, 40, 40, 40],
+                                   [70, 70, 70, 70]])
+def test_the_rank_product_p_value_is_exact_when_small_and_never_below_exact_when_large(ranks):
+    exact = _product_count_brute(ranks, 70)
+    p_value = rank_product_p_value(ranks, 70)
+    if np.prod(ranks) <= 10 ** 6:
+        assert p_value == pytest.approx(exact, rel=1e-12)
+    else:                           # the chi-square bound above the exact range: valid, so at least the exact value
+        assert exact <= p_value <= 1.0
+
+
+def _word_ids(text, add_special_tokens=False):
+    return {"input_ids": [zlib.crc32(word.encode()) % 50000 for word in text.replace("(", " ( ").split()]}
+
+
+class ReadingSuspect:
+    """An open suspect whose likelihood of a note is keyed noise, plus a bonus for the words it memorised."""
+
+    name = "reader"
+
+    def __init__(self, memorised: set[str] = frozenset(), bonus: float = 5.0):
+        self.memorised = {zlib.crc32(word.encode()) % 50000 for word in memorised}
+        self.bonus = bonus
+
+    def describe(self) -> dict:
+        return {"kind": "test reader"}
+
+    def reads_our_tokens(self) -> bool:
+        return True
+
+    def predict(self, items):
+        return [[0] * len(ids) for _, ids in items]
+
+    def answer(self, prompts, sampling):
+        return ["I do not know."] * len(prompts)
+
+    def continuation_logprobs(self, messages, prefix, continuations):
+        return [random.Random(hash((tuple(prefix[-3:]), tuple(c)))).random() + self.bonus * (c[-1] in self.memorised)
+                for c in continuations]
+
+
+def _served_with_canaries(keys: dict, accounts: list[str], answers: int = 3) -> ServedData:
+    items = [Served(account, [{"role": "user", "content": f"Question {i} from {account}?"}],
+                    f"Answer {i}." + canary_suffix(canary_phrase(keys[account][0])))
+             for account in accounts for i in range(answers)]
+    return ServedData(path="served.jsonl", sha256="0" * 64, items=items, bad_lines=0)
+
+
+def test_the_open_canary_test_names_the_account_whose_canary_words_the_suspect_prefers():
+    keys = {f"acct-{i:03d}": [account_key(MASTER, f"acct-{i:03d}")] for i in range(100)}
+    served = _served_with_canaries(keys, ["acct-003", "acct-050"])
+    config = AuditConfig(modes=["open"], sampling=Sampling(max_tokens=20))
+    student = ReadingSuspect(set(canary_phrase(keys["acct-050"][0]).split()))
+    verdict = run_audit(student, keys=keys, scheme=KGW(), tokenizer=_word_ids, served=served, config=config,
+                        say=lambda _: None)
+    test = next(t for t in verdict["tests"] if t["name"] == "canary-open")
+    assert test["canaries_tested"] == 2                      # only the canaries served, not the 100 keys'
+    named = test["attribution"][0]
+    assert named["account"] == "acct-050" and named["score"] == "word ranks 1 1 1 of 70"
+    assert test["p_value"] == pytest.approx(2 / 70 ** 3)     # Holm over the two canaries served
+    clean = run_audit(ReadingSuspect(), keys=keys, scheme=KGW(), tokenizer=_word_ids, served=served, config=config,
+                      say=lambda _: None)
+    assert next(t for t in clean["tests"] if t["name"] == "canary-open")["p_value"] > 1e-3
+    unserved = ServedData(path="s", sha256="0" * 64, items=[Served("acct-003", [{"role": "user", "content": "Hi?"}],
+                                                                   "Hello.")], bad_lines=0)
+    assert not [t for t in run_audit(student, keys=keys, scheme=KGW(), tokenizer=_word_ids, served=unserved,
+                                     config=config, say=lambda _: None)["tests"] if t["name"].startswith("canary")]
+
+
+def test_open_canary_p_values_hold_their_level_for_suspects_that_never_saw_the_canaries():
+    """400 canaries, each read by a suspect whose likelihoods are noise independent of it."""
+    from distillshield.audit.run import CANARY_DECOYS, _decoy_words, _word_ranks
+
+    keys = {f"n{i}": [account_key(MASTER, f"n{i}")] for i in range(400)}
+    served = _served_with_canaries(keys, list(keys), answers=1)
+    decoys = _decoy_words(0)
+    p_values = [rank_product_p_value(_word_ranks(ReadingSuspect(), canary_phrase(keys[item.account][0]), [item],
+                                                 _word_ids, decoys), CANARY_DECOYS + 1) for item in served.items]
+    for alpha in (0.01, 0.05, 0.2, 0.5):
+        assert sum(p <= alpha for p in p_values) / len(p_values) <= alpha + 3 * (alpha * (1 - alpha) / 400) ** 0.5
+    assert stats.kstest(p_values, "uniform").pvalue > 1e-3    # near uniform: ties are rare, the bound is tight

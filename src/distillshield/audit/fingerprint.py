@@ -14,6 +14,10 @@
   that never saw it writes k of its syllables in a row with probability at most N_k (10 - k) / 70^k; for
   the whole phrase that is about D / 70^9, D the canary-shaped phrases written. Holm over the keys tested.
   Null: the suspect never saw an answer carrying the canary. Unlike the other two it names the account.
+* canary-open: where the suspect's weights can be read, how high does it rank each word of a canary we
+  served among random words of the same shape, by its likelihood of the note that ended the answer? A model
+  that never saw the canary cannot tell its words from the decoys: the ranks are independent and uniform,
+  and the p-value is the exact chance of a product of ranks this small (``rank_product_p_value``).
 
 Neither says *why* a suspect is close (a shared base model, shared public data, distillation): that is
 what the radioactivity tests answer. These say how unusual the closeness is.
@@ -21,8 +25,10 @@ what the radioactivity tests answer. These say how unusual the closeness is.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 from scipy import stats
 
 from distillshield.watermark import holm
@@ -117,6 +123,51 @@ def canary_test(answers: list[str], canaries: dict[str, list[str]]) -> Fingerpri
         f"probability at most N_k (10 - k) / 70^k; Holm over {len(raw)} keys",
         {"answers": len(answers), "nine_syllable_windows": len(windows[PHRASE_SYLLABLES]),
          "longest_stretch": longest, "keys_tested": len(raw), "attribution": attribution})
+
+
+def canary_rank_test(ranks: dict[str, list[int]], alternatives: int) -> FingerprintTest:
+    """``ranks``: account (and key version, after a NUL) -> the rank the suspect gave each word of that
+    account's served canary among ``alternatives`` candidates (the word and its random decoys). Holm over
+    the canaries tested."""
+    raw = {name: rank_product_p_value(values, alternatives) for name, values in ranks.items()}
+    adjusted = holm(raw) if raw else {}
+    attribution = [{"account": name.split("\0")[0], "p_value": adjusted[name], "raw_p_value": raw[name],
+                    "score": "word ranks " + " ".join(map(str, ranks[name])) + f" of {alternatives}"}
+                   for name in sorted(adjusted, key=lambda name: adjusted[name]) if adjusted[name] < 1.0]
+    return FingerprintTest(
+        "canary-open", min(adjusted.values(), default=1.0),
+        "the suspect never saw an answer carrying the canaries tested: each canary word is exchangeable with "
+        "random words drawn apart from it, so its rank among them is uniform",
+        f"for each word of each canary served in the data, its rank among itself and {alternatives - 1} random "
+        f"words by the suspect's likelihood of the served answer's note ending with it, after the canary's words "
+        f"before it (ties counted against the canary); under the null the ranks are independent and uniform on "
+        f"1..{alternatives}, and the p-value is the exact chance of a product of ranks this small; Holm over "
+        f"{len(raw)} canaries",
+        {"canaries_tested": len(raw), "attribution": attribution})
+
+
+_EXACT_PRODUCT_LIMIT = 10 ** 6
+
+
+def rank_product_p_value(ranks: list[int], alternatives: int) -> float:
+    """P(R_1 ... R_k <= the observed product) for independent ranks uniform on 1..alternatives.
+
+    Counted exactly while the product is small (where the evidence is); above that, Fisher's chi-square with
+    each rank read as the uniform R / alternatives, which is at least the exact value (R / alternatives is
+    the top of the interval a continuous uniform would fall in), so the p-value stays valid."""
+    product = math.prod(ranks)
+    if product <= _EXACT_PRODUCT_LIMIT:
+        values, counts = np.array([1], dtype=np.int64), np.array([1.0])
+        factors = np.arange(1, alternatives + 1, dtype=np.int64)
+        for _ in ranks:
+            grown = (values[:, None] * factors[None, :]).ravel()
+            weights = np.repeat(counts, alternatives)
+            keep = grown <= product
+            values, where = np.unique(grown[keep], return_inverse=True)
+            counts = np.bincount(where, weights=weights[keep])
+        return float(min(1.0, counts.sum() / float(alternatives) ** len(ranks)))
+    statistic = -2.0 * sum(math.log(rank / alternatives) for rank in ranks)
+    return float(stats.chi2.sf(statistic, 2 * len(ranks)))
 
 
 def _signed_rank(differences: list[float]) -> float:

@@ -98,7 +98,9 @@ An account's canary is one of 70<sup>9</sup> equally likely phrases of nine syll
 canary test finds the longest run of its syllables, in order, in the suspect's answers. With N<sub>k</sub> distinct
 runs of k syllables written, a model that never saw the canary writes k of its syllables in a row with probability
 at most N<sub>k</sub> (10 &minus; k) / 70<sup>k</sup> (for the whole phrase, about D / 70<sup>9</sup> with D
-the canary-shaped phrases written).
+the canary-shaped phrases written). Where the suspect's weights can be read, the open canary test ranks each word of
+a canary we served among 69 random words of the same shape by the suspect's likelihood of the note; a model that
+never saw the canary ranks its words uniformly, and the p-value is the exact chance of a product of ranks this small.
 DistillShield's test suite and <code>bench/audit_eval.py</code> check these p-values for uniformity on models
 never trained on our outputs.</p>
 

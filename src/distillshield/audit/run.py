@@ -7,8 +7,9 @@ Read top to bottom:
 2. each mode's (context, token) pairs are collected by the rules of ``radioactivity`` and tested against
    every account key (Holm-adjusted over all keys): the mode's p-value is its best account's adjusted
    p-value, the test of "the suspect carries any of these keys";
-3. the canary test looks for the tested accounts' canaries in the closed-mode answers; with reference
-   models, the fingerprint tests compare the suspect with them (``fingerprint``);
+3. the canary test looks for the canaries we served in the closed-mode answers, and in open mode the
+   suspect's likelihood ranks their words among random ones; with reference models, the fingerprint tests
+   compare the suspect with them (``fingerprint``);
 4. the tests are combined by Bonferroni (the smallest p-value times the number of tests), valid whatever
    the dependence between them; accounts whose adjusted p-value is at most ``alpha`` in a radioactivity
    or canary test are named.
@@ -21,13 +22,15 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from distillshield.audit.evidence import ServedData
-from distillshield.audit.fingerprint import IDENTITY_PROBES, agreement_test, canary_test, identity_test
+from distillshield.audit.fingerprint import (IDENTITY_PROBES, agreement_test, canary_rank_test, canary_test,
+                                            identity_test)
 from distillshield.audit.radioactivity import PairTape, attribute_pairs, contexts_of, pairs_in, score_pairs, trajectory
 from distillshield.audit.suspects import Sampling, Suspect
 from distillshield.errors import ConfigError
 from distillshield.records import format_ts
 from distillshield.watermark import Scheme, tokenize
-from distillshield.watermark.canary import canary_phrase, candidate_phrases
+from distillshield.watermark.canary import (PHRASE_WORDS, SYLLABLES, WORD_SYLLABLES, canary_phrase,
+                                           candidate_phrases)
 
 MODES = ("open", "closed")
 NULL_RADIOACTIVITY = ("the suspect's next-token choices do not depend on the key (it was never trained on text "
@@ -114,6 +117,8 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
                 tape.offer_predictions(ids, predicted, tokenize(_conversation_text(messages), tokenizer))
             add_mode("radioactivity-open", tape, f"the suspect predicted every next token of {len(texts) - given} "
                                                  f"of the answers we served and {given} reading texts given")
+            if config.canaries and hasattr(suspect, "continuation_logprobs"):
+                tests.extend(_canary_open(suspect, keys, served, tokenizer, config.seed, say))
 
     if references:
         tests += _fingerprint_tests(suspect, references, served, picked, answers if not probes else [], tokenizer,
@@ -221,15 +226,79 @@ def _canary(suspect, keys, served: ServedData, answer_texts: list[str], config: 
     Choosing those prompts looks at the served answers only, never at the suspect's, so a model that never
     saw the canaries answers them as independently of the phrases as any other prompt."""
     canaries = {account: [canary_phrase(key) for key in versions] for account, versions in keys.items()}
-    phrases = {phrase for versions in canaries.values() for phrase in versions}
-    canary_prompts = [item.messages for item in served.items if candidate_phrases([item.answer]) & phrases]
+    written = [candidate_phrases([item.answer]) for item in served.items]
+    served_phrases = set().union(*written)
+    # the canaries we served are the ones a student can have learned: test those alone when there are any
+    # (fewer hypotheses, a smaller Holm correction); which they are depends on the served data only
+    exposed = {account: [phrase for phrase in phrases if phrase in served_phrases] for account, phrases in canaries.items()}
+    exposed = {account: phrases for account, phrases in exposed.items() if phrases}
+    canary_prompts = [item.messages for item, phrases in zip(served.items, written)
+                      if any(phrase in phrases for versions in exposed.values() for phrase in versions)]
     if canary_prompts:
         canary_prompts = canary_prompts[:config.prompts]
         say(f"canary: the suspect answers the {len(canary_prompts)} prompts whose answers carried a canary")
         answer_texts = answer_texts + suspect.answer(canary_prompts, config.sampling)
-    test = _as_test(canary_test(answer_texts, canaries))
+    test = _as_test(canary_test(answer_texts, exposed or canaries))
     test["canary_prompts"] = len(canary_prompts)
+    test["tested"] = "the canaries served in the data" if exposed else "every key's canary (none was served in the data)"
     return test
+
+
+CANARY_CONTEXTS = 4     # served answers per canary whose note the open canary test reads
+CANARY_DECOYS = 69      # random words each canary word is ranked against: ranks 1 to 70
+
+
+def _canary_open(suspect, keys, served: ServedData, tokenizer, seed: int, say) -> list[dict]:
+    """The open canary test: for every canary served in the data, the suspect's rank of each of its three
+    words among ``CANARY_DECOYS`` random words, by its likelihood of the note that ended a served answer
+    carrying it (up to ``CANARY_CONTEXTS`` of them, log-likelihoods summed), given the words before. Only
+    canaries that were served are tested: which ones depends on the served data alone, never on the suspect."""
+    ranks: dict[str, list[int]] = {}
+    written = [candidate_phrases([item.answer]) for item in served.items]
+    decoys = _decoy_words(seed)
+    for account, versions in keys.items():
+        for version, key in enumerate(versions):
+            phrase = canary_phrase(key)
+            carriers = [item for item, phrases in zip(served.items, written) if phrase in phrases]
+            if carriers:
+                ranks[f"{account}\0{version}"] = _word_ranks(suspect, phrase, carriers[:CANARY_CONTEXTS], tokenizer,
+                                                              decoys)
+    if not ranks:
+        return []
+    say(f"canary (open): the suspect ranked the words of {len(ranks)} canaries served")
+    return [_as_test(canary_rank_test(ranks, CANARY_DECOYS + 1))]
+
+
+def _word_ranks(suspect, phrase: str, carriers, tokenizer, decoys: list[list[str]]) -> list[int]:
+    """For each word of the canary, its rank among itself and that word's decoys by the suspect's likelihood
+    of the note (the words before it, then the candidate), summed over the served answers that carried it.
+
+    Whole words, not syllables: a student learns the note as tokens (" man", "upa"), and a word cut in the
+    middle is a string it never saw. The decoys are uniform random words drawn once, apart from any canary,
+    so under the null the canary's word and its decoys are exchangeable and its rank is uniform."""
+    words = phrase.split()
+    contexts = []
+    for item in carriers:
+        cut = item.answer.lower().rfind(phrase)
+        contexts.append((item.messages, tokenize(item.answer[:cut].rstrip(), tokenizer)))
+    ranks = []
+    for position, word in enumerate(words):
+        notes = [" ".join(words[:position] + [candidate]) for candidate in [word] + decoys[position]]
+        continuations = [tokenize(" " + note, tokenizer) for note in notes]
+        totals = [0.0] * len(notes)
+        for messages, prefix in contexts:
+            for index, value in enumerate(suspect.continuation_logprobs(messages, prefix, continuations)):
+                totals[index] += value
+        # ties count against the canary (its rank is the number of candidates scoring at least as high),
+        # so the rank is never better than a fair draw would give
+        ranks.append(sum(total >= totals[0] for total in totals))
+    return ranks
+
+
+def _decoy_words(seed: int) -> list[list[str]]:
+    rng = random.Random(f"canary decoys {seed}")
+    return [["".join(rng.choice(SYLLABLES) for _ in range(WORD_SYLLABLES)) for _ in range(CANARY_DECOYS)]
+            for _ in range(PHRASE_WORDS)]
 
 
 def _fingerprint_tests(suspect, references, served, probes, answers, tokenizer, config, say) -> list[dict]:

@@ -33,6 +33,9 @@ class Suspect(Protocol):
     def predict(self, items: list[tuple[list[dict], list[int]]]) -> list[list[int]]: ...
     # for each (prompt messages, text ids): its top-1 next token after the prompt and text[:j + 1], for every j
     def answer(self, prompts: list[list[dict]], sampling: Sampling) -> list[str]: ...
+    # optional, where the weights can be read (the open canary test):
+    # continuation_logprobs(messages, prefix ids, [continuation ids]) -> log P(continuation | prompt, prefix) each
+
 
 
 def file_sha256(path: Path) -> str:
@@ -94,6 +97,22 @@ class TransformersSuspect:
                 logits = self.model(torch.tensor([prompt + list(ids)])).logits[0]
                 out.append(logits[len(prompt):].argmax(-1).tolist())
         return out
+
+    def continuation_logprobs(self, messages: list[dict], prefix: list[int],
+                              continuations: list[list[int]]) -> list[float]:
+        import torch
+
+        prompt = self.tokenizer(self._prompt_text(messages), add_special_tokens=False)["input_ids"] if messages else []
+        rows = [prompt + list(prefix) + list(c) for c in continuations]
+        width = max(map(len, rows))
+        pad = self.tokenizer.pad_token_id or 0
+        ids = torch.tensor([row + [pad] * (width - len(row)) for row in rows])
+        mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in rows])
+        with torch.no_grad():
+            log_probs = torch.log_softmax(self.model(input_ids=ids, attention_mask=mask).logits.float(), -1)
+        start = len(prompt) + len(prefix)
+        return [float(sum(log_probs[r, start + j - 1, token] for j, token in enumerate(c)))
+                for r, c in enumerate(continuations)]
 
     def answer(self, prompts: list[list[dict]], sampling: Sampling) -> list[str]:
         import torch

@@ -54,6 +54,19 @@ class StudentSuspect:
         return out
 
     @torch.no_grad()
+    def continuation_logprobs(self, messages: list[dict], prefix: list[int],
+                              continuations: list[list[int]]) -> list[float]:
+        context = self.model.config.context
+        head = (self.tokens.prompt(messages) if messages else []) + list(prefix)
+        rows = [(head + list(c))[-context:] for c in continuations]
+        width = max(map(len, rows))
+        ids = torch.tensor([[0] * (width - len(row)) + row for row in rows])   # left-padded, as the model expects
+        mask = torch.tensor([[False] * (width - len(row)) + [True] * len(row) for row in rows])
+        log_probs = torch.log_softmax(self.model.logits(self.model.hidden(ids, mask)), -1)
+        return [float(sum(log_probs[r, width - len(c) + j - 1, token] for j, token in enumerate(c)))
+                for r, c in enumerate(continuations)]
+
+    @torch.no_grad()
     def answer(self, prompts: list[list[dict]], sampling: Sampling) -> list[str]:
         generator = torch.Generator().manual_seed(sampling.seed)
         pick = lambda logits: _sample_token(logits, sampling, generator)  # noqa: E731
