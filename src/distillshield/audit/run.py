@@ -246,6 +246,7 @@ def _canary(suspect, keys, served: ServedData, answer_texts: list[str], config: 
 
 CANARY_CONTEXTS = 4     # served answers per canary whose note the open canary test reads
 CANARY_DECOYS = 69      # random words each canary word is ranked against: ranks 1 to 70
+CANARY_OPEN_LIMIT = 16  # canaries the open test scores (those served most often)
 
 
 def _canary_open(suspect, keys, served: ServedData, tokenizer, seed: int, say) -> list[dict]:
@@ -253,16 +254,19 @@ def _canary_open(suspect, keys, served: ServedData, tokenizer, seed: int, say) -
     words among ``CANARY_DECOYS`` random words, by its likelihood of the note that ended a served answer
     carrying it (up to ``CANARY_CONTEXTS`` of them, log-likelihoods summed), given the words before. Only
     canaries that were served are tested: which ones depends on the served data alone, never on the suspect."""
-    ranks: dict[str, list[int]] = {}
     written = [candidate_phrases([item.answer]) for item in served.items]
-    decoys = _decoy_words(seed)
+    carriers_of: dict[str, tuple[str, list]] = {}
     for account, versions in keys.items():
         for version, key in enumerate(versions):
             phrase = canary_phrase(key)
             carriers = [item for item, phrases in zip(served.items, written) if phrase in phrases]
             if carriers:
-                ranks[f"{account}\0{version}"] = _word_ranks(suspect, phrase, carriers[:CANARY_CONTEXTS], tokenizer,
-                                                              decoys)
+                carriers_of[f"{account}\0{version}"] = (phrase, carriers)
+    # each canary costs the suspect ~840 scored notes: the most served ones first, up to CANARY_OPEN_LIMIT
+    tested = sorted(carriers_of, key=lambda name: -len(carriers_of[name][1]))[:CANARY_OPEN_LIMIT]
+    decoys = _decoy_words(seed)
+    ranks = {name: _word_ranks(suspect, carriers_of[name][0], carriers_of[name][1][:CANARY_CONTEXTS], tokenizer, decoys)
+             for name in tested}
     if not ranks:
         return []
     say(f"canary (open): the suspect ranked the words of {len(ranks)} canaries served")
