@@ -231,17 +231,41 @@ def main() -> None:
     by_group = {name: {"runs": len(ps), "ks_p": round(float(stats.kstest(ps, "uniform").pvalue), 4),
                        "mean_p": round(float(np.mean(ps)), 4)} for name, ps in groups.items()}
     results = {"rows": rows, "null_runs": len(nulls), "null_ks_p": ks.pvalue, "null_by_model": by_group,
+               **key_independence(nulls),
                "null_mean_p": float(np.mean(p_null)),
                "null_false_positives_at_1e-3": false_positives, "null_fpr_at_1e-3": false_positives / len(nulls),
                "null_fpr_upper_95": float(stats.beta.ppf(0.95, false_positives + 1, len(nulls) - false_positives)),
                "accounts": args.accounts, "tokens": args.tokens, "master_sha256": hashlib.sha256(master).hexdigest(),
                "seed": args.seed, "steps": args.steps, "probes": args.probes,
                "generation_seconds": round(generation_seconds, 1), "seconds": round(time.time() - began, 1)}
+    results["nulls"] = nulls
     print_table(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
     if args.plot or args.json:
         plot(results, args.plot or args.json.replace(".json", ".png"))
+
+
+def key_independence(nulls: list[dict]) -> dict:
+    """The same wrong key scores every model, and models share many (context, token) pairs, so one key's
+    p-values across models are correlated and the KS over all null runs counts them as more independent
+    draws than they are. Two checks that do not: a KS over one p-value per key (key i taken from model
+    group i mod the number of groups: different keys give independent values whatever the pairs), and the
+    spread of each key's mean p-value over the groups against the spread of independent uniforms (a ratio
+    above 1 means a key's values move together)."""
+    groups = sorted({(n["model"], n["mode"]) for n in nulls})
+    by_key: dict[str, dict] = {}
+    for n in nulls:
+        by_key.setdefault(n["account"], {})[(n["model"], n["mode"])] = n["p"]
+    picked = []
+    for index, (account, values) in enumerate(sorted(by_key.items())):
+        group = groups[index % len(groups)]
+        if group in values:
+            picked.append(values[group])
+    full = [values for values in by_key.values() if len(values) == len(groups)]
+    means = np.array([np.mean(list(values.values())) for values in full])
+    return {"null_ks_p_one_per_key": float(stats.kstest(picked, "uniform").pvalue), "null_one_per_key_runs": len(picked),
+            "null_key_mean_variance_ratio": float(means.var(ddof=1) / (1 / 12 / len(groups))) if len(means) > 1 else None}
 
 
 def plot(results: dict, path: str) -> None:
@@ -290,6 +314,8 @@ def print_table(results: dict) -> None:
             m = row.get(mode)
             cells += [f"{m['p_value']:.2g}", str(m["tokens_scored"]), str(m["harvester_rank"])] if m else ["—"] * 3
         print(f"{row['model']:34}{cells[0]:>11}{cells[1]:>7}{cells[2]:>6}{cells[3]:>11}{cells[4]:>7}{cells[5]:>6}")
+    print(f"one p-value per key: {results['null_one_per_key_runs']} runs, KS p = {results['null_ks_p_one_per_key']:.3f}; "
+          f"variance of a key's mean p over the groups / independent: {results['null_key_mean_variance_ratio']:.2f}")
     print(f"null runs: {results['null_runs']}; KS p = {results['null_ks_p']:.3f}; false positives at 1e-3: "
           f"{results['null_false_positives_at_1e-3']} (FPR {results['null_fpr_at_1e-3']:.4f}, "
           f"95% upper bound {results['null_fpr_upper_95']:.4f}); {results['seconds']:.0f} s")

@@ -140,3 +140,19 @@ def test_event_loop_stays_responsive_while_generating(served):
         return gaps
     gaps = asyncio.run(measure())
     assert len(gaps) > 10 and max(gaps) < 0.1
+
+
+@pytest.mark.parametrize("spread", [0.3, 3.0, 30.0])   # flat (every token under the floor) to peaked
+def test_the_samplers_nucleus_sorting_only_likely_tokens_equals_sorting_them_all(spread):
+    import torch
+
+    from distillshield.backends.builtin import _nucleus
+
+    generator = torch.Generator().manual_seed(int(spread * 10))
+    for _ in range(20):
+        probs = torch.softmax(torch.randn(49152, generator=generator) * spread / 0.7, -1)
+        for top_p in (0.95, 0.9, 0.5):
+            sorted_probs, order = torch.sort(probs, descending=True)
+            keep = sorted_probs.cumsum(0) - sorted_probs < top_p
+            full = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
+            assert torch.equal(_nucleus(probs, top_p), full)

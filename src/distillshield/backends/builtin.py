@@ -335,10 +335,26 @@ def _sample(scores, temperature: float, top_p: float, generator) -> int:
         return int(torch.argmax(scores))
     probs = torch.softmax(scores.float() / temperature, dim=-1)
     if top_p < 1.0:
-        sorted_probs, order = torch.sort(probs, descending=True)
-        keep = sorted_probs.cumsum(0) - sorted_probs < top_p  # the smallest set whose mass reaches top_p
-        probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
+        probs = _nucleus(probs, top_p)
     return int(torch.multinomial(probs, 1, generator=generator))
+
+
+_NUCLEUS_FLOOR = 1e-6
+
+
+def _nucleus(probs, top_p: float):
+    """The smallest set of most likely tokens whose mass reaches top_p (not renormalised: multinomial does).
+
+    Only the tokens above a small floor are sorted, most of a step's cost otherwise: when they hold top_p of
+    the mass every other token comes after them and is cut, so the cut is the same as sorting them all."""
+    import torch
+
+    candidates = torch.nonzero(probs > _NUCLEUS_FLOOR).squeeze(-1)
+    if float(probs[candidates].sum()) < top_p + 1e-6:   # the margin covers cumsum's rounding against sum's
+        candidates = torch.arange(probs.numel())
+    sorted_probs, order = torch.sort(probs[candidates], descending=True)
+    keep = sorted_probs.cumsum(0) - sorted_probs < top_p
+    return torch.zeros_like(probs).scatter(0, candidates[order[keep]], sorted_probs[keep])
 
 
 def _emitter(job: _Job) -> Callable[[tuple], None]:
