@@ -264,8 +264,9 @@ def key_independence(nulls: list[dict]) -> dict:
             picked.append(values[group])
     full = [values for values in by_key.values() if len(values) == len(groups)]
     means = np.array([np.mean(list(values.values())) for values in full])
-    return {"null_ks_p_one_per_key": float(stats.kstest(picked, "uniform").pvalue), "null_one_per_key_runs": len(picked),
-            "null_key_mean_variance_ratio": float(means.var(ddof=1) / (1 / 12 / len(groups))) if len(means) > 1 else None}
+    ratio = float(means.var(ddof=1) / (1 / 12 / len(groups))) if len(means) > 1 else None
+    return {"null_ks_p_one_per_key": float(stats.kstest(picked, "uniform").pvalue),
+            "null_one_per_key_runs": len(picked), "null_key_mean_variance_ratio": ratio}
 
 
 def plot(results: dict, path: str) -> None:
@@ -314,7 +315,8 @@ def print_table(results: dict) -> None:
             m = row.get(mode)
             cells += [f"{m['p_value']:.2g}", str(m["tokens_scored"]), str(m["harvester_rank"])] if m else ["—"] * 3
         print(f"{row['model']:34}{cells[0]:>11}{cells[1]:>7}{cells[2]:>6}{cells[3]:>11}{cells[4]:>7}{cells[5]:>6}")
-    print(f"one p-value per key: {results['null_one_per_key_runs']} runs, KS p = {results['null_ks_p_one_per_key']:.3f}; "
+    print(f"one p-value per key: {results['null_one_per_key_runs']} runs, "
+          f"KS p = {results['null_ks_p_one_per_key']:.3f}; "
           f"variance of a key's mean p over the groups / independent: {results['null_key_mean_variance_ratio']:.2f}")
     print(f"null runs: {results['null_runs']}; KS p = {results['null_ks_p']:.3f}; false positives at 1e-3: "
           f"{results['null_false_positives_at_1e-3']} (FPR {results['null_fpr_at_1e-3']:.4f}, "

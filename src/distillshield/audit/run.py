@@ -226,14 +226,14 @@ def _canary(suspect, keys, served: ServedData, answer_texts: list[str], config: 
     Choosing those prompts looks at the served answers only, never at the suspect's, so a model that never
     saw the canaries answers them as independently of the phrases as any other prompt."""
     canaries = {account: [canary_phrase(key) for key in versions] for account, versions in keys.items()}
-    written = [candidate_phrases([item.answer]) for item in served.items]
-    served_phrases = set().union(*written)
+    served_canaries = _served_canaries(keys, served)
     # the canaries we served are the ones a student can have learned: test those alone when there are any
     # (fewer hypotheses, a smaller Holm correction); which they are depends on the served data only
-    exposed = {account: [phrase for phrase in phrases if phrase in served_phrases] for account, phrases in canaries.items()}
-    exposed = {account: phrases for account, phrases in exposed.items() if phrases}
-    canary_prompts = [item.messages for item, phrases in zip(served.items, written)
-                      if any(phrase in phrases for versions in exposed.values() for phrase in versions)]
+    exposed: dict[str, list[str]] = {}
+    for (account, _version), (phrase, _carriers) in served_canaries.items():
+        exposed.setdefault(account, []).append(phrase)
+    carrying = {id(item) for _phrase, carriers in served_canaries.values() for item in carriers}
+    canary_prompts = [item.messages for item in served.items if id(item) in carrying]
     if canary_prompts:
         canary_prompts = canary_prompts[:config.prompts]
         say(f"canary: the suspect answers the {len(canary_prompts)} prompts whose answers carried a canary")
@@ -254,14 +254,7 @@ def _canary_open(suspect, keys, served: ServedData, tokenizer, seed: int, say) -
     words among ``CANARY_DECOYS`` random words, by its likelihood of the note that ended a served answer
     carrying it (up to ``CANARY_CONTEXTS`` of them, log-likelihoods summed), given the words before. Only
     canaries that were served are tested: which ones depends on the served data alone, never on the suspect."""
-    written = [candidate_phrases([item.answer]) for item in served.items]
-    carriers_of: dict[str, tuple[str, list]] = {}
-    for account, versions in keys.items():
-        for version, key in enumerate(versions):
-            phrase = canary_phrase(key)
-            carriers = [item for item, phrases in zip(served.items, written) if phrase in phrases]
-            if carriers:
-                carriers_of[f"{account}\0{version}"] = (phrase, carriers)
+    carriers_of = {f"{account}\0{version}": found for (account, version), found in _served_canaries(keys, served).items()}
     # each canary costs the suspect ~840 scored notes: the most served ones first, up to CANARY_OPEN_LIMIT
     tested = sorted(carriers_of, key=lambda name: -len(carriers_of[name][1]))[:CANARY_OPEN_LIMIT]
     decoys = _decoy_words(seed)
@@ -271,6 +264,20 @@ def _canary_open(suspect, keys, served: ServedData, tokenizer, seed: int, say) -
         return []
     say(f"canary (open): the suspect ranked the words of {len(ranks)} canaries served")
     return [_as_test(canary_rank_test(ranks, CANARY_DECOYS + 1))]
+
+
+def _served_canaries(keys, served: ServedData) -> dict[tuple[str, int], tuple[str, list]]:
+    """(account, key version) -> (its canary, the served items whose answers carried it), for the canaries
+    found in the served data."""
+    written = [candidate_phrases([item.answer]) for item in served.items]
+    found = {}
+    for account, versions in keys.items():
+        for version, key in enumerate(versions):
+            phrase = canary_phrase(key)
+            carriers = [item for item, phrases in zip(served.items, written) if phrase in phrases]
+            if carriers:
+                found[(account, version)] = (phrase, carriers)
+    return found
 
 
 def _word_ranks(suspect, phrase: str, carriers, tokenizer, decoys: list[list[str]]) -> list[int]:
