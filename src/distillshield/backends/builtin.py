@@ -280,13 +280,13 @@ class BuiltinBackend:
         if row.job.cancelled:
             row.done = True
             return self.pad_id
-        log_probs = torch.log_softmax(logits.float(), dim=-1)
         scores = row.hook(torch.tensor(row.prompt_ids + row.ids), logits) if row.hook else logits
         token = _sample(scores, row.temperature, row.top_p, row.generator)
         if token in self.eos_ids:
             return self._finish(row, "stop")
         row.ids.append(token)
-        if row.logprobs is not None:
+        if row.logprobs is not None:   # the model's own log-probabilities, before any watermark
+            log_probs = torch.log_softmax(logits.float(), dim=-1)
             row.emit((row.index, "logprob", self._logprob_entry(token, log_probs, row.logprobs)))
         row.text = self.tokenizer.decode(row.ids, skip_special_tokens=True)
         for stop in row.stops:

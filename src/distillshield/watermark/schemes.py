@@ -41,6 +41,7 @@ Three schemes:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import struct
@@ -63,6 +64,14 @@ def _splitmix(values: np.ndarray) -> np.ndarray:
     z = (z ^ (z >> np.uint64(30))) * _M1
     z = (z ^ (z >> np.uint64(27))) * _M2
     return z ^ (z >> np.uint64(31))
+
+
+@functools.lru_cache(maxsize=4)
+def _vocab_steps(vocab_size: int) -> np.ndarray:
+    """token * golden ratio for every token id (what ``token_hashes`` adds to the seed), made once: read-only."""
+    steps = np.arange(vocab_size, dtype=np.uint64) * _GOLDEN
+    steps.flags.writeable = False
+    return steps
 
 
 def _uniform(hashes: np.ndarray) -> np.ndarray:
@@ -101,7 +110,7 @@ class Scheme:
         return int.from_bytes(digest.digest(), "little")
 
     def vocab_hashes(self, key: bytes, context: tuple[int, ...], vocab_size: int) -> np.ndarray:
-        return self.token_hashes(key, context, np.arange(vocab_size))
+        return _splitmix(np.uint64(self.seed(key, context)) + _vocab_steps(vocab_size))
 
     def token_hashes(self, key: bytes, context: tuple[int, ...], tokens: np.ndarray) -> np.ndarray:
         return _splitmix(np.uint64(self.seed(key, context)) + tokens.astype(np.uint64) * _GOLDEN)
@@ -277,9 +286,8 @@ class KGW(Scheme):
         context = self._context(input_ids)
         if context is None or not mark:
             return logits
-        green = _uniform(self.vocab_hashes(key, context, logits.shape[-1])) < self.gamma
-        bias = torch.from_numpy(np.where(green, self.delta, 0.0))
-        return logits + bias.to(device=logits.device, dtype=logits.dtype)
+        green = torch.from_numpy(_uniform(self.vocab_hashes(key, context, logits.shape[-1])) < self.gamma)
+        return logits.add(green.to(device=logits.device, dtype=logits.dtype), alpha=self.delta)
 
 
 @dataclass(frozen=True, slots=True)
