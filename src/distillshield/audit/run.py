@@ -82,6 +82,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
     rng = random.Random(config.seed)
     began = time.time()
     own_contexts = _contexts_by_account(served, tokenizer, scheme.context_width) if config.use_filter else {}
+    served_canaries = _served_canaries(keys, served) if config.canaries else {}
     context_filter = set().union(*own_contexts.values()) if config.use_filter else None
     picked = rng.sample(range(len(served.items)), min(config.prompts, len(served.items)))
     tests, curves, answers = [], {}, []
@@ -101,7 +102,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
         asked = "prompts given" if probes else "the prompts we served"
         add_mode("radioactivity-closed", tape, f"the suspect answered {len(prompts)} of {asked}")
         if config.canaries:
-            tests.append(_canary(suspect, keys, served, answer_texts, config, say))
+            tests.append(_canary(suspect, keys, served, served_canaries, answer_texts, config, say))
 
     if "open" in config.modes:
         if not suspect.reads_our_tokens():
@@ -118,7 +119,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
             add_mode("radioactivity-open", tape, f"the suspect predicted every next token of {len(texts) - given} "
                                                  f"of the answers we served and {given} reading texts given")
             if config.canaries and hasattr(suspect, "continuation_logprobs"):
-                tests.extend(_canary_open(suspect, keys, served, tokenizer, config.seed, say))
+                tests.extend(_canary_open(suspect, served_canaries, tokenizer, config.seed, say))
 
     if references:
         tests += _fingerprint_tests(suspect, references, served, picked, answers if not probes else [], tokenizer,
@@ -219,14 +220,13 @@ def _reading_texts(reading, served: ServedData, config: AuditConfig, rng: random
     return texts
 
 
-def _canary(suspect, keys, served: ServedData, answer_texts: list[str], config: AuditConfig, say) -> dict:
+def _canary(suspect, keys, served: ServedData, served_canaries: dict, answer_texts: list[str], config: AuditConfig,
+            say) -> dict:
     """The canary test on the closed mode's answers and on the answers to the *canary prompts*: the served
     prompts whose answers carried a tested account's canary, where a student learned to write it.
 
     Choosing those prompts looks at the served answers only, never at the suspect's, so a model that never
     saw the canaries answers them as independently of the phrases as any other prompt."""
-    canaries = {account: [canary_phrase(key) for key in versions] for account, versions in keys.items()}
-    served_canaries = _served_canaries(keys, served)
     # the canaries we served are the ones a student can have learned: test those alone when there are any
     # (fewer hypotheses, a smaller Holm correction); which they are depends on the served data only
     exposed: dict[str, list[str]] = {}
@@ -238,7 +238,8 @@ def _canary(suspect, keys, served: ServedData, answer_texts: list[str], config: 
         canary_prompts = canary_prompts[:config.prompts]
         say(f"canary: the suspect answers the {len(canary_prompts)} prompts whose answers carried a canary")
         answer_texts = answer_texts + suspect.answer(canary_prompts, config.sampling)
-    test = _as_test(canary_test(answer_texts, exposed or canaries))
+    canaries = exposed or {account: [canary_phrase(key) for key in versions] for account, versions in keys.items()}
+    test = _as_test(canary_test(answer_texts, canaries))
     test["canary_prompts"] = len(canary_prompts)
     test["tested"] = "the canaries served in the data" if exposed else "every key's canary (none was served in the data)"
     return test
@@ -249,12 +250,12 @@ CANARY_DECOYS = 69      # random words each canary word is ranked against: ranks
 CANARY_OPEN_LIMIT = 16  # canaries the open test scores (those served most often)
 
 
-def _canary_open(suspect, keys, served: ServedData, tokenizer, seed: int, say) -> list[dict]:
+def _canary_open(suspect, served_canaries: dict, tokenizer, seed: int, say) -> list[dict]:
     """The open canary test: for every canary served in the data, the suspect's rank of each of its three
     words among ``CANARY_DECOYS`` random words, by its likelihood of the note that ended a served answer
     carrying it (up to ``CANARY_CONTEXTS`` of them, log-likelihoods summed), given the words before. Only
     canaries that were served are tested: which ones depends on the served data alone, never on the suspect."""
-    carriers_of = {f"{account}\0{version}": found for (account, version), found in _served_canaries(keys, served).items()}
+    carriers_of = {f"{account}\0{version}": found for (account, version), found in served_canaries.items()}
     # each canary costs the suspect ~840 scored notes: the most served ones first, up to CANARY_OPEN_LIMIT
     tested = sorted(carriers_of, key=lambda name: -len(carriers_of[name][1]))[:CANARY_OPEN_LIMIT]
     decoys = _decoy_words(seed)

@@ -37,7 +37,6 @@ class Suspect(Protocol):
     # continuation_logprobs(messages, prefix ids, [continuation ids]) -> log P(continuation | prompt, prefix) each
 
 
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
