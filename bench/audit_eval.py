@@ -315,9 +315,10 @@ def print_table(results: dict) -> None:
             m = row.get(mode)
             cells += [f"{m['p_value']:.2g}", str(m["tokens_scored"]), str(m["harvester_rank"])] if m else ["—"] * 3
         print(f"{row['model']:34}{cells[0]:>11}{cells[1]:>7}{cells[2]:>6}{cells[3]:>11}{cells[4]:>7}{cells[5]:>6}")
+    ratio = results["null_key_mean_variance_ratio"]
     print(f"one p-value per key: {results['null_one_per_key_runs']} runs, "
-          f"KS p = {results['null_ks_p_one_per_key']:.3f}; "
-          f"variance of a key's mean p over the groups / independent: {results['null_key_mean_variance_ratio']:.2f}")
+          f"KS p = {results['null_ks_p_one_per_key']:.3f}; variance of a key's mean p over the groups / "
+          f"independent: {'—' if ratio is None else f'{ratio:.2f}'}")
     print(f"null runs: {results['null_runs']}; KS p = {results['null_ks_p']:.3f}; false positives at 1e-3: "
           f"{results['null_false_positives_at_1e-3']} (FPR {results['null_fpr_at_1e-3']:.4f}, "
           f"95% upper bound {results['null_fpr_upper_95']:.4f}); {results['seconds']:.0f} s")

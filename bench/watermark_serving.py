@@ -9,9 +9,10 @@
 hook marks each answer with the requesting account's key (as `distillshield serve` does), or not at all for
 the unmarked configuration. Each round sends `--concurrency` chat requests at once (requests for long
 stories, so that every answer runs to `--max-tokens` and all configurations decode the same number of
-steps; temperature 0.7, top_p 0.95), one configuration after another, so a slow moment of the machine falls on every configuration alike. Speed is
-completion tokens over the round's wall time; the table gives the median over rounds and its ratio to the
-unmarked configuration's median in the same run. Half the rounds stream (SSE), half answer in one body.
+steps; temperature 0.7, top_p 0.95), one configuration after another, so a slow moment of the machine
+falls on every configuration alike. Speed is completion tokens over the round's wall time; the table
+gives the median over rounds and its ratio to the unmarked configuration's median in the same run. Half
+the rounds stream (SSE), half answer in one body.
 """
 
 from __future__ import annotations
