@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import numpy as np
 import openai
 import orjson
 import pytest
@@ -154,5 +155,23 @@ def test_the_samplers_nucleus_sorting_only_likely_tokens_equals_sorting_them_all
         for top_p in (0.95, 0.9, 0.5):
             sorted_probs, order = torch.sort(probs, descending=True)
             keep = sorted_probs.cumsum(0) - sorted_probs < top_p
-            full = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
-            assert torch.equal(_nucleus(probs, top_p), full)
+            tokens, kept = _nucleus(probs, top_p)
+            assert torch.equal(tokens, torch.sort(order[keep]).values)
+            assert torch.equal(kept, probs[tokens])
+
+
+def test_the_sampler_draws_from_the_nucleus_in_proportion():
+    import torch
+    from scipy import stats
+
+    from distillshield.backends.builtin import _sample
+
+    logits = torch.tensor([3.0, 2.5, 2.0, 1.0, 0.0, -1.0, -4.0, -9.0] + [-20.0] * 100)
+    probs = torch.softmax(logits / 0.8, -1)
+    sorted_probs, order = torch.sort(probs, descending=True)
+    nucleus = order[sorted_probs.cumsum(0) - sorted_probs < 0.9]
+    generator = torch.Generator().manual_seed(0)
+    counts = np.bincount([_sample(logits, 0.8, 0.9, generator) for _ in range(20000)], minlength=len(logits))
+    assert counts.sum() == counts[nucleus].sum()         # nothing outside the nucleus
+    expected = probs[nucleus].double().numpy()
+    assert stats.chisquare(counts[nucleus], expected / expected.sum() * 20000).pvalue > 1e-3

@@ -156,7 +156,7 @@ def _full_sort_nucleus(probs: np.ndarray, top_p: float) -> np.ndarray:
 
 @pytest.mark.parametrize("spread", [0.3, 3.0, 30.0])   # flat (every token under the floor) to peaked
 def test_the_nucleus_cut_sorting_only_likely_tokens_equals_sorting_the_vocabulary(spread):
-    from distillshield.watermark.schemes import _nucleus, _sampling_probs
+    from distillshield.watermark.schemes import _nucleus, _sampling_support
 
     rng = np.random.default_rng(int(spread * 10))
     for _ in range(20):
@@ -165,23 +165,46 @@ def test_the_nucleus_cut_sorting_only_likely_tokens_equals_sorting_the_vocabular
             scaled = logits.double().numpy() / temperature
             probs = np.exp(scaled - scaled.max())
             probs /= probs.sum()
-            assert np.array_equal(_nucleus(probs, top_p), _full_sort_nucleus(probs, top_p))
-            assert np.array_equal(_sampling_probs(logits, temperature, top_p) > 0,
-                                  _full_sort_nucleus(probs, top_p) > 0)
+            full = _full_sort_nucleus(probs, top_p)
+            tokens, kept = _nucleus(probs, top_p)
+            assert np.array_equal(tokens, np.flatnonzero(full))
+            assert np.allclose(kept, full[tokens], rtol=1e-12, atol=0)
+            support, support_probs = _sampling_support(logits, temperature, top_p)
+            assert np.array_equal(support, np.flatnonzero(full))
+            assert np.allclose(support_probs, full[support], rtol=1e-9, atol=0)
 
 
 def test_expmin_picks_the_same_token_from_the_nucleus_as_from_the_whole_vocabulary():
-    from distillshield.watermark.schemes import _uniform, _sampling_probs
+    from distillshield.watermark.schemes import _uniform
 
     scheme, rng = ExpMin(), np.random.default_rng(5)
     for key in _keys(50, 51):
         logits = torch.from_numpy(rng.standard_normal(49152) * 4).float()
-        probs = _sampling_probs(logits, 0.7, 0.95)
+        scaled = logits.double().numpy() / 0.7
+        probs = _full_sort_nucleus(np.exp(scaled - scaled.max()) / np.exp(scaled - scaled.max()).sum(), 0.95)
         r = _uniform(scheme.vocab_hashes(key, (3, 1), len(probs)))
         with np.errstate(divide="ignore"):
             expected = int(np.argmax(np.where(probs > 0, np.log(r) / probs, -np.inf)))
         marked = RowWatermark(scheme, key, temperature=0.7, top_p=0.95)([3, 1], logits)
         assert int(torch.argmax(marked)) == expected
+
+
+@pytest.mark.parametrize("scheme", [ExpMin(context_width=1), Tournament(), KGW()])
+def test_pick_gives_the_token_the_one_hot_logits_put_their_mass_on(scheme):
+    rng, key = np.random.default_rng(8), _keys(1, 52)[0]
+    by_logits = RowWatermark(scheme, key, temperature=0.7, top_p=0.95, seed=3)
+    by_pick = RowWatermark(scheme, key, temperature=0.7, top_p=0.95, seed=3)
+    ids = [5, 9]
+    for _ in range(60):
+        logits = torch.from_numpy(rng.standard_normal(2000) * 3).float()
+        picked = by_pick.pick(ids, logits)
+        if not scheme.picks_tokens:
+            assert picked is None and not by_pick.picks
+            return
+        marked = by_logits(ids, logits)
+        assert torch.isinf(marked).sum() == len(marked) - 1 and int(torch.argmax(marked)) == picked
+        ids.append(int(rng.integers(0, 6)))   # a small alphabet: contexts repeat, so plain draws are covered too
+    assert RowWatermark(scheme, key, temperature=0.0).pick([5, 9], logits) is None   # greedy: the caller decodes
 
 
 def test_kgw_without_repeats_leaves_a_repeated_context_unbiased():

@@ -30,7 +30,9 @@ GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _DEFAULT_MAX_TOKENS = {"/v1/chat/completions": 256, "/v1/completions": 16}
 _FINISHED = object()
 
-LogitsHook = Callable[[object, object], object]  # (row token ids, logits) -> logits
+# (row token ids, logits) -> logits. A hook with ``picks`` true also has ``pick(ids, logits) -> token | None``:
+# it chooses the token itself (a distortion-free watermark), and the row's own sampling is skipped.
+LogitsHook = Callable[[object, object], object]
 
 
 def packaged_model_path() -> Path:
@@ -280,8 +282,7 @@ class BuiltinBackend:
         if row.job.cancelled:
             row.done = True
             return self.pad_id
-        scores = row.hook(torch.tensor(row.prompt_ids + row.ids), logits) if row.hook else logits
-        token = _sample(scores, row.temperature, row.top_p, row.generator)
+        token = self._next_token(row, logits)
         if token in self.eos_ids:
             return self._finish(row, "stop")
         row.ids.append(token)
@@ -297,6 +298,15 @@ class BuiltinBackend:
         if len(row.ids) >= row.max_tokens:
             return self._finish(row, "length")
         self._send_text(row, hold_back=max((len(s) for s in row.stops), default=1) - 1)
+        return token
+
+    def _next_token(self, row: _Row, logits) -> int:
+        if row.hook is None:
+            return _sample(logits, row.temperature, row.top_p, row.generator)
+        ids = row.prompt_ids + row.ids
+        token = row.hook.pick(ids, logits) if getattr(row.hook, "picks", False) else None
+        if token is None:
+            token = _sample(row.hook(ids, logits), row.temperature, row.top_p, row.generator)
         return token
 
     def _send_text(self, row: _Row, hold_back: int = 0) -> None:
@@ -334,16 +344,18 @@ def _sample(scores, temperature: float, top_p: float, generator) -> int:
     if temperature <= 0:
         return int(torch.argmax(scores))
     probs = torch.softmax(scores.float() / temperature, dim=-1)
-    if top_p < 1.0:
-        probs = _nucleus(probs, top_p)
-    return int(torch.multinomial(probs, 1, generator=generator))
+    if top_p >= 1.0:
+        return int(torch.multinomial(probs, 1, generator=generator))
+    tokens, kept = _nucleus(probs, top_p)
+    return int(tokens[torch.multinomial(kept, 1, generator=generator)])  # a draw over a few tokens, not 49k
 
 
 _NUCLEUS_FLOOR = 1e-6
 
 
 def _nucleus(probs, top_p: float):
-    """The smallest set of most likely tokens whose mass reaches top_p (not renormalised: multinomial does).
+    """The smallest set of most likely tokens whose mass reaches top_p, in id order, and their probabilities
+    (not renormalised: multinomial does).
 
     Only the tokens above a small floor are sorted, most of a step's cost otherwise: when they hold top_p of
     the mass every other token comes after them and is cut, so the cut is the same as sorting them all."""
@@ -354,7 +366,8 @@ def _nucleus(probs, top_p: float):
         candidates = torch.arange(probs.numel())
     sorted_probs, order = torch.sort(probs[candidates], descending=True)
     keep = sorted_probs.cumsum(0) - sorted_probs < top_p
-    return torch.zeros_like(probs).scatter(0, candidates[order[keep]], sorted_probs[keep])
+    tokens = torch.sort(candidates[order[keep]]).values
+    return tokens, probs[tokens]
 
 
 def _emitter(job: _Job) -> Callable[[tuple], None]:

@@ -29,10 +29,17 @@ class RowWatermark:
         self.top_p = top_p
         self.rng = np.random.default_rng(seed if seed is not None else secrets.randbits(63))
         self.first_seen: dict[tuple[int, ...], int] = {}  # context -> length of token_ids when first met
+        self.picks = scheme.picks_tokens   # True: ``pick`` gives the next token itself
 
     def __call__(self, token_ids, logits):
         return self.scheme.bias_logits(token_ids, logits, self.key, temperature=self.temperature, top_p=self.top_p,
                                        rng=self.rng, mark=self._marks(token_ids))
+
+    def pick(self, token_ids, logits) -> int | None:
+        """The next token where the scheme picks it (``picks``), so that a sampler need not sample again from
+        the one-hot logits ``__call__`` returns; None where the caller must sample from ``__call__``'s logits."""
+        return self.scheme.pick_token(token_ids, logits, self.key, temperature=self.temperature, top_p=self.top_p,
+                                      rng=self.rng, mark=self._marks(token_ids))
 
     def _marks(self, token_ids) -> bool:
         """False where the scheme leaves repeated contexts unmarked and this one came earlier in the answer."""

@@ -93,6 +93,7 @@ class Scheme:
     name = "scheme"
     context_width: int
     marks_repeated_context = True  # False: a context already seen in the answer gets an unmarked token
+    picks_tokens = False           # True: the scheme chooses the next token itself (``pick_token``)
 
     def __post_init__(self) -> None:
         if not isinstance(self.context_width, int) or not 0 <= self.context_width <= 8:
@@ -167,12 +168,20 @@ class Scheme:
         """The next token's logits (a 1-D torch tensor) with the mark of ``key`` applied.
 
         ``input_ids`` is everything before the next token. ``temperature`` and ``top_p`` are the
-        sampling the caller will do next; the distortion-free schemes pick the token themselves from
-        that distribution and return logits with all mass on it, which the caller's sampling keeps.
-        ``mark`` False (a repeated context, for schemes that do not mark those): the pick is an
-        ordinary draw from that distribution, with ``rng``.
+        sampling the caller will do next. A scheme that picks the token itself (``picks_tokens``)
+        returns logits with all mass on its pick, which the caller's sampling keeps.
         """
-        raise NotImplementedError
+        token = self.pick_token(input_ids, logits, key, temperature=temperature, top_p=top_p, rng=rng, mark=mark)
+        return logits if token is None else _one_hot_logits(logits, token)
+
+    def pick_token(self, input_ids: list[int], logits, key: bytes, *, temperature: float = 1.0,
+                   top_p: float = 1.0, rng: np.random.Generator | None = None, mark: bool = True) -> int | None:
+        """The next token, for the distortion-free schemes, which draw it from the temperature/top_p
+        distribution themselves; None where the caller samples as usual (a scheme that only biases logits,
+        greedy decoding, a context not yet complete). ``mark`` False (a repeated context, for schemes that
+        do not mark those): an ordinary draw from that distribution, with ``rng``.
+        """
+        return None
 
     def _context(self, input_ids) -> tuple[int, ...] | None:
         if len(input_ids) < self.context_width:
@@ -195,20 +204,23 @@ def _binomial_randomized(statistic: float, n: int, p: float, u: float) -> float:
     return float(stats.binom.sf(k, n, p) + u * stats.binom.pmf(k, n, p))
 
 
-def _sampling_probs(logits, temperature: float, top_p: float) -> np.ndarray:
-    """The distribution the built-in backend samples from (``backends.builtin._sample``), float64."""
-    scaled = logits.detach().float().cpu().numpy().astype(np.float64) / temperature
-    scaled -= scaled.max()
-    probs = np.exp(scaled)
-    probs /= probs.sum()
-    return _nucleus(probs, top_p) if top_p < 1.0 else probs
+def _sampling_support(logits, temperature: float, top_p: float) -> tuple[np.ndarray, np.ndarray]:
+    """The tokens the built-in backend's sampler (``backends.builtin._sample``) can pick, in id order, and their
+    probabilities (float64, summing to 1): the nucleus for top_p < 1, else every token of non-zero probability."""
+    import torch
+
+    probs = torch.softmax(logits.detach().cpu().double() / temperature, dim=-1).numpy()
+    if top_p < 1.0:
+        return _nucleus(probs, top_p)
+    support = np.flatnonzero(probs > 0)
+    return support, probs[support]
 
 
 _NUCLEUS_FLOOR = 1e-6
 
 
-def _nucleus(probs: np.ndarray, top_p: float) -> np.ndarray:
-    """The most likely tokens until their mass reaches top_p, renormalised.
+def _nucleus(probs: np.ndarray, top_p: float) -> tuple[np.ndarray, np.ndarray]:
+    """The most likely tokens until their mass reaches top_p, in id order, and their probabilities renormalised.
 
     Only the tokens above a small floor are sorted (a few hundred of 49k, the sort being most of the cost):
     when they hold top_p of the mass, every token under the floor comes after them in the order and is cut,
@@ -219,9 +231,9 @@ def _nucleus(probs: np.ndarray, top_p: float) -> np.ndarray:
     order = candidates[np.argsort(-probs[candidates], kind="stable")]
     sorted_probs = probs[order]
     keep = np.cumsum(sorted_probs) - sorted_probs < top_p
-    nucleus = np.zeros_like(probs)
-    nucleus[order[keep]] = sorted_probs[keep]
-    return nucleus / nucleus.sum()
+    tokens = np.sort(order[keep])
+    kept = probs[tokens]
+    return tokens, kept / kept.sum()
 
 
 def _draw(probs: np.ndarray, rng: np.random.Generator | None) -> int:
@@ -303,6 +315,7 @@ class ExpMin(Scheme):
 
     name = "expmin"
     marks_repeated_context = False
+    picks_tokens = True
 
     def token_values(self, hashes: np.ndarray) -> np.ndarray:
         return -np.log1p(-_uniform(hashes))
@@ -311,16 +324,15 @@ class ExpMin(Scheme):
         p_value = float(stats.gamma.sf(statistic, tokens_scored))
         return TokenScore(statistic, tokens_scored, p_value, (statistic - tokens_scored) / math.sqrt(tokens_scored))
 
-    def bias_logits(self, input_ids, logits, key, *, temperature=1.0, top_p=1.0, rng=None, mark=True):
+    def pick_token(self, input_ids, logits, key, *, temperature=1.0, top_p=1.0, rng=None, mark=True):
         context = self._context(input_ids)
         if context is None or temperature <= 0:
-            return logits  # greedy decoding is one point mass: nothing to mark without changing it
-        probs = _sampling_probs(logits, temperature, top_p)
+            return None  # greedy decoding is one point mass: nothing to mark without changing it
+        support, probs = _sampling_support(logits, temperature, top_p)
         if not mark:
-            return _one_hot_logits(logits, _draw(probs, rng))
-        support = np.flatnonzero(probs > 0)   # after top_p, the nucleus: only its tokens can win
+            return int(support[_draw(probs, rng)])
         r = _uniform(self.token_hashes(key, context, support))
-        return _one_hot_logits(logits, int(support[np.argmax(np.log(r) / probs[support])]))  # log(r^(1/p)), same argmax
+        return int(support[np.argmax(np.log(r) / probs)])  # log(r^(1/p)): the same argmax
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +349,7 @@ class Tournament(Scheme):
 
     name = "tournament"
     marks_repeated_context = False
+    picks_tokens = True
 
     def __post_init__(self) -> None:
         Scheme.__post_init__(self)
@@ -358,21 +371,21 @@ class Tournament(Scheme):
     def randomized_p_value(self, statistic: float, tokens_scored: int, u: float) -> float:
         return _binomial_randomized(statistic, tokens_scored * self.layers, 0.5, u)
 
-    def bias_logits(self, input_ids, logits, key, *, temperature=1.0, top_p=1.0, rng=None, mark=True):
+    def pick_token(self, input_ids, logits, key, *, temperature=1.0, top_p=1.0, rng=None, mark=True):
         context = self._context(input_ids)
         if context is None or temperature <= 0:
-            return logits
-        probs = _sampling_probs(logits, temperature, top_p)
+            return None
+        support, probs = _sampling_support(logits, temperature, top_p)
         if not mark:
-            return _one_hot_logits(logits, _draw(probs, rng))
+            return int(support[_draw(probs, rng)])
         # tokens below 1e-15 are left out: all of them together hold < 1e-10 of the mass (a 49k vocabulary),
         # and the rest of the vocabulary is usually a small part of it, so this is ~10x faster
-        support = np.flatnonzero(probs > 1e-15)
-        probs = probs[support] / probs[support].sum()
+        likely = probs > 1e-15
+        support, probs = support[likely], probs[likely] / probs[likely].sum()
         bits = self._bits(self.token_hashes(key, context, support)).T.astype(np.float64)  # one row per layer
         for g in bits:
             probs *= (1.0 - probs @ g) + g  # the winner of one knock-out between two draws from probs
-        return _one_hot_logits(logits, int(support[_draw(probs, rng)]))
+        return int(support[_draw(probs, rng)])
 
 
 SCHEMES: dict[str, type[Scheme]] = {"kgw": KGW, "expmin": ExpMin, "tournament": Tournament}
