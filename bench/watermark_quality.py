@@ -32,6 +32,7 @@ import math
 import random
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -193,9 +194,9 @@ def summarize(records: list[dict], names: list[str]) -> dict:
             low, high = row["paired"]["ratio_95ci"]
             row["within_3_percent"] = bool(low >= 0.97 and high <= 1.03)
         results[name] = row
-    sources = sorted({r["source"] for r in rows})
+    sources = Counter(r["source"].split(":")[0] for r in rows)   # the data set, without the item's own path
     return {"results": results, "prompts": len(rows), "prompts_dropped": len(records) - len(rows),
-            "sources": {s: sum(r["source"] == s for r in rows) for s in sources}}
+            "sources": dict(sources.most_common())}
 
 
 def table(report: dict) -> str:
