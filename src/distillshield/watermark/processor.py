@@ -29,7 +29,11 @@ class RowWatermark:
         self.top_p = top_p
         self.rng = np.random.default_rng(seed if seed is not None else secrets.randbits(63))
         self.first_seen: dict[tuple[int, ...], int] = {}  # context -> length of token_ids when first met
-        self.picks = scheme.picks_tokens   # True: ``pick`` gives the next token itself
+
+    @property
+    def picks(self) -> bool:
+        """True: ``pick`` gives the next token itself (the scheme chooses it)."""
+        return self.scheme.picks_tokens
 
     def __call__(self, token_ids, logits):
         return self.scheme.bias_logits(token_ids, logits, self.key, temperature=self.temperature, top_p=self.top_p,
