@@ -42,10 +42,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from watermark_eval import DATA, MASTER, distinct_trigrams, gemma_path, load_gguf, log, read_jsonl, scheme_specs  # noqa: E402
+from watermark_serving import hook_factory  # noqa: E402
 
 from distillshield.backends.base import BackendRequest  # noqa: E402
 from distillshield.backends.builtin import BuiltinBackend  # noqa: E402
-from distillshield.watermark import RowWatermark, account_key, parse_scheme  # noqa: E402
+from distillshield.watermark import parse_scheme  # noqa: E402
 
 USER_SETS = ("alpaca_eval_users.jsonl", "arena_hard_v0.1.jsonl", "sharegpt_dev.jsonl")
 OTHER_SETS = ("gpteacher_roleplay.jsonl", "alpaca_seed_tasks.jsonl", "gpteacher_codegen.jsonl", "gsm8k_train.jsonl")
@@ -66,17 +67,6 @@ def quality_prompts(tokenizer, count: int) -> list[dict]:
             if len(ids) <= 160:
                 prompts.append({"index": len(prompts), "source": row.get("source", ""), "prompt": row["prompt"]})
     return prompts
-
-
-def hook_factory(schemes: dict):
-    """The account's name says which configuration it is ("none/..." is left unmarked)."""
-    def factory(account: str, payload: dict, hardened: bool = False):
-        scheme = schemes[account.split("/")[0]]
-        if scheme is None:
-            return None
-        return RowWatermark(scheme, account_key(MASTER, account.split("/")[1]), temperature=payload["temperature"],
-                            top_p=payload["top_p"])
-    return factory
 
 
 async def answer(backend, config: str, prompt: dict, max_tokens: int) -> dict:
@@ -119,7 +109,7 @@ def score_answers(model, tokenizer, pairs: list[tuple[str, str]], batch: int = 8
 
 async def generate_and_score(args, configs: dict, prompts: list[dict], done: set[int]) -> None:
     backend = BuiltinBackend(max_batch_size=args.batch, threads=args.threads, max_queue=4096,
-                             logits_processor_factory=hook_factory(configs))
+                             logits_processor_factory=hook_factory(configs, MASTER))
     await backend.start()
     judge_tokenizer, judge = load_gguf(gemma_path())
     todo = [p for p in prompts if p["index"] not in done]

@@ -48,13 +48,15 @@ def long_prompts(count: int) -> list[str]:
     return [f"Write a long, detailed story of at least 500 words about {TOPICS[i % len(TOPICS)]}." for i in range(count)]
 
 
-def hook_factory(schemes: dict):
-    """The account's name says which scheme marks it ("none/..." is left unmarked)."""
+def hook_factory(schemes: dict, master: bytes = MASTER):
+    """Accounts are named "configuration/owner": the configuration says which scheme marks the answer ("none"
+    leaves it unmarked), the owner whose key, so one owner's answers carry the same key in every configuration."""
     def factory(account: str, payload: dict, hardened: bool = False):
-        scheme = schemes[account.split("/")[0]]
+        config, _, owner = account.partition("/")
+        scheme = schemes[config]
         if scheme is None:
             return None
-        return RowWatermark(scheme, account_key(MASTER, account), temperature=payload["temperature"],
+        return RowWatermark(scheme, account_key(master, owner), temperature=payload["temperature"],
                             top_p=payload["top_p"])
     return factory
 

@@ -47,7 +47,7 @@ MASTER = b"c" * 32
 
 def decode_logits(backend, prompts: list[str], steps: int) -> tuple[list[list[int]], list[torch.Tensor], float]:
     """Answer the prompts together for ``steps`` tokens; the logits of every step, and the median step time."""
-    tokenizer, model = backend.tokenizer, backend.model
+    model = backend.model
     rows = [backend._prompt_ids({"messages": [{"role": "user", "content": p}]}, chat=True) for p in prompts]
     width = max(map(len, rows))
     pad = backend.pad_id
@@ -71,7 +71,6 @@ def decode_logits(backend, prompts: list[str], steps: int) -> tuple[list[list[in
             out = model(input_ids=next_ids, attention_mask=mask, position_ids=positions,
                         past_key_values=out.past_key_values, use_cache=True)
             step_seconds.append(time.perf_counter() - began)
-    del tokenizer
     return rows, all_logits, statistics.median(step_seconds)
 
 
@@ -101,8 +100,7 @@ def main() -> None:
     args = parser.parse_args()
 
     backend = BuiltinBackend(max_batch_size=args.rows, threads=args.threads)
-    backend._load()
-    torch.set_num_threads(args.threads)
+    backend._load()   # sets the torch threads too
     prompts = long_prompts(args.rows)
     prompt_lens = [len(backend._prompt_ids({"messages": [{"role": "user", "content": p}]}, chat=True)) for p in prompts]
     steps_s = []
