@@ -45,11 +45,6 @@ def exchanges_in(path: Path) -> list:
     return [r for r in read_exchanges(path.read_text().splitlines()) if not isinstance(r, BadLine)]
 
 
-def examples_of(path: Path, tokens: Tokens) -> list:
-    return [e for e in (tokens.example(r.request, r.response, soft=False) for r in exchanges_in(path)
-                        if r.status in (None, 200) and r.response) if e is not None]
-
-
 def with_canaries(harvest: Path, master: MasterKey, count: int, out: Path) -> Path:
     """The harvest with the answers of its first ``count`` accounts ending in their canaries."""
     records = exchanges_in(harvest)
@@ -80,8 +75,8 @@ def main() -> None:
     master = MasterKey.load(run / "watermark.key")
     if args.canary_accounts:
         harvest = with_canaries(harvest, master, args.canary_accounts, run / "harvest-canaries.jsonl")
-    examples = examples_of(harvest, tokens)
-    held = examples_of(run / "reference.jsonl", tokens)
+    examples = tokens.examples(exchanges_in(harvest), soft=False)
+    held = tokens.examples(exchanges_in(run / "reference.jsonl"), soft=False)
     served = read_served(harvest)
     accounts = served.accounts + [f"decoy-{i:03d}" for i in range(args.decoys)]
     keys = {a: master.account_keys(a) for a in accounts}

@@ -14,11 +14,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from distillshield.backends.builtin import packaged_model_path
 from distillshield.cli import main
 from distillshield.detect import DetectorModel, DistillationScorer
 from distillshield.errors import ConfigError
 from distillshield.lab.campaign import (
-    LARGE, ArmResult, CampaignConfig, CampaignResult, StudentResult, _first_flags, load_config, run_campaign,
+    LARGE, ArmResult, CampaignConfig, CampaignResult, StudentResult, Tokens, _first_flags, load_config, run_campaign,
     summarise,
 )
 from distillshield.lab.harvest import AccountOutcome, Admin, HarvestResult, harvest, plan_accounts, split_quota
@@ -27,6 +28,7 @@ from distillshield.lab.student import (
     Example, Fidelity, Student, StudentConfig, TrainConfig, fidelity, generate, load_student, save_student, train,
 )
 from distillshield.records import Exchange, format_ts
+from distillshield.watermark import load_tokenizer
 
 SUMMARY_KEYS = ("harvested", "student_gain", "flagged_accounts", "first_flagged_after", "student_path")
 
@@ -189,6 +191,24 @@ def test_training_lowers_the_loss_and_moves_the_student_toward_held_out_answers(
     assert result.loss[-1] < 0.5 * result.loss[0]
     assert after.nll < before.nll - 1.0 and after.agreement > before.agreement
     assert result.soft_tokens == (64 * 6 if mode == "token" else 0)
+
+
+def test_only_answered_exchanges_become_training_examples_ending_where_the_teacher_stopped():
+    tokens = Tokens(load_tokenizer(str(packaged_model_path())))
+
+    def exchange(status, content, finish="stop"):
+        response = {"choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": finish}]}
+        return Exchange(id=f"ex_{status}_{finish}", ts=format_ts(1.7e9), account="a", endpoint="/v1/chat/completions",
+                        request={"messages": [{"role": "user", "content": "Name a colour."}]},
+                        response=response if status == 200 else {"error": {"message": "no"}}, status=status)
+
+    examples = tokens.examples([exchange(200, "Red."), exchange(403, ""), exchange(429, ""), exchange(200, "Blue", "length"),
+                                exchange(200, "", "length"), exchange(200, "")], soft=False)
+    # an answer cut before its first token teaches nothing; an empty answer that stopped teaches stopping
+    assert [tokens.decode(e.answer_ids) for e in examples] == ["Red.", "Blue", ""]
+    assert examples[2].answer_ids == [tokens.stop_id]
+    assert examples[0].answer_ids[-1] == tokens.stop_id and examples[1].answer_ids[-1] != tokens.stop_id
+    assert examples[0].prompt_ids == tokens.prompt([{"role": "user", "content": "Name a colour."}])
 
 
 def test_training_on_device_auto_without_a_gpu_runs_on_the_cpu():

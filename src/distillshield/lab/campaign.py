@@ -279,6 +279,11 @@ class Tokens:
             return None
         return Example(self.prompt(request["messages"]), answer, targets)
 
+    def examples(self, exchanges: list[Exchange], *, soft: bool) -> list[Example]:
+        """The training examples of the exchanges that were answered (status 200, or none recorded)."""
+        answered = (r for r in exchanges if r.status in (None, 200) and r.response)
+        return [e for e in (self.example(r.request, r.response, soft=soft) for r in answered) if e is not None]
+
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=True)
 
@@ -453,8 +458,7 @@ def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
     for arm, result in arms.items():
         for mode in config.modes:
             mark = time.perf_counter()
-            examples = [e for e in (tokens.example(r.request, r.response, soft=mode == "token")
-                                    for r in result.harvest.answers) if e is not None]
+            examples = tokens.examples(result.harvest.answers, soft=mode == "token")
             model = Student(config.student)
             trained = train(model, examples, config.train, mode=mode)
             after = fidelity(model, held)
