@@ -135,14 +135,20 @@ def test_marked_streams_are_detected(name, temperature):
 
 
 @pytest.mark.parametrize("scheme", [ExpMin(), Tournament(layers=3)])
-def test_distortion_free_schemes_sample_the_model_distribution_over_keys(scheme):
+@pytest.mark.parametrize("top_p", [1.0, 0.8])
+def test_distortion_free_schemes_sample_the_model_distribution_over_keys(scheme, top_p):
     logits = torch.tensor([2.0, 1.5, 1.0, 0.5, 0.0, -0.5, -1.0, -3.0])
     probs = torch.softmax(logits.double() / 0.8, -1).numpy()
+    if top_p < 1.0:   # the nucleus: here the 3 most likely tokens, 5 left out
+        kept = np.cumsum(probs) - probs < top_p
+        assert kept.sum() == 3
+        probs = np.where(kept, probs, 0.0) / probs[kept].sum()
     counts = np.zeros(len(logits))
     for index, key in enumerate(_keys(6000, 40)):
-        marked = RowWatermark(scheme, key, temperature=0.8, seed=index)([3, 1], logits)
+        marked = RowWatermark(scheme, key, temperature=0.8, top_p=top_p, seed=index)([3, 1], logits)
         counts[int(torch.argmax(marked))] += 1
-    assert stats.chisquare(counts, probs * counts.sum()).pvalue > 1e-3
+    assert counts[probs == 0].sum() == 0
+    assert stats.chisquare(counts[probs > 0], probs[probs > 0] * counts.sum()).pvalue > 1e-3
 
 
 def _full_sort_nucleus(probs: np.ndarray, top_p: float) -> np.ndarray:
