@@ -19,7 +19,10 @@ ended by EOS show whether a scheme changes how long answers are.
 The noise is the model's own sampling: two answers to one prompt differ by about 0.6 nats per token in this
 measure, so a ±3% interval takes thousands of prompts. The run therefore works in chunks and appends every
 scored answer to `--records`; a run that is stopped keeps what it scored, a new run resumes after it, and
-`--summarize` computes the table from the records alone. Prompts come from every set in `../shared/data`
+`--summarize` computes the table from the records alone. A run asks only for the (prompt, configuration)
+answers the records lack, so a new configuration is compared with the unmarked answers already there:
+`--prompts 256 --ours "kgw:delta=2.5"` answers the first 256 prompts under that scheme only (`--first` then
+summarizes those 256 and no more). Prompts come from every set in `../shared/data`
 (ordinary users first, then the rest), at most 160 tokens each.
 """
 
@@ -107,45 +110,67 @@ def score_answers(model, tokenizer, pairs: list[tuple[str, str]], batch: int = 8
     return out
 
 
-async def generate_and_score(args, configs: dict, prompts: list[dict], done: set[int]) -> None:
+async def generate_and_score(args, configs: dict, prompts: list[dict], have: dict[int, set]) -> None:
+    """Answer and score every (prompt, configuration) the records lack; one record line per prompt and chunk."""
     backend = BuiltinBackend(max_batch_size=args.batch, threads=args.threads, max_queue=4096,
                              logits_processor_factory=hook_factory(configs, MASTER))
     await backend.start()
     judge_tokenizer, judge = load_gguf(gemma_path())
-    todo = [p for p in prompts if p["index"] not in done]
-    log(f"{len(done)} prompts already scored, {len(todo)} to go")
+    todo = [p for p in prompts if not set(configs) <= have.get(p["index"], set())]
+    log(f"{len(prompts) - len(todo)} prompts already scored under every configuration, {len(todo)} to go")
     started = time.perf_counter()
     try:
         for start in range(0, len(todo), args.chunk):
             chunk = todo[start:start + args.chunk]
             answers, seconds = {}, {}
             for name in configs:   # one configuration after another within a chunk: load falls on each alike
+                missing = [p for p in chunk if name not in have.get(p["index"], set())]
+                if not missing:
+                    continue
                 began = time.perf_counter()
-                answers[name] = await asyncio.gather(*[answer(backend, name, p, args.tokens) for p in chunk])
+                found = await asyncio.gather(*[answer(backend, name, p, args.tokens) for p in missing])
                 seconds[name] = time.perf_counter() - began
-            scored = {name: score_answers(judge, judge_tokenizer, [(p["prompt"], a["text"]) for p, a in
-                                                                   zip(chunk, answers[name])]) for name in configs}
+                scored = score_answers(judge, judge_tokenizer, [(p["prompt"], a["text"]) for p, a in zip(missing, found)])
+                answers[name] = {p["index"]: (a, s) for p, a, s in zip(missing, found, scored)}
             with open(args.records, "a") as records:
-                for i, prompt in enumerate(chunk):
+                for prompt in chunk:
                     row = {"index": prompt["index"], "source": prompt["source"], "max_tokens": args.tokens}
-                    for name in configs:
-                        total, count = scored[name][i]
-                        row[name] = {"nll": total, "judge_tokens": count, "tokens": answers[name][i]["tokens"],
-                                     "eos": answers[name][i]["eos"],
-                                     "distinct_trigrams": distinct_trigrams(answers[name][i]["text"]),
-                                     "chunk_tokens_per_s": sum(a["tokens"] for a in answers[name]) / seconds[name]}
+                    for name, by_prompt in answers.items():
+                        if prompt["index"] not in by_prompt:
+                            continue
+                        found, (total, count) = by_prompt[prompt["index"]]
+                        row[name] = {"nll": total, "judge_tokens": count, "tokens": found["tokens"], "eos": found["eos"],
+                                     "distinct_trigrams": distinct_trigrams(found["text"]),
+                                     "chunk_tokens_per_s": sum(a["tokens"] for a, _ in by_prompt.values()) / seconds[name]}
                     records.write(json.dumps(row) + "\n")
             log(f"{start + len(chunk)}/{len(todo)} prompts in {time.perf_counter() - started:.0f} s")
     finally:
         await backend.aclose()
 
 
+def read_records(path: Path, max_tokens: int) -> list[dict]:
+    """The records of answers up to ``max_tokens``, one per prompt: the lines of a prompt merged (a configuration
+    added by a later run is a later line), in prompt order; the first answer of a configuration counts."""
+    merged: dict[int, dict] = {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        row = json.loads(line)
+        if row["max_tokens"] != max_tokens:
+            continue
+        into = merged.setdefault(row["index"], {})
+        for field, value in row.items():
+            into.setdefault(field, value)
+    return [merged[index] for index in sorted(merged)]
+
+
 def paired_ratio(diff: np.ndarray, rng: np.random.Generator) -> dict:
-    """exp(mean paired difference of per-token NLL), with a bootstrap interval over prompts."""
+    """exp(mean paired difference of per-token NLL), with bootstrap intervals over prompts.
+
+    The 90% interval is the one an equivalence test reads: it lies within [0.97, 1.03] exactly when both one-sided
+    tests (ratio <= 0.97, ratio >= 1.03) reject at 5% (Schuirmann's two one-sided tests)."""
     draws = rng.integers(0, len(diff), (4000, len(diff)))
     ratios = np.exp(diff[draws].mean(1))
-    return {"ratio": math.exp(diff.mean()), "ratio_95ci": [float(np.quantile(ratios, 0.025)),
-                                                          float(np.quantile(ratios, 0.975))],
+    interval = (lambda level: [float(np.quantile(ratios, (1 - level) / 2)), float(np.quantile(ratios, (1 + level) / 2))])
+    return {"ratio": math.exp(diff.mean()), "ratio_95ci": interval(0.95), "ratio_90ci": interval(0.90),
             "sd_of_difference": float(diff.std(ddof=1))}
 
 
@@ -183,6 +208,8 @@ def summarize(records: list[dict], names: list[str]) -> dict:
             row["pooled"] = pooled_ratio(c["nll"], c["judge_tokens"], base["nll"], base["judge_tokens"], rng)
             low, high = row["paired"]["ratio_95ci"]
             row["within_3_percent"] = bool(low >= 0.97 and high <= 1.03)
+            low, high = row["paired"]["ratio_90ci"]
+            row["equivalent_within_3_percent_tost_5pct"] = bool(low >= 0.97 and high <= 1.03)
         results[name] = row
     sources = Counter(r["source"].split(":")[0] for r in rows)   # the data set, without the item's own path
     return {"results": results, "prompts": len(rows), "prompts_dropped": len(records) - len(rows),
@@ -190,12 +217,13 @@ def summarize(records: list[dict], names: list[str]) -> dict:
 
 
 def table(report: dict) -> str:
-    lines = ["| scheme | answers | perplexity | ratio, paired [95% CI] | ratio, tokens pooled [95% CI] | "
-             "mean tokens | ended by EOS | distinct trigrams | tokens/s |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| scheme | answers | perplexity | ratio, paired [95% CI] | paired 90% CI | ratio, tokens pooled [95% CI] | "
+             "mean tokens | ended by EOS | distinct trigrams | tokens/s |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     fmt = (lambda r: f"{r['ratio']:.3f} [{r['ratio_95ci'][0]:.3f}, {r['ratio_95ci'][1]:.3f}]")
     for name, row in report["results"].items():
         paired, pooled = row.get("paired"), row.get("pooled")
-        lines.append(f"| {name} | {row['answers']} | {row['perplexity']:.2f} | {fmt(paired) if paired else '1'} | "
+        ci90 = f"[{paired['ratio_90ci'][0]:.3f}, {paired['ratio_90ci'][1]:.3f}]" if paired else ""
+        lines.append(f"| {name} | {row['answers']} | {row['perplexity']:.2f} | {fmt(paired) if paired else '1'} | {ci90} | "
                      f"{fmt(pooled) if pooled else '1'} | {row['mean_tokens']:.0f} | {row['ended_by_eos']:.2f} | "
                      f"{row['distinct_trigrams']:.2f} | {row['tokens_per_s']:.1f} |")
     return "\n".join(lines)
@@ -212,6 +240,8 @@ def main() -> None:
     parser.add_argument("--records", default="bench/results/watermark_quality_answers.jsonl")
     parser.add_argument("--json", default="bench/results/watermark_quality.json")
     parser.add_argument("--summarize", action="store_true", help="only compute the table from --records")
+    parser.add_argument("--first", action="store_true",
+                        help="summarize the first --prompts prompts only (to compare configurations on the same prompts)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     names = ["none", *args.ours]
@@ -221,12 +251,11 @@ def main() -> None:
         from distillshield.backends.builtin import packaged_model_path
         path = packaged_model_path()
         prompts = quality_prompts(AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name), args.prompts)
-        records = Path(args.records)
-        done = {json.loads(line)["index"] for line in records.read_text().splitlines()} if records.exists() else set()
+        have = {r["index"]: set(r) for r in read_records(Path(args.records), args.tokens)}
         configs = {"none": None, **{name: parse_scheme(name) for name in args.ours}}
-        asyncio.run(generate_and_score(args, configs, prompts, done))
-    records = [json.loads(line) for line in Path(args.records).read_text().splitlines()]
-    records = [r for r in records if all(name in r for name in names) and r["max_tokens"] == args.tokens]
+        asyncio.run(generate_and_score(args, configs, prompts, have))
+    records = [r for r in read_records(Path(args.records), args.tokens) if all(name in r for name in names)]
+    records = records[:args.prompts] if args.first else records
     report = {"settings": {"max_tokens": args.tokens, "temperature": TEMPERATURE, "top_p": TOP_P, "batch": args.batch,
                            "threads": args.threads, "schemes": args.ours, "path": "BuiltinBackend"},
               **summarize(records, names)}
