@@ -389,7 +389,9 @@ class Tournament(Scheme):
 
 
 SCHEMES: dict[str, type[Scheme]] = {"kgw": KGW, "expmin": ExpMin, "tournament": Tournament}
-DEFAULT_SCHEME = "kgw"  # survives edits best and students learn it (the audit); costs 1.15x perplexity (BENCHMARKS.md)
+# the lightest green list that meets the detection goals (0.98 at 100 and 200 tokens, 0.88 after 30% edits at
+# temperature 0.7), at 1.30x Gemma perplexity against delta 2's 1.15x and its 0.73 after edits (BENCHMARKS.md)
+DEFAULT_SCHEME = "kgw:delta=2.5"
 _ALIASES = {"context": "context_width"}
 
 
