@@ -40,7 +40,7 @@ from watermark_eval import MASTER, chat_prompts, edit_words, generate_batch, loa
 
 from distillshield.backends.builtin import packaged_model_path  # noqa: E402
 from distillshield.watermark import account_key, parse_scheme  # noqa: E402
-from distillshield.watermark.schemes import _nucleus  # noqa: E402
+from distillshield.watermark.schemes import _sampling_support  # noqa: E402
 
 ALPHA = 1e-3
 KGW = parse_scheme("kgw")
@@ -124,9 +124,9 @@ def detect(args) -> None:
 
 
 def _sampling(logits: torch.Tensor) -> np.ndarray:
-    probs = torch.softmax(logits / 0.7, -1).numpy()
-    tokens, kept = _nucleus(probs, 0.95)
-    out = np.zeros_like(probs)
+    """The temperature-0.7 / top_p-0.95 distribution over the whole vocabulary (zero outside the nucleus)."""
+    tokens, kept = _sampling_support(logits, 0.7, 0.95)
+    out = np.zeros(logits.shape[-1])
     out[tokens] = kept
     return out
 

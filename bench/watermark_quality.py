@@ -122,14 +122,14 @@ async def generate_and_score(args, configs: dict, prompts: list[dict], have: dic
     try:
         for start in range(0, len(todo), args.chunk):
             chunk = todo[start:start + args.chunk]
-            answers, seconds = {}, {}
+            answers, tokens_per_s = {}, {}
             for name in configs:   # one configuration after another within a chunk: load falls on each alike
                 missing = [p for p in chunk if name not in have.get(p["index"], set())]
                 if not missing:
                     continue
                 began = time.perf_counter()
                 found = await asyncio.gather(*[answer(backend, name, p, args.tokens) for p in missing])
-                seconds[name] = time.perf_counter() - began
+                tokens_per_s[name] = sum(a["tokens"] for a in found) / (time.perf_counter() - began)
                 scored = score_answers(judge, judge_tokenizer, [(p["prompt"], a["text"]) for p, a in zip(missing, found)])
                 answers[name] = {p["index"]: (a, s) for p, a, s in zip(missing, found, scored)}
             with open(args.records, "a") as records:
@@ -141,7 +141,7 @@ async def generate_and_score(args, configs: dict, prompts: list[dict], have: dic
                         found, (total, count) = by_prompt[prompt["index"]]
                         row[name] = {"nll": total, "judge_tokens": count, "tokens": found["tokens"], "eos": found["eos"],
                                      "distinct_trigrams": distinct_trigrams(found["text"]),
-                                     "chunk_tokens_per_s": sum(a["tokens"] for a, _ in by_prompt.values()) / seconds[name]}
+                                     "chunk_tokens_per_s": tokens_per_s[name]}
                     records.write(json.dumps(row) + "\n")
             log(f"{start + len(chunk)}/{len(todo)} prompts in {time.perf_counter() - started:.0f} s")
     finally:

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
-import numpy as np
+from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -28,13 +27,12 @@ from watermark_quality import read_records, summarize  # noqa: E402
 GOALS = {"tpr_100": 0.8, "tpr_200": 0.95, "tpr_edit30": 0.8}
 
 
-def wilson(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+def wilson(share: float, n: int) -> tuple[float, float]:
     """95% Wilson interval of a proportion (for the TPR of n answers)."""
     if n == 0:
         return (0.0, 1.0)
-    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, min(share, centre - half)), min(1.0, max(share, centre + half)))  # rounding at 0 and 1
+    interval = stats.binomtest(round(share * n), n).proportion_ci(0.95, method="wilson")
+    return (min(share, interval.low), max(share, interval.high))   # float rounding at 0 and 1
 
 
 def detection_rows(paths: list[Path]) -> dict[str, dict]:
@@ -44,7 +42,7 @@ def detection_rows(paths: list[Path]) -> dict[str, dict]:
         if not path.exists():
             continue
         report = json.loads(path.read_text())
-        answers = report.get("sizes", {}).get("prompts_t0.7") or report.get("settings", {}).get("prompts")
+        answers = report["sizes"]["prompts_t0.7"]
         for name, found in report["results"].get("t0.7", {}).items():
             if name != "none" and name not in rows and "tpr_200" in found:
                 rows[name] = {**{key: found[key] for key in GOALS}, "answers": answers, "source": path.name}

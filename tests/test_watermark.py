@@ -139,10 +139,9 @@ def test_marked_streams_are_detected(name, temperature):
 def test_distortion_free_schemes_sample_the_model_distribution_over_keys(scheme, top_p):
     logits = torch.tensor([2.0, 1.5, 1.0, 0.5, 0.0, -0.5, -1.0, -3.0])
     probs = torch.softmax(logits.double() / 0.8, -1).numpy()
-    if top_p < 1.0:   # the nucleus: here the 3 most likely tokens, 5 left out
-        kept = np.cumsum(probs) - probs < top_p
-        assert kept.sum() == 3
-        probs = np.where(kept, probs, 0.0) / probs[kept].sum()
+    if top_p < 1.0:
+        probs = _full_sort_nucleus(probs, top_p)
+        assert (probs > 0).sum() == 3   # the nucleus: the 3 most likely tokens, 5 left out
     counts = np.zeros(len(logits))
     for index, key in enumerate(_keys(6000, 40)):
         marked = RowWatermark(scheme, key, temperature=0.8, top_p=top_p, seed=index)([3, 1], logits)
