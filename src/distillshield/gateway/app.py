@@ -66,7 +66,7 @@ class Gateway:
         self.auth = Authenticator(store, cache_seconds=settings.auth_cache_seconds)
         self.limiter = limiter or _make_limiter(settings)
         self.passthrough = PassThrough(settings.upstream_passthrough)
-        self.metrics = GatewayMetrics(lambda: self.log_writer.depth)
+        self.metrics = GatewayMetrics(lambda: self.log_writer.depth, lambda: self.log_writer.restarts)
         self.alerts = None
         self.policy = Policy(settings, store, self.metrics, canary_of=canary_of)
         if settings.alert_webhook_url:
@@ -190,6 +190,9 @@ class Gateway:
 
     # handlers -------------------------------------------------------------
     async def health(self, _request: Request) -> Response:
+        if not self.log_writer.running():
+            return Response(b'{"status":"degraded","log_writer":"stopped"}', status_code=503,
+                            media_type="application/json")
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     async def render_metrics(self, _request: Request, call: Call, account, _body: bytes) -> Response:

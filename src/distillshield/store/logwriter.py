@@ -139,6 +139,11 @@ class LogWriter:
                 return
             self._overflow.popleft()
 
+    def running(self) -> bool:
+        """Whether the writer thread runs (started again first if it had stopped)."""
+        self._supervise()
+        return self._thread is not None and self._thread.is_alive()
+
     def _supervise(self) -> None:
         if self._thread is not None and not self._thread.is_alive():
             self.restarts += 1
