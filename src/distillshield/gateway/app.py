@@ -44,7 +44,7 @@ from distillshield.gateway.paths import PassThrough, canonical_path
 from distillshield.gateway.policy import Policy, make_live_detector
 from distillshield.gateway.validation import VALIDATORS, estimated_tokens, parse_json_object
 from distillshield.records import Settings
-from distillshield.store import Account, LogWriter, Store
+from distillshield.store import Account, LogWriter, Spool, Store
 
 log = logging.getLogger("distillshield.gateway")
 
@@ -76,10 +76,12 @@ class Gateway:
         self.policy.attach(self.detector)
         if self.detector is not None:
             self.metrics.watch_detector(self.detector)
+        self.spool = None if settings.spool == "off" else Spool(_spool_path(settings), sync=settings.spool)
         self.log_writer = LogWriter(store, queue_size=settings.log_queue_size, batch_size=settings.log_batch_size,
                                     flush_ms=settings.log_flush_ms, retention_days=settings.retention_days,
                                     spill_path=_spill_path(settings.store_url),
-                                    on_written=self.detector.feed if self.detector is not None else None)
+                                    on_written=self.detector.feed if self.detector is not None else None,
+                                    spool=self.spool)
         self.app = Starlette(routes=self._routes(), lifespan=self._lifespan)
         self.app.state.gateway = self
 
@@ -106,6 +108,8 @@ class Gateway:
             self.detector.start(replay=Replay(self.store.url, since=now - hours * 3600, until=now) if hours > 0
                                 else None)
         self.log_writer.start()
+        if self.spool is not None:
+            await self._replay_spool()
         await self.backend.start()
         try:
             yield
@@ -114,6 +118,8 @@ class Gateway:
             await self.limiter.aclose()
             await self.log_writer.drain_waiting()
             self.log_writer.close()
+            if self.spool is not None:
+                self.spool.close()
             if self.detector is not None:
                 self.detector.close()
             if self.alerts is not None:
@@ -169,10 +175,30 @@ class Gateway:
                     ip=self._client_ip(request), user_agent=request.headers.get("user-agent"),
                     log_content=self.settings.log_content)
 
+    async def _replay_spool(self) -> None:
+        """Hand the log writer the records a previous run spooled and never saw stored (it died first)."""
+        taken = [(segment, Call.from_spool(frame)) for segment, frame in self.spool.take_over()]
+        if not taken:
+            return
+        stored = await anyio.to_thread.run_sync(self.store.existing_exchange_ids, [call.id for _, call in taken])
+        for segment, call in taken:
+            call.spool_segment = segment
+            if call.id in stored:
+                self.spool.release([segment])
+            else:
+                self.log_writer.submit(call)
+        log.warning("replayed %d exchange records from the spool into the store (%d were already there)",
+                    len(taken) - len(stored), len(stored))
+
     def _end(self, call: Call) -> None:
         if call.latency_ms is not None:
             return
         call.finish()
+        if self.spool is not None:
+            try:
+                call.spool_segment = self.spool.append(call.to_spool())
+            except Exception:  # a full disk must not cost the answer; the record still goes to the writer
+                log.exception("could not spool exchange %s", call.id)
         status = call.status or 500
         reason = None
         if call.error:
@@ -267,16 +293,23 @@ class Gateway:
         return validator(parse_json_object(body), max_n=self.settings.max_n)
 
     async def _relay(self, reply: StreamReply, call: Call, ticket: Ticket) -> AsyncIterator[bytes]:
+        """The stream's chunks, each held back until the next arrives, so that the exchange is recorded
+        (spooled) before the last one leaves."""
         chunks = call.stream_chunks = []
+        held = None
         try:
             async for chunk in reply.chunks:
+                if held is not None:
+                    yield held
                 chunks.append(chunk)
-                yield chunk
+                held = chunk
         except DistillShieldError as exc:
             call.fail(exc)
             event = error_event(exc)
             chunks.append(event)
-            yield event
+            if held is not None:
+                yield held
+            held = event
         except BaseException:
             call.status = 499
             call.error = {"type": "client_closed", "code": "client_closed_request",
@@ -286,6 +319,8 @@ class Gateway:
             with anyio.CancelScope(shield=True):
                 await reply.chunks.aclose()
             self._close_stream(call, ticket)
+        if held is not None:
+            yield held
 
     def _close_stream(self, call: Call, ticket: Ticket) -> None:
         if call.stream_chunks is None:
@@ -348,6 +383,14 @@ def _make_limiter(settings: Settings):
         from distillshield.gateway.redis_limits import RedisLimiter
         return RedisLimiter(settings.redis_url, prefix=f"{settings.redis_prefix}:rl")
     return MemoryLimiter()
+
+
+def _spool_path(settings: Settings) -> str:
+    if settings.spool_path:
+        return settings.spool_path
+    if "://" in settings.store_url and not settings.store_url.startswith("sqlite"):
+        return f"distillshield-{settings.port}.spool"
+    return settings.store_url.removeprefix("sqlite:///") + ".spool"
 
 
 def _spill_path(store_url: str) -> str:

@@ -35,7 +35,7 @@ def loggable_path(raw_path: bytes | None, path: str) -> str:
 class Call:
     __slots__ = ("id", "started", "_t0", "ip", "user_agent", "method", "endpoint", "body", "body_size",
                  "payload", "account", "key_id", "status", "response_body", "response", "stream_chunks",
-                 "error", "latency_ms", "log_content", "action", "policy")
+                 "error", "latency_ms", "log_content", "action", "policy", "spool_segment")
 
     def __init__(self, *, method: str, endpoint: str, ip: str | None, user_agent: str | None, log_content: str):
         self.started = time.time()
@@ -59,6 +59,7 @@ class Call:
         self.latency_ms: float | None = None
         self.action: str | None = None
         self.policy: dict | None = None       # the policy level in force and the actions it took
+        self.spool_segment: int | None = None  # where the spool holds this call until the store does
 
     def fail(self, exc: DistillShieldError) -> None:
         self.status = exc.status
@@ -68,6 +69,41 @@ class Call:
         if status is not None and self.status is None:
             self.status = status
         self.latency_ms = round((time.perf_counter() - self._t0) * 1000, 3)
+
+    # the spool: what the record is built from, as one frame -----------------------------------------
+    _SPOOLED = ("id", "started", "ip", "user_agent", "method", "endpoint", "body_size", "account", "key_id",
+                "status", "error", "latency_ms", "log_content", "action", "policy")
+
+    def to_spool(self) -> bytes:
+        """Everything ``to_exchange`` reads, as bytes, before any of it is decoded (``from_spool`` reverses it)."""
+        fields = {name: getattr(self, name) for name in self._SPOOLED}
+        fields["body"] = self.body.decode("latin-1")
+        fields["parsed"] = self.payload is not None     # the payload is the body parsed; parse it again
+        if self.stream_chunks is not None:
+            fields["stream"] = b"".join(self.stream_chunks).decode("latin-1")
+        elif self.response_body is not None:
+            fields["response_body"] = self.response_body.decode("latin-1")
+        return orjson.dumps(fields)
+
+    @classmethod
+    def from_spool(cls, frame: bytes) -> Call:
+        fields = orjson.loads(frame)
+        call = cls.__new__(cls)
+        for name in cls.__slots__:
+            setattr(call, name, None)
+        for name in cls._SPOOLED:
+            setattr(call, name, fields.get(name))
+        call.body = fields["body"].encode("latin-1")
+        if fields.get("parsed"):
+            try:
+                call.payload = orjson.loads(call.body)
+            except orjson.JSONDecodeError:
+                call.payload = None
+        if "stream" in fields:
+            call.stream_chunks = [fields["stream"].encode("latin-1")]
+        elif fields.get("response_body") is not None:
+            call.response_body = fields["response_body"].encode("latin-1")
+        return call
 
     def parsed_response(self) -> dict | None:
         """The answer as one JSON object: the body, or the stream's chunks assembled."""

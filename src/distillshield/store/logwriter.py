@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Protocol
 
 from distillshield.records import Exchange, format_ts, new_exchange_id, parse_ts
+from distillshield.store.spool import Spool
 from distillshield.store.store import Store
 
 log = logging.getLogger("distillshield.log")
@@ -73,8 +74,9 @@ def encode(item: Loggable) -> tuple[Exchange, bytes]:
 class LogWriter:
     def __init__(self, store: Store, *, queue_size: int = 10000, batch_size: int = 500,
                  flush_ms: float = 50, retention_days: float = 0, spill_path: str | Path | None = None,
-                 on_written: Callable[[list[bytes]], None] | None = None):
+                 on_written: Callable[[list[bytes]], None] | None = None, spool: Spool | None = None):
         self.store = store
+        self.spool = spool
         self.on_written = on_written
         self.batch_size = max(1, batch_size)
         self.flush_seconds = flush_ms / 1000
@@ -211,12 +213,13 @@ class LogWriter:
         records = [record for _, record in encoded]
         rows = [exchange_row(exchange, record) for exchange, record in encoded]
         if self._insert(rows, attempts=_RETRIES):
-            self._pass_on(records)
-            self._count(written=len(rows))
-            return
-        failed = [row for row in rows if not self._insert([row], attempts=1)]
-        if failed:
-            self._spill(failed)
+            failed = []
+        else:
+            failed = [row for row in rows if not self._insert([row], attempts=1)]
+            if failed:
+                self._spill(failed)
+        if self.spool is not None:
+            self.spool.release(getattr(item, "spool_segment", None) for item in batch)
         self._pass_on(records)
         self._count(written=len(rows) - len(failed), spilled=len(failed))
 

@@ -271,10 +271,28 @@ class Store:
 
     # exchanges ------------------------------------------------------------
     def insert_exchanges(self, rows: list[dict]) -> None:
-        """Write a batch of exchange rows (keys: id, ts, account, key_id, endpoint, status, record) in one transaction."""
+        """Write a batch of exchange rows (keys: id, ts, account, key_id, endpoint, status, record) in one
+        transaction. An id the store already holds is skipped, so writing a record twice (a spool replayed
+        after a crash) keeps it once."""
         if rows:
             with self.engine.begin() as conn:
-                conn.execute(exchanges_table.insert(), rows)
+                conn.execute(self._insert_new, rows)
+
+    @property
+    def _insert_new(self):
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+            return insert(exchanges_table).on_conflict_do_nothing(index_elements=["id"])
+        return exchanges_table.insert().prefix_with("OR IGNORE")
+
+    def existing_exchange_ids(self, ids: list[str]) -> set[str]:
+        """Which of these exchange ids the store holds."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            with self.engine.connect() as conn:
+                found.update(conn.execute(sa.select(exchanges_table.c.id)
+                                          .where(exchanges_table.c.id.in_(ids[start:start + 500]))).scalars())
+        return found
 
     def iter_exchange_json(self, *, since: float | None = None, account: str | None = None,
                            batch: int = 2000) -> Iterator[str]:
