@@ -35,9 +35,20 @@ def database():
 
 
 class Replicas:
-    def __init__(self, db: str, upstream: str, folder, count: int):
+    """Gateways on one store and one Redis, started with ``launch``; ``admin_key`` works on all of them."""
+
+    def __init__(self, db: str, upstream: str, folder, prefix: str | None = None):
         self.db, self.upstream, self.folder = db, upstream, folder
-        self.prefix = f"ds-test-{secrets.token_hex(4)}"
+        self.prefix = prefix or f"ds-test-{secrets.token_hex(4)}"
+        self.extra: list[str] = []
+        self.ports: list[int] = []
+        self.processes: list[subprocess.Popen] = []
+        self.cli("accounts", "create", "admin", "--admin", "--rpm", "0", "--tpm", "0", "--concurrency", "0",
+                 "--tpd", "0")
+        self.admin_key = json.loads(self.cli("keys", "create", "--account", "admin", "--json"))["key"]
+
+    def launch(self, count: int, *extra: str) -> None:
+        self.extra = list(extra)
         self.ports = [free_port() for _ in range(count)]
         self.processes = [self.start(port) for port in self.ports]
 
@@ -48,7 +59,7 @@ class Replicas:
     def start(self, port: int) -> subprocess.Popen:
         process = subprocess.Popen(
             [sys.executable, "-m", "distillshield", "--db", self.db, "-s", "redis_url", REDIS_URL,
-             "-s", "redis_prefix", self.prefix, "-s", "detect", "false", "-s", "log_flush_ms", "30000",
+             "-s", "redis_prefix", self.prefix, "-s", "detect", "false", "-s", "log_flush_ms", "30000", *self.extra,
              "serve", "--port", str(port), "--upstream", self.upstream],
             cwd=self.folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
@@ -61,9 +72,9 @@ class Replicas:
         process.kill()
         raise RuntimeError("a replica did not start")
 
-    def post(self, replica: int, key: str, body: dict) -> httpx.Response:
+    def post(self, replica: int, key: str, body: dict, headers: dict | None = None) -> httpx.Response:
         return httpx.post(f"http://127.0.0.1:{self.ports[replica]}/v1/chat/completions", json=body, timeout=30,
-                          headers={"Authorization": f"Bearer {key}"})
+                          headers={"Authorization": f"Bearer {key}", **(headers or {})})
 
     def stop(self) -> None:
         for process in self.processes:
@@ -77,7 +88,8 @@ class Replicas:
 
 
 def test_three_replicas_share_limits_overrides_and_a_log_that_survives_kill_9(database, fake_upstream, tmp_path):
-    replicas = Replicas(database, fake_upstream.url + "/v1", tmp_path, 3)
+    replicas = Replicas(database, fake_upstream.url + "/v1", tmp_path)
+    replicas.launch(3)
     try:
         replicas.cli("accounts", "create", "shared", "--rpm", "20", "--tpm", "0", "--concurrency", "0", "--tpd", "0")
         key = json.loads(replicas.cli("keys", "create", "--account", "shared", "--json"))["key"]

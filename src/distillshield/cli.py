@@ -115,6 +115,16 @@ def serve(obj: Context, host, port, upstream, upstream_key_file, upstream_key) -
     run_server(obj.settings, obj.store)
 
 
+@main.command()
+@click.pass_obj
+def detector(obj: Context) -> None:
+    """Run the one detector of a group of replicas: score every replica's traffic from the shared store and
+    publish each account's level in Redis (replicas read it with detect_source = shared)."""
+    from distillshield.server import run_detector
+
+    run_detector(obj.settings, obj.store)
+
+
 # accounts -------------------------------------------------------------------
 @main.group()
 def accounts() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 import uvicorn
 
@@ -115,3 +117,40 @@ def run_server(settings: Settings, store: Store) -> None:
     uvicorn.run(gateway.app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
                 log_level="warning", access_log=False, timeout_graceful_shutdown=30, lifespan="on",
                 **UVICORN_OPTIONS)
+
+
+def run_detector(settings: Settings, store: Store, *, stop=None) -> None:
+    """The one detector of a group of replicas: reads the shared log, publishes levels to Redis, records
+    level changes as policy events and alerts (once, here, not in every replica)."""
+    import redis
+
+    from distillshield.detect.live import RiskScorer
+    from distillshield.detect.service import DetectorService
+    from distillshield.gateway.alerts import AlertSender
+    from distillshield.gateway.metrics import GatewayMetrics
+    from distillshield.gateway.policy import Policy, detector_parts
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.redis_url:
+        raise ConfigError("distillshield detector publishes levels in Redis: set redis_url")
+    parts = detector_parts(settings)
+    if parts is None:
+        raise ConfigError("distillshield detector has nothing to do: detection is off or there is no detector model")
+    model, levels, embedder = parts
+    policy = Policy(settings, store, GatewayMetrics(lambda: 0))
+    if settings.alert_webhook_url:
+        policy.alerts = AlertSender(settings.alert_webhook_url, on_result=policy.on_alert_result)
+        policy.alerts.start()
+    scorer = RiskScorer(model, levels, embedder=embedder, link_every=max(1, settings.detect_link_every))
+    service = DetectorService(store, redis.Redis.from_url(settings.redis_url), scorer, prefix=settings.redis_prefix,
+                              on_change=policy.on_level_change, replay_hours=settings.detect_replay_hours)
+    stop = stop or threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    log.info("detector: reading %s, publishing levels to %s (%s)", settings.shown("store_url"),
+             settings.shown("redis_url"), ", ".join(f"{name} >= {threshold:.3f}" for name, threshold in levels))
+    try:
+        service.run(stop)
+    finally:
+        if policy.alerts is not None:
+            policy.alerts.close()

@@ -117,8 +117,7 @@ async def list_policy_events(request: Request, call, _account, _body: bytes) -> 
 async def list_risk(request: Request, call, _account, _body: bytes) -> Response:
     """The live detector's risk table: ?account=ID, or every account at a level (?all=1: every account scored)."""
     gateway = _gateway(request)
-    detector = gateway.detector
-    risks = list(detector.risk.values()) if detector is not None else []
+    risks = list(gateway.policy.risk_table.values())
     wanted = request.query_params.get("account")
     if wanted is not None:
         risks = [risk for risk in risks if risk.account == wanted]
@@ -126,7 +125,9 @@ async def list_risk(request: Request, call, _account, _body: bytes) -> Response:
         risks = [risk for risk in risks if risk.level != "none"]
     risks.sort(key=lambda risk: -risk.score)
     call.status = 200
-    return _json({"object": "list", "detection": detector is not None and detector.running,
+    detector, shared = gateway.detector, gateway.shared_risk
+    running = (detector is not None and detector.running) or (shared is not None and shared.connected)
+    return _json({"object": "list", "detection": running,
                   "data": [risk.as_dict() for risk in risks]})
 
 

@@ -26,6 +26,7 @@ from distillshield.detect.live import Replay
 from distillshield.errors import (
     AuthenticationError,
     BodyTooLarge,
+    ConfigError,
     DistillShieldError,
     InternalError,
     InvalidRequest,
@@ -72,10 +73,17 @@ class Gateway:
         if settings.alert_webhook_url:
             self.alerts = self.policy.alerts = AlertSender(settings.alert_webhook_url,
                                                            on_result=self.policy.on_alert_result)
-        self.detector = make_live_detector(settings, self.policy, model=detector_model, embedder=embedder)
-        self.policy.attach(self.detector)
-        if self.detector is not None:
-            self.metrics.watch_detector(self.detector)
+        self.shared_risk = None
+        if settings.detect and settings.detect_source == "shared":
+            self.detector = None
+            self.shared_risk = _shared_risk(settings)
+            self.policy.attach_risk(self.shared_risk.risk)
+            self.metrics.watch_shared_risk(self.shared_risk)
+        else:
+            self.detector = make_live_detector(settings, self.policy, model=detector_model, embedder=embedder)
+            self.policy.attach(self.detector)
+            if self.detector is not None:
+                self.metrics.watch_detector(self.detector)
         self.spool = None if settings.spool == "off" else Spool(_spool_path(settings), sync=settings.spool)
         self.log_writer = LogWriter(store, queue_size=settings.log_queue_size, batch_size=settings.log_batch_size,
                                     flush_ms=settings.log_flush_ms, retention_days=settings.retention_days,
@@ -103,6 +111,8 @@ class Gateway:
     async def _lifespan(self, _app) -> AsyncIterator[None]:
         if self.alerts is not None:
             self.alerts.start()
+        if self.shared_risk is not None:
+            self.shared_risk.start()
         if self.detector is not None:
             hours, now = self.settings.detect_replay_hours, time.time()
             self.detector.start(replay=Replay(self.store.url, since=now - hours * 3600, until=now) if hours > 0
@@ -122,6 +132,8 @@ class Gateway:
                 self.spool.close()
             if self.detector is not None:
                 self.detector.close()
+            if self.shared_risk is not None:
+                self.shared_risk.close()
             if self.alerts is not None:
                 self.alerts.close()
 
@@ -370,6 +382,14 @@ async def _read_body(request: Request, limit: int, call: Call) -> bytes:
         raise InvalidRequest("the client disconnected while sending the body") from None
     call.body = b"".join(parts)
     return call.body
+
+
+def _shared_risk(settings: Settings):
+    from distillshield.detect.service import SharedRisk
+    if not settings.redis_url:
+        raise ConfigError("setting detect_source = shared reads the levels `distillshield detector` publishes in "
+                          "Redis: set redis_url too")
+    return SharedRisk(settings.redis_url, settings.redis_prefix)
 
 
 def _anonymous_account(ip: str | None, rpm: int) -> Account:

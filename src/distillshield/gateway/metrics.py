@@ -56,6 +56,9 @@ class GatewayMetrics:
     def watch_detector(self, detector) -> None:
         self.registry.register(_DetectorCollector(detector))
 
+    def watch_shared_risk(self, shared) -> None:
+        self.registry.register(_SharedRiskCollector(shared))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -93,6 +96,34 @@ class _DetectorCollector:
         accounts = GaugeMetricFamily("distillshield_detect_accounts", "Accounts the live detector scored, by level.",
                                      labels=("level",))
         for level, count in sorted(Tally(risk.level for risk in list(detector.risk.values())).items()):
+            accounts.add_metric((level,), count)
+        yield accounts
+
+
+class _SharedRiskCollector:
+    """A replica's view of the shared detector (detect_source = shared), read when /metrics is scraped."""
+
+    def __init__(self, shared):
+        self.shared = shared
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        shared = self.shared
+        yield GaugeMetricFamily("distillshield_detect_shared_connected",
+                                "1 while this replica receives the shared detector's levels from Redis; 0 while it "
+                                "serves with the last levels it knew.", value=1 if shared.connected else 0)
+        yield CounterMetricFamily("distillshield_detect_shared_disconnects",
+                                  "Times this replica lost its connection to the shared levels.",
+                                  value=shared.disconnects)
+        age = shared.detector_age_seconds
+        yield GaugeMetricFamily("distillshield_detect_shared_detector_age_seconds",
+                                "Seconds since the shared detector's last heartbeat (-1: never seen).",
+                                value=-1 if age is None else age)
+        accounts = GaugeMetricFamily("distillshield_detect_accounts", "Accounts the detector scored, by level.",
+                                     labels=("level",))
+        for level, count in sorted(Tally(risk.level for risk in list(shared.risk.values())).items()):
             accounts.add_metric((level,), count)
         yield accounts
 

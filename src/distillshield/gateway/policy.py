@@ -123,6 +123,15 @@ class Policy:
         self.detector = detector
         self._risk = detector.risk if detector is not None else {}
 
+    def attach_risk(self, risk: dict[str, AccountRisk]) -> None:
+        """Read levels from a table kept by someone else (the shared detector's subscriber)."""
+        self.detector = None
+        self._risk = risk
+
+    @property
+    def risk_table(self) -> dict[str, AccountRisk]:
+        return self._risk
+
     # the hot path -----------------------------------------------------------------------------------
     def decide(self, account: Account) -> Decision | None:
         """What to do with this account's requests now; None: nothing."""
@@ -283,8 +292,8 @@ class Policy:
                 log.exception("could not record the outcome of the alert for policy event %s", event_id)
 
 
-def make_live_detector(settings: Settings, policy: Policy, *, model=None, embedder="auto") -> LiveDetector | None:
-    """The live detector the settings ask for, or None (detection off, or no model to detect with)."""
+def detector_parts(settings: Settings, *, model=None, embedder="auto"):
+    """(model, levels, embedder) for the detection the settings ask for, or None (off, or no model)."""
     from distillshield.detect.scoring import DetectorModel, default_model_path
 
     if not settings.detect:
@@ -308,8 +317,18 @@ def make_live_detector(settings: Settings, policy: Policy, *, model=None, embedd
         if settings.detect_embeddings and model.uses_embeddings:
             from distillshield.detect.embed import PromptEmbedder
             embedder = PromptEmbedder()
-    detector = LiveDetector(model, level_thresholds(model, fprs), embedder=embedder,
-                            queue_size=settings.detect_queue_size, on_change=policy.on_level_change)
+    levels = [(name, threshold) for name, threshold in level_thresholds(model, fprs) if threshold is not None]
+    return model, levels, embedder
+
+
+def make_live_detector(settings: Settings, policy: Policy, *, model=None, embedder="auto") -> LiveDetector | None:
+    """The live detector the settings ask for, or None (detection off, or no model to detect with)."""
+    parts = detector_parts(settings, model=model, embedder=embedder)
+    if parts is None:
+        return None
+    model, levels, embedder = parts
+    detector = LiveDetector(model, levels, embedder=embedder, queue_size=settings.detect_queue_size,
+                            on_change=policy.on_level_change, link_every=max(1, settings.detect_link_every))
     described = ", ".join(f"{name} >= {threshold:.3f}" for name, threshold in detector.levels) or "no level"
     log.info("live detection on: %s", described)
     return detector

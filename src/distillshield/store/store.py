@@ -313,6 +313,18 @@ class Store:
                 yield row.record
             last_seq = rows[-1].seq
 
+    def exchanges_after(self, seq: int, *, limit: int = 2000, also: Iterable[int] = ()) -> list[tuple[int, str]]:
+        """(seq, record) of the exchanges stored after ``seq``, in ``seq`` order, at most ``limit``, and of the
+        earlier ones numbered in ``also`` (gaps a reader is waiting on). ``seq`` numbers rows as inserted."""
+        query = sa.select(exchanges_table.c.seq, exchanges_table.c.record)
+        wanted = sorted(set(also))
+        condition = exchanges_table.c.seq > seq
+        if wanted:
+            condition = sa.or_(condition, exchanges_table.c.seq.in_(wanted))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.where(condition).order_by(exchanges_table.c.seq).limit(limit + len(wanted)))
+            return [(row.seq, row.record) for row in rows]
+
     def count_exchanges(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(exchanges_table)).scalar_one()
