@@ -7,6 +7,10 @@ Targets, each in front of the same fast mock upstream (bench/mock_upstream.py):
   spool-fsync       the same with one fsync per record
   3-replicas        three gateways on one PostgreSQL store and one Redis (spool on), requests spread over
                     them round-robin by the load generator (a load balancer adds its own hop on top)
+And the shared detector (`distillshield detector`, shipped model, embeddings as configured by default):
+exchanges of the lab's simulated traffic are inserted into a PostgreSQL store at --detector-rate a second
+for --detector-seconds, stamped with the time of insertion, and the detector's lag (now minus the time of
+the newest exchange it has committed) is sampled every second.
 Cells: non-streamed chat completions at concurrency 1 and 32. Each figure is the median over --rounds
 rounds; "added" is a target's latency minus the direct latency of the same round. Live detection is off in
 every gateway here, so that the figures isolate the spool and the replicas (gateway_overhead.py measures
@@ -149,6 +153,82 @@ def measure(rounds: int, scale: float) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def measure_detector(rate: int, seconds: float) -> dict:
+    """The shared detector's lag behind a log written at ``rate`` exchanges a second."""
+    import redis
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    from distillshield.records import Exchange, format_ts, read_exchanges
+    from distillshield.store import Store
+    from distillshield.store.logwriter import exchange_row
+
+    folder = tempfile.mkdtemp(prefix="ds-detector-")
+    database = f"ds_detector_{secrets.token_hex(4)}"
+    prefix = f"ds-bench-{secrets.token_hex(4)}"
+    admin = sa.create_engine("postgresql+psycopg://127.0.0.1:5432/test", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {database}"))
+    url = f"{POSTGRES}/{database}"
+    detector = None
+    try:
+        subprocess.run([PYTHON, "-m", "distillshield", "lab", "traffic", "--out", folder, "--seed", "7", "--days", "1",
+                        "--scale", "0.3"], check=True, capture_output=True)
+        with open(Path(folder) / "exchanges.jsonl", "rb") as handle:
+            simulated = [item for item in read_exchanges(handle) if isinstance(item, Exchange)]
+        store = Store(url)
+        detector = subprocess.Popen([PYTHON, "-m", "distillshield", "--db", url, "-s", "redis_url", REDIS_URL,
+                                     "-s", "redis_prefix", prefix, "detector"], cwd=folder,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(REDIS_URL)
+        ready_by = time.monotonic() + 300
+        while not client.get(f"{prefix}:detector:heartbeat"):     # model and embedder loaded, first step done
+            if detector.poll() is not None or time.monotonic() > ready_by:
+                raise RuntimeError("the detector did not start")
+            time.sleep(0.2)
+        lags, written, started = [], 0, time.monotonic()
+        next_sample = started + 1
+        while time.monotonic() - started < seconds:
+            due = int((time.monotonic() - started) * rate) - written
+            if due > 0:
+                now = time.time()
+                batch = [exchange_row(Exchange(**{**_fields(item), "id": f"ex_{written + i:026d}",
+                                                 "ts": format_ts(now)}))
+                         for i, item in enumerate(simulated[written % len(simulated):][:due])]
+                store.insert_exchanges(batch)
+                written += len(batch)
+            if time.monotonic() >= next_sample:
+                lags.append(_lag(client, prefix))
+                next_sample += 1
+            time.sleep(0.02)
+        settle_started = time.monotonic()
+        while _lag(client, prefix) > 1 and time.monotonic() - settle_started < 120:
+            time.sleep(0.5)
+        checkpoint = client.get(f"{prefix}:detector:checkpoint")
+        read = json.loads(checkpoint)["seq"] if checkpoint else 0
+        return {"rate": rate, "seconds": seconds, "written": written, "read": read,
+                "lag_p50_s": statistics.median(lags) if lags else None, "lag_max_s": max(lags) if lags else None,
+                "caught_up_after_s": time.monotonic() - settle_started}
+    finally:
+        if detector is not None:
+            detector.terminate()
+            detector.wait(60)
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE {database} WITH (FORCE)"))
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _fields(exchange) -> dict:
+    return {name: getattr(exchange, name) for name in ("id", "ts", "account", "endpoint", "request", "key_id", "ip",
+                                                        "user_agent", "response", "status", "latency_ms", "error",
+                                                        "extra")}
+
+
+def _lag(client, prefix: str) -> float:
+    checkpoint = client.get(f"{prefix}:detector:checkpoint")
+    last_ts = json.loads(checkpoint).get("last_ts", 0.0) if checkpoint else 0.0
+    return time.time() - last_ts if last_ts else float("inf")
+
+
 def _summarise(rounds: list[dict], direct: list[dict]) -> dict:
     median = statistics.median
     return {"throughput": median(r["throughput"] for r in rounds), "p50_ms": median(r["p50_ms"] for r in rounds),
@@ -174,6 +254,11 @@ def report(results: dict) -> str:
         lines.append(f"spool ({spool}) cost at concurrency 1, p50: {cost:+.3f} ms")
     ratio = cells["3-replicas"]["c32"]["throughput"] / cells["spool-write"]["c32"]["throughput"]
     lines.append(f"throughput 3 replicas / 1 replica at concurrency 32: {ratio:.2f}x (one machine, 2 cores)")
+    detector = results.get("detector")
+    if detector:
+        lines.append(f"shared detector at {detector['rate']} exchanges/s for {detector['seconds']:.0f} s: lag p50 "
+                     f"{detector['lag_p50_s']:.2f} s, max {detector['lag_max_s']:.2f} s; {detector['read']} of "
+                     f"{detector['written']} read, caught up {detector['caught_up_after_s']:.1f} s after the load")
     return "\n".join(lines)
 
 
@@ -186,8 +271,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests-scale", type=float, default=1.0)
     parser.add_argument("--json", dest="json_path")
+    parser.add_argument("--detector-rate", type=int, default=1000)
+    parser.add_argument("--detector-seconds", type=float, default=60)
+    parser.add_argument("--no-replicas", action="store_true", help="Measure only the shared detector.")
     args = parser.parse_args()
-    results = measure(args.rounds, args.requests_scale)
+    results = {} if args.no_replicas else measure(args.rounds, args.requests_scale)
+    if args.detector_seconds > 0:
+        results["detector"] = measure_detector(args.detector_rate, args.detector_seconds)
+    if args.no_replicas:
+        detector = results["detector"]
+        print(json.dumps(detector, indent=1))
+        if args.json_path:
+            Path(args.json_path).write_text(json.dumps(results, indent=1))
+        return
     print(report(results))
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(results, indent=1))
