@@ -431,3 +431,10 @@ def test_the_openapi_description_needs_the_admin_key(gateway):
     assert httpx.get(gateway.url + "/openapi.json", headers=gateway.headers()).status_code == 403
     document = httpx.get(gateway.url + "/openapi.json", headers=gateway.headers(gateway.admin_key)).json()
     assert "/v1/chat/completions" in document["paths"] and document["openapi"].startswith("3.")
+
+
+def test_limits_that_cannot_be_checked_refuse_with_503_never_500(start_gateway):
+    gateway = start_gateway(redis_url="redis://127.0.0.1:1/0")
+    response = httpx.post(gateway.api_url + "/chat/completions", json=CHAT, headers=gateway.headers())
+    assert response.status_code == 503 and response.json()["error"]["code"] == "service_unavailable"
+    assert gateway.records()[0]["status"] == 503

@@ -8,10 +8,13 @@ once, one revoked by another process stops working within that time.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
-from distillshield.errors import AuthenticationError, PermissionDenied
+from distillshield.errors import AuthenticationError, PermissionDenied, ServiceUnavailable
 from distillshield.store import Account, ApiKey, Store, secret_matches, split_key
+
+log = logging.getLogger("distillshield.gateway")
 
 
 class Authenticator:
@@ -43,7 +46,11 @@ class Authenticator:
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.cache_seconds:
             return cached[1], cached[2]
-        key, account = await asyncio.to_thread(self._load, key_id)
+        try:
+            key, account = await asyncio.to_thread(self._load, key_id)
+        except Exception as exc:   # the store is down or refusing: the client may retry, nothing was served
+            log.error("key look-up failed: %s", exc)
+            raise ServiceUnavailable("keys cannot be checked right now; retry shortly") from None
         if len(self._cache) > 100_000:
             self._cache.clear()
         self._cache[key_id] = (now, key, account)
