@@ -438,3 +438,100 @@ def test_limits_that_cannot_be_checked_refuse_with_503_never_500(start_gateway):
     response = httpx.post(gateway.api_url + "/chat/completions", json=CHAT, headers=gateway.headers())
     assert response.status_code == 503 and response.json()["error"]["code"] == "service_unavailable"
     assert gateway.records()[0]["status"] == 503
+
+
+# the second review (red team of the fixes above) -----------------------------------------------------------
+def test_a_huge_user_agent_is_cut_in_the_log(gateway):
+    assert httpx.post(gateway.api_url + "/chat/completions", json=CHAT,
+                      headers={"User-Agent": "x" * 100_000}).status_code == 401
+    record = gateway.records()[0]
+    assert len(record["user_agent"]) == 512 and len(orjson.dumps(record)) < 2000
+
+
+def test_a_refused_requests_large_body_is_logged_as_a_fingerprint(gateway):
+    key = make_account(gateway, "blocked", policy="block")
+    body = orjson.dumps({**CHAT, "messages": [{"role": "user", "content": "y" * 2_000_000}]})
+    assert httpx.post(gateway.api_url + "/chat/completions", content=body, headers=bearer(key)).status_code == 403
+    assert httpx.post(gateway.api_url + "/nowhere", content=body, headers=gateway.headers()).status_code == 404
+    for record in gateway.records():
+        assert record["request"]["body_bytes"] == len(body) and record["request"]["body_kept"] is False
+        assert len(orjson.dumps(record)) < 10_000
+    served = httpx.post(gateway.api_url + "/chat/completions", content=body, headers=gateway.headers())
+    assert served.status_code == 200     # a served request keeps its prompt
+
+
+def test_a_batch_of_prompts_is_reserved_per_prompt_and_refused_when_hardened(gateway):
+    key = make_account(gateway, "batch", tpm=10_000)
+    refused = httpx.post(gateway.api_url + "/completions", headers=bearer(key),
+                         json={"model": "fast", "prompt": ["a"] * 200, "max_tokens": 99})
+    assert refused.status_code == 429 and "too large" in refused.json()["error"]["message"]
+    hardened = make_account(gateway, "hardened", policy="harden")
+    refused = httpx.post(gateway.api_url + "/completions", headers=bearer(hardened),
+                         json={"model": "fast", "prompt": ["a", "b"]})
+    assert refused.status_code == 403 and refused.json()["error"]["param"] == "prompt"
+
+
+def test_hardened_accounts_get_no_tool_calls_and_no_log_probabilities(gateway):
+    key = make_account(gateway, "hardened", policy="harden")
+    answer = httpx.post(gateway.api_url + "/chat/completions", headers=bearer(key), json={
+        **CHAT, "model": "inspect", "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "auto"})
+    forwarded = orjson.loads(answer.json()["choices"][0]["message"]["content"])
+    assert "tools" not in forwarded and "tool_choice" not in forwarded
+
+
+def test_every_x_forwarded_for_line_is_read_and_the_last_entry_counts(start_gateway):
+    gateway = start_gateway(trust_forwarded_for=True)
+    raw_request(gateway.url, "POST", "/v1/chat/completions", body=orjson.dumps(CHAT), headers={
+        **gateway.headers(), "Content-Type": "application/json", "X-Forwarded-For": "6.6.6.6"} | {
+        "x-forwarded-for": "203.0.113.9"})
+    assert gateway.records()[0]["ip"] == "203.0.113.9"
+
+
+def test_idle_windows_of_addresses_seen_once_are_forgotten():
+    from distillshield.gateway.limits import MemoryLimiter
+    from distillshield.store import Account
+    limiter = MemoryLimiter(prune_above=100)
+    for number in range(1000):
+        anonymous = Account(id=f"anonymous@10.0.{number // 250}.{number % 250}", name="a", is_admin=False, rpm=5,
+                            tpm=0, concurrency=0, tpd=0, disabled=False, created_at=0)
+        limiter.admit_now(anonymous, 0, 1000.0 + number).finish(0)
+    assert len(limiter._windows) < 200
+
+
+@pytest.mark.parametrize("method, target", [("TRACE", "/v1/models"), ("PROPFIND", "/v1/chat/completions"),
+                                            ("OPTIONS", "*"), ("POST", "/health"), ("PUT", "/v1/models")])
+def test_odd_methods_and_targets_are_answered_and_logged(gateway, method, target):
+    status, headers, _ = raw_request(gateway.url, method, target, headers=gateway.headers())
+    assert status in (400, 404, 405) and headers["x-request-id"].startswith("ex_")
+    assert len(gateway.records()) == 1
+
+
+def test_listing_models_counts_against_the_request_limit(gateway):
+    key = make_account(gateway, "lister", rpm=2)
+    statuses = [httpx.get(gateway.api_url + "/models", headers=bearer(key)).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_a_checked_endpoint_forwards_no_query_string_and_only_json(gateway):
+    answer = httpx.post(gateway.api_url + "/chat/completions?api-version=x&stream=true", headers={
+        **gateway.headers(), "Content-Type": "text/plain"}, content=orjson.dumps({**CHAT, "model": "inspect"}))
+    assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"].startswith("{")
+    status, _, _ = raw_request(gateway.url, "GET", "/v1/..;/models", headers=gateway.headers())
+    assert status == 404
+
+
+@pytest.mark.parametrize("path", ["/admin/keys?account=%00", "/admin/policy-events?account=a%00b",
+                                  "/admin/risk?account=%00"])
+def test_admin_filters_refuse_what_is_not_an_account_id(gateway, path):
+    assert httpx.get(gateway.url + path, headers=gateway.headers(gateway.admin_key)).status_code == 400
+
+
+def test_a_record_that_cannot_be_decoded_keeps_its_envelope():
+    from distillshield.gateway.calllog import Call
+    call = Call(method="POST", endpoint="/v1/chat/completions", ip="203.0.113.5", user_agent="ua", log_content="redacted")
+    call.body = deep_body(1000)
+    call.payload = orjson.loads(deep_body(1000))      # redaction recurses past Python's limit
+    call.finish()
+    record = call.to_exchange()
+    assert record.ip == "203.0.113.5" and record.user_agent == "ua"
+    assert record.request["body_sha256"] and record.extra["log_error"]

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from distillshield.errors import InvalidRequest
+from distillshield.store import ACCOUNT_ID
 from distillshield.gateway.validation import parse_json_object
 
 _LIMIT_FIELDS = ("rpm", "tpm", "concurrency", "tpd")
@@ -21,6 +22,14 @@ def _json(data, status: int = 200) -> Response:
 
 def _gateway(request: Request):
     return request.app.state.gateway
+
+
+def _account_param(request: Request) -> str | None:
+    """The ``?account=`` filter, which must look like an account id (a NUL would fail PostgreSQL)."""
+    account = request.query_params.get("account")
+    if account is not None and not ACCOUNT_ID.fullmatch(account):
+        raise InvalidRequest(f"account must be an account id, got {account[:40]!r}", param="account")
+    return account
 
 
 async def list_accounts(request: Request, call, _account, _body: bytes) -> Response:
@@ -63,7 +72,7 @@ async def update_account(request: Request, call, _account, body: bytes) -> Respo
 
 
 async def list_keys(request: Request, call, _account, _body: bytes) -> Response:
-    account_id = request.query_params.get("account")
+    account_id = _account_param(request)
     keys = await asyncio.to_thread(_gateway(request).store.list_keys, account_id)
     call.status = 200
     return _json({"object": "list", "data": [key.as_dict() for key in keys]})
@@ -80,7 +89,7 @@ async def create_key(request: Request, call, _account, body: bytes) -> Response:
         raise InvalidRequest(f"expires_in_seconds must be a positive number, got {expires_in!r}",
                              param="expires_in_seconds")
     label = fields.get("label", "")
-    if not isinstance(label, str) or len(label) > 256:
+    if not isinstance(label, str) or len(label) > 256 or "\x00" in label:
         raise InvalidRequest("label must be a string of at most 256 characters", param="label")
     expires_at = time.time() + expires_in if expires_in else None
     key, plaintext = await asyncio.to_thread(_gateway(request).store.create_key, account_id, label=label,
@@ -109,7 +118,7 @@ async def list_policy_events(request: Request, call, _account, _body: bytes) -> 
     """Policy level changes, newest first: ?account=ID&limit=N."""
     limit = _positive_int(request.query_params.get("limit"), "limit", 1000, 100_000)
     events = await asyncio.to_thread(_gateway(request).store.list_policy_events,
-                                     account=request.query_params.get("account"), limit=limit)
+                                     account=_account_param(request), limit=limit)
     call.status = 200
     return _json({"object": "list", "data": events})
 
@@ -118,7 +127,7 @@ async def list_risk(request: Request, call, _account, _body: bytes) -> Response:
     """The live detector's risk table: ?account=ID, or every account at a level (?all=1: every account scored)."""
     gateway = _gateway(request)
     risks = list(gateway.policy.risk_table.values())
-    wanted = request.query_params.get("account")
+    wanted = _account_param(request)
     if wanted is not None:
         risks = [risk for risk in risks if risk.account == wanted]
     elif request.query_params.get("all") not in ("1", "true"):

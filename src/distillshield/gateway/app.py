@@ -32,6 +32,7 @@ from distillshield.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    ServiceUnavailable,
 )
 from distillshield.gateway.admin import admin_routes
 from distillshield.gateway.alerts import AlertSender
@@ -52,6 +53,7 @@ log = logging.getLogger("distillshield.gateway")
 _REFUSAL_REASONS = {400: "invalid_request", 401: "auth", 403: "forbidden", 404: "not_found",
                     413: "body_too_large", 429: "rate_limit"}
 _POLICY_CODES = ("blocked_by_policy", "hardened_by_policy")
+_USER_AGENT_KEPT = 512
 
 
 class Gateway:
@@ -91,6 +93,7 @@ class Gateway:
                                     on_written=self.detector.feed if self.detector is not None else None,
                                     spool=self.spool)
         self.app = Starlette(routes=self._routes(), lifespan=self._lifespan)
+        self.app.router.default = self._unrouted
         self.app.state.gateway = self
 
     def _routes(self) -> list[Route]:
@@ -103,8 +106,8 @@ class Gateway:
             Route("/v1/models", self.logged(self.list_models), methods=["GET"]),
             Route("/v1/{path:path}", self.logged(self.serve_model),
                   methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-            Route("/{path:path}", self.logged(self.not_found),
-                  methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
+            # an ASGI app, not a function, so that Starlette routes every method here: each request is logged
+            Route("/{path:path}", _AsgiEndpoint(self._unrouted)),
         ]
 
     @contextlib.asynccontextmanager
@@ -142,6 +145,8 @@ class Gateway:
         """Wrap a handler so that its request becomes one exchange record, whatever happens."""
 
         async def endpoint(request: Request) -> Response:
+            if self.log_writer.backlogged:      # back-pressure: new requests wait for the log to catch up
+                await self.log_writer.wait_for_room()
             call = self._begin(request)
             streaming = False
             try:
@@ -162,6 +167,10 @@ class Gateway:
                 failure = InternalError("the gateway failed to serve this request; it has been logged")
                 call.fail(failure)
                 response = error_response(failure)
+            except BaseException:      # cancelled: the server is stopping, or the client went away
+                if call.status is None or call.error is None:
+                    call.fail(ServiceUnavailable("the gateway stopped before it could answer"))
+                raise
             finally:
                 if not streaming:
                     self._end(call)
@@ -169,6 +178,13 @@ class Gateway:
             return response
 
         return endpoint
+
+    async def _unrouted(self, scope, receive, send) -> None:
+        """Requests no route can match (a target such as ``*``): answered and logged like any other 404."""
+        if scope["type"] != "http":
+            return
+        response = await self.logged(self.not_found)(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def _authenticate(self, request: Request, call: Call) -> tuple[Account, object]:
         """The key's account; a refused genuine key is logged under its account, and an address sending
@@ -183,8 +199,9 @@ class Gateway:
             raise
 
     def _begin(self, request: Request) -> Call:
+        user_agent = request.headers.get("user-agent")
         return Call(method=request.method, endpoint=loggable_path(request.scope.get("raw_path"), request.url.path),
-                    ip=self._client_ip(request), user_agent=request.headers.get("user-agent"),
+                    ip=self._client_ip(request), user_agent=user_agent[:_USER_AGENT_KEPT] if user_agent else None,
                     log_content=self.settings.log_content)
 
     async def _replay_spool(self) -> None:
@@ -220,7 +237,8 @@ class Gateway:
 
     def _client_ip(self, request: Request) -> str | None:
         if self.settings.trust_forwarded_for:
-            forwarded = request.headers.get("x-forwarded-for")
+            # every X-Forwarded-For line, in order: a proxy may add its own line after the client's
+            forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
             if forwarded:
                 # the last entry is the one our proxy added; the ones before it are whatever the client wrote
                 return forwarded.rsplit(",", 1)[-1].strip()[:64] or None
@@ -247,6 +265,8 @@ class Gateway:
         if decision is not None:
             call.policy = decision.record
             self.policy.admit(decision)          # raises for a blocked account
+        limits = self.policy.limits_for(account) if decision is not None and decision.throttle else account
+        (await self.limiter.admit(limits, 0)).finish(0)
         reply = await self.backend.models()
         call.status, call.response_body = reply.status, reply.body
         return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
@@ -275,9 +295,11 @@ class Gateway:
             (len(body) // 4 + 1 + default_max_tokens if body else 0)
         limits = self.policy.limits_for(account) if decision is not None and decision.throttle else account
         ticket = await self.limiter.admit(limits, tokens)
+        # an understood body is JSON whatever the client called it, and takes no query string
         backend_request = BackendRequest(
             method=request.method, endpoint=call.endpoint, body=body, payload=payload, account=account.id,
-            query_string=request.url.query, content_type=request.headers.get("content-type", "application/json"),
+            query_string="" if understood else request.url.query,
+            content_type="application/json" if understood else request.headers.get("content-type", "application/json"),
             stream=bool(payload and payload.get("stream")), hardened=hardened and understood)
         try:
             reply = await self.backend.handle(backend_request)
@@ -347,6 +369,17 @@ class Gateway:
             log.exception("could not count the tokens of streamed exchange %s", call.id)
         ticket.finish(used)
         self._end(call)
+
+
+class _AsgiEndpoint:
+    """Wraps an ASGI callable so that a Starlette ``Route`` takes it as an app (any method) rather than as a
+    request handler (GET only)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
 
 
 class LoggedStream(StreamingResponse):

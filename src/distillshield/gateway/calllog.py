@@ -20,6 +20,8 @@ from distillshield.records import Exchange, format_ts, new_exchange_id
 log = logging.getLogger("distillshield.gateway")
 
 _RAW_BODY_KEPT = 65536
+_REFUSED_BODY_KEPT = 65536     # a refused request's body past this is logged as size, hash and its start
+_REFUSED_RAW_SHOWN = 4096
 _PATH_KEPT = 256
 _MAX_CHOICES = 128          # a stream event naming a higher choice index is not an answer we assemble
 
@@ -144,12 +146,23 @@ class Call:
         except Exception:  # a record must never be lost to a bug in decoding; keep what is certain
             log.exception("could not decode exchange %s; keeping its envelope", self.id)
             return Exchange(id=self.id, ts=format_ts(self.started), account=self.account or "anonymous",
-                            endpoint=self.endpoint, request={}, key_id=self.key_id, status=self.status,
-                            latency_ms=self.latency_ms, error=self.error,
-                            extra={"log_error": "the record could not be decoded"})
+                            endpoint=self.endpoint, request=self._fingerprint(), key_id=self.key_id, ip=self.ip,
+                            user_agent=self.user_agent, status=self.status, latency_ms=self.latency_ms,
+                            error=self.error, extra={"log_error": "the record could not be decoded"})
+
+    def _fingerprint(self, shown: int = 0) -> dict:
+        """The body as its size and SHA-256 (and its first ``shown`` bytes), for what the log keeps no more of."""
+        kept = {"body_bytes": len(self.body), "body_sha256": hashlib.sha256(self.body).hexdigest(), "body_kept": False}
+        if shown:
+            kept["raw"] = self.body[:shown].decode("utf-8", "replace")
+        return kept
 
     def _build_exchange(self) -> Exchange:
-        request = self.payload if self.payload is not None else self._request_from_body()
+        if self.error is not None and len(self.body) > _REFUSED_BODY_KEPT:
+            # refused before it was served: a large body would let a client fill the log for free
+            request = self._fingerprint(_REFUSED_RAW_SHOWN if self.account is not None else 0)
+        else:
+            request = self.payload if self.payload is not None else self._request_from_body()
         response = self.parsed_response()
         if self.log_content != "full":
             request = redact(request, self.log_content)
@@ -170,8 +183,7 @@ class Call:
         if not self.body:
             return {}
         if self.account is None:        # no valid key: the log keeps no stranger's text, only its fingerprint
-            return {"body_bytes": len(self.body), "body_sha256": hashlib.sha256(self.body).hexdigest(),
-                    "body_kept": False}
+            return self._fingerprint()
         try:
             decoded = orjson.loads(self.body)
             return decoded if isinstance(decoded, dict) else {"body": decoded}

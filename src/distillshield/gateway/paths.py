@@ -2,8 +2,9 @@
 
 Every rule of the gateway (validation, hardening, limits, what is forwarded upstream) is keyed on the
 path, so a path that could mean two things is refused outright instead of being normalised: dot
-segments (``/v1/./chat/completions``, ``/v1/x/../chat``), empty segments (``//``), a trailing slash,
-percent-encoded dots, slashes and backslashes (``%2e``, ``%2f``, ``%5c``), and control characters. A
+segments (``/v1/./chat/completions``, ``/v1/x/../chat``, ``..;``), empty segments (``//``), a trailing
+slash, path parameters (``;``), percent-encoded dots, slashes and backslashes (``%2e``, ``%2f``, ``%5c``),
+and control characters. A
 client that sends one of these is not using an OpenAI SDK, so nothing legitimate is lost.
 
 What an account may reach upstream beyond the endpoints the gateway understands is an allow-list of
@@ -33,8 +34,10 @@ def canonical_path(raw_path: bytes | None, path: str) -> str:
     for segment in segments[1:]:
         if segment == "":
             raise _odd(path, "an empty segment or a trailing slash")
-        if segment in (".", ".."):
+        if set(segment) <= {".", ";"} or segment.startswith(".."):
             raise _odd(path, "a dot segment")
+        if ";" in segment:      # path parameters: some servers read '..;' as '..'
+            raise _odd(path, "a ';' in a segment")
         if not _SEGMENT.match(segment):
             raise _odd(path, "characters outside a URL path segment")
     return path

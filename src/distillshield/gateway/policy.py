@@ -73,6 +73,10 @@ def _more_than_one(value, _endpoint) -> bool:
     return value not in (None, 0, 1)
 
 
+def _several_prompts(value, _endpoint) -> bool:
+    return isinstance(value, list) and len(value) > 1
+
+
 def _completion_logprobs(value, endpoint) -> bool:
     # /v1/completions takes logprobs as a count, where 0 still returns the chosen tokens' log-probabilities
     return value is not None if endpoint == "/v1/completions" else _asks(value, endpoint)
@@ -83,16 +87,19 @@ def _completion_logprobs(value, endpoint) -> bool:
 _HARDENED_REFUSALS = (
     ("n", _more_than_one, "n", "several answers per request"),
     ("best_of", _more_than_one, "n", "several answers per request"),
+    ("prompt", _several_prompts, "n", "several prompts per request"),
     ("logprobs", _completion_logprobs, "logprobs", "log-probabilities"),
     ("top_logprobs", _asks, "logprobs", "log-probabilities"),
     ("prompt_logprobs", _asks, "logprobs", "log-probabilities"),
     ("logit_bias", _asks, "logit_bias", "a logit bias"),
 )
-# what a hardened account's request may carry to the model; anything else is dropped (and recorded)
+# what a hardened account's request may carry to the model; anything else is dropped (and recorded).
+# Tools and functions are dropped too: an answer forced into a tool call's arguments would carry reasoning
+# past the filter and no canary.
 _HARDENED_FORWARDED = frozenset({
     "model", "messages", "prompt", "suffix", "temperature", "top_p", "max_tokens", "max_completion_tokens",
     "stop", "stream", "stream_options", "seed", "presence_penalty", "frequency_penalty", "n", "user",
-    "response_format", "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call",
+    "response_format",
 })
 
 

@@ -173,4 +173,6 @@ def estimated_tokens(payload: dict, default_max_tokens: int) -> int:
     """Tokens a request may use: its prompt (about 4 characters a token) plus its longest possible answer."""
     named = [payload.get(name) for name in ("max_tokens", "max_completion_tokens") if payload.get(name)]
     max_tokens = max(named) if named else default_max_tokens     # a server may honour either
-    return prompt_characters(payload) // 4 + 1 + max_tokens * (payload.get("n") or 1)
+    prompt = payload.get("prompt")
+    prompts = len(prompt) if isinstance(prompt, list) and prompt else 1     # a batch of prompts: one answer each
+    return prompt_characters(payload) // 4 + 1 + max_tokens * (payload.get("n") or 1) * prompts

@@ -95,6 +95,7 @@ class LogWriter:
         self.spilled = 0
         self.waited_for_room = 0
         self.restarts = 0
+        self.backpressure_waits = 0
 
     # event-loop side -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -157,6 +158,19 @@ class LogWriter:
         """Hand every gathered record to the writer thread (call before ``close``)."""
         self._hand_over()
         while self._overflow:
+            await asyncio.sleep(0.005)
+            self._hand_over()
+
+    @property
+    def backlogged(self) -> bool:
+        """More batches wait for room than the queue holds: new requests should wait (``wait_for_room``)."""
+        return len(self._overflow) > self._queue.maxsize
+
+    async def wait_for_room(self, timeout: float = 30.0) -> None:
+        """Wait until the backlog is back under the queue's size (or ``timeout``: then serve on, uncapped)."""
+        deadline = time.monotonic() + timeout
+        while self.backlogged and time.monotonic() < deadline:
+            self.backpressure_waits += 1
             await asyncio.sleep(0.005)
             self._hand_over()
 

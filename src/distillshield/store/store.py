@@ -81,7 +81,7 @@ POLICY_OVERRIDES = ("auto", "allow", "flag", "throttle", "harden", "block")
 
 KEY_PREFIX = "ds-"
 _KEY_ID_HEX = 12
-_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
+ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +181,7 @@ class Store:
     # accounts -------------------------------------------------------------
     def create_account(self, account_id: str, *, name: str | None = None, is_admin: bool = False,
                        rpm: int, tpm: int, concurrency: int, tpd: int) -> Account:
-        if not (isinstance(account_id, str) and _ACCOUNT_ID.fullmatch(account_id)):
+        if not (isinstance(account_id, str) and ACCOUNT_ID.fullmatch(account_id)):
             raise InvalidRequest(
                 f"account id must be 1-128 characters of letters, digits, '_', '.', '@', '-', got {account_id!r}")
         for limit_name, value in (("rpm", rpm), ("tpm", tpm), ("concurrency", concurrency), ("tpd", tpd)):
@@ -391,7 +391,7 @@ def _check_limit(name: str, value) -> None:
 
 
 def _check_name(value) -> None:
-    if value is not None and (not isinstance(value, str) or len(value) > 256):
+    if value is not None and (not isinstance(value, str) or len(value) > 256 or "\x00" in value):
         raise InvalidRequest(f"name must be a string of at most 256 characters, got {_shown(value)}", param="name")
 
 
