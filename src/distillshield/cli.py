@@ -106,6 +106,24 @@ def serve(obj: Context, host, port, upstream, upstream_key) -> None:
     run_server(obj.settings, obj.store)
 
 
+@main.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=8001, show_default=True, help="Port to listen on.")
+@click.option("--reports", help="Comma-separated folders of audits and lab runs to list (setting console_reports).")
+@click.pass_obj
+def console(obj: Context, host, port, reports) -> None:
+    """Serve the operator's console alone, against the store (--db), at http://HOST:PORT/console/."""
+    import uvicorn
+
+    from distillshield.console import standalone_app
+
+    if reports is not None:
+        obj.settings.update({"console_reports": reports})
+    host = host or obj.settings.host
+    click.echo(f"console on http://{host}:{port}/console/ (store: {obj.settings.store_url}); sign in with an admin key")
+    uvicorn.run(standalone_app(obj.store, obj.settings), host=host, port=port, log_level="warning", access_log=False)
+
+
 # accounts -------------------------------------------------------------------
 @main.group()
 def accounts() -> None:

@@ -1,0 +1,243 @@
+"""What the console's pages show, read from the store (and, inside the gateway, from the live detector).
+
+Everything here is synchronous (the store is) and runs in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import orjson
+
+from distillshield.detect.features import extract
+from distillshield.records import Exchange
+from distillshield.store import POLICY_LEVELS, Account, Store
+
+WINDOWS = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
+BUCKETS = 48
+LEVEL_ORDER = {level: rank for rank, level in enumerate(("allow",) + POLICY_LEVELS)}
+_REPORT_FILES = ("report.html", "report.pdf", "verdict.json", "summary.json", "manifest.json")
+
+
+def window_seconds(name: str | None, default: str = "24h") -> tuple[str, float]:
+    name = name if name in WINDOWS else default
+    return name, WINDOWS[name]
+
+
+def risk_table(store: Store, detector) -> dict[str, dict]:
+    """Each scored account's risk: the live detector's table when this process runs one, else the newest
+    detector event of each account in the store (``source`` says which)."""
+    table = {}
+    for account, event in store.latest_detector_events().items():
+        table[account] = {"account": account, "score": event["score"], "level": event["new_level"],
+                          "threshold": event["threshold"], "cluster": event["cluster"], "reasons": event["reasons"],
+                          "flagged_after": None, "requests": None, "source": "policy events"}
+    if detector is not None:
+        for risk in list(detector.risk.values()):
+            table[risk.account] = {**risk.as_dict(), "source": "live detector"}
+    return table
+
+
+def effective_level(account: Account, risk: dict | None) -> tuple[str, str]:
+    """(level, who set it): the operator's override, else the detector's level."""
+    if account.policy != "auto":
+        return account.policy, "operator"
+    if risk is None or risk["level"] == "none":
+        return "none", "-"
+    return risk["level"], "detector"
+
+
+def detector_health(detector) -> dict | None:
+    """Lag, dropped inputs and the calibration population of the live detector (None: not in this process)."""
+    if detector is None:
+        return None
+    return {"running": detector.running, "lag_seconds": round(detector.lag_seconds, 3), "waiting": detector.depth,
+            "dropped": detector.dropped, "processed": detector.processed, "replayed": detector.replayed,
+            "crashes": detector.crashes, "calibration_accounts": len(detector.model.benign_max_scores),
+            "levels": [(name, round(threshold, 3)) for name, threshold in detector.levels],
+            "trained_on": detector.model.trained_on}
+
+
+def overview(store: Store, detector, window: float, now: float) -> dict:
+    accounts = store.list_accounts()
+    risks = risk_table(store, detector)
+    levels = Counter(effective_level(account, risks.get(account.id))[0] for account in accounts)
+    series = store.traffic_series(now - window, now, BUCKETS)
+    thresholds = detector_health(detector)["levels"] if detector is not None else _event_thresholds(risks)
+    return {"accounts": len(accounts), "levels": [(level, levels.get(level, 0)) for level in LEVEL_ORDER],
+            "series": series, "requests": sum(row[1] for row in series), "refusals": sum(row[2] for row in series),
+            "events": store.list_policy_events_filtered(limit=10), "health": detector_health(detector),
+            "scores": [risk["score"] for risk in risks.values() if risk["score"] is not None],
+            "thresholds": thresholds, "scored": len(risks)}
+
+
+def _event_thresholds(risks: dict[str, dict]) -> list[tuple[str, float]]:
+    seen = {}
+    for risk in risks.values():
+        if risk["threshold"] is not None and risk["level"] != "none":
+            seen[risk["level"]] = risk["threshold"]
+    return sorted(seen.items(), key=lambda item: LEVEL_ORDER[item[0]])
+
+
+def account_rows(store: Store, detector, window: float, now: float, *, query: str = "", level: str = "",
+                 sort: str = "risk") -> list[dict]:
+    risks = risk_table(store, detector)
+    volumes = store.account_volumes(now - window)
+    keys = Counter(key.account_id for key in store.list_keys() if key.is_usable(now))
+    rows = []
+    for account in store.list_accounts():
+        if query and query.lower() not in account.id.lower() and query.lower() not in account.name.lower():
+            continue
+        risk = risks.get(account.id)
+        effective, setter = effective_level(account, risk)
+        if level and effective != level:
+            continue
+        requests, refusals, last = volumes.get(account.id, (0, 0, None))
+        rows.append({"account": account, "level": effective, "set_by": setter,
+                     "score": risk["score"] if risk else None, "cluster": risk["cluster"] if risk else None,
+                     "requests": requests, "refusals": refusals, "last": last, "keys": keys.get(account.id, 0)})
+    order = {"risk": lambda row: (-(row["score"] if row["score"] is not None else -1e9), row["account"].id),
+             "level": lambda row: (-LEVEL_ORDER[row["level"]], row["account"].id),
+             "volume": lambda row: (-row["requests"], row["account"].id),
+             "id": lambda row: row["account"].id}
+    rows.sort(key=order.get(sort, order["risk"]))
+    return rows
+
+
+def exchange_summary(text: str, show_text: bool) -> dict:
+    record = orjson.loads(text)
+    request, response = record.get("request") or {}, record.get("response") or {}
+    usage = response.get("usage") or {}
+    prompt = ""
+    if show_text:
+        messages = request.get("messages")
+        if isinstance(messages, list) and messages:
+            content = messages[-1].get("content") if isinstance(messages[-1], dict) else None
+            prompt = content if isinstance(content, str) else orjson.dumps(content).decode() if content else ""
+        elif isinstance(request.get("prompt"), str):
+            prompt = request["prompt"]
+    return {"id": record.get("id"), "ts": record.get("ts"), "endpoint": record.get("endpoint"),
+            "status": record.get("status"), "tokens": usage.get("total_tokens"),
+            "policy": (record.get("policy") or {}).get("level"), "ip": record.get("ip"),
+            "user_agent": record.get("user_agent"), "prompt": prompt[:300],
+            "params": {name: request[name] for name in ("n", "logprobs", "top_logprobs", "max_tokens", "temperature")
+                       if name in request}}
+
+
+def account_page(store: Store, detector, account_id: str, window: float, now: float, show_text: bool) -> dict:
+    account = store.get_account(account_id)
+    risks = risk_table(store, detector)
+    risk = risks.get(account_id)
+    level, setter = effective_level(account, risk)
+    series = store.traffic_series(now - window, now, BUCKETS, account=account_id)
+    tokens = store.account_tokens(account_id, now - window, now, BUCKETS)
+    recent = [exchange_summary(text, show_text) for text in store.recent_exchange_json(account=account_id, limit=25)]
+    cluster = risk["cluster"] if risk else None
+    linked = sorted(name for name, other in risks.items() if cluster and other["cluster"] == cluster and name != account_id)
+    samples = [item["prompt"] for item in recent if item["prompt"]][:5]
+    return {"account": account, "risk": risk, "level": level, "set_by": setter, "series": series, "tokens": tokens,
+            "recent": recent, "linked": linked, "samples": samples, "api_keys": store.list_keys(account_id),
+            "events": store.list_policy_events_filtered(account=account_id, limit=50),
+            "actions": store.list_operator_actions(target=account_id, limit=20)}
+
+
+def campaigns(store: Store, detector) -> list[dict]:
+    """Clusters of linked accounts (from the detector), biggest first."""
+    members: dict[str, list[str]] = defaultdict(list)
+    risks = risk_table(store, detector)
+    for name, risk in risks.items():
+        if risk["cluster"]:
+            members[risk["cluster"]].append(name)
+    found = []
+    for cluster, names in members.items():
+        rules, _, _ = cluster.partition("|")
+        best = max((risks[name]["score"] or 0 for name in names), default=0)
+        found.append({"id": cluster, "rules": rules, "accounts": sorted(names), "score": best,
+                      "levels": Counter(risks[name]["level"] for name in names)})
+    found.sort(key=lambda item: (-len(item["accounts"]), item["id"]))
+    return found
+
+
+def campaign_page(store: Store, detector, cluster: str, window: float, now: float) -> dict | None:
+    found = next((item for item in campaigns(store, detector) if item["id"] == cluster), None)
+    if found is None:
+        return None
+    accounts = {account.id: account for account in store.list_accounts()}
+    risks = risk_table(store, detector)
+    nodes = []
+    for name in found["accounts"]:
+        account = accounts.get(name)
+        level = effective_level(account, risks.get(name))[0] if account else risks[name]["level"]
+        nodes.append({"id": name, "level": level, "href": f"/console/accounts/{name}"})
+    per_account = [store.traffic_series(now - window, now, BUCKETS, account=name) for name in found["accounts"]]
+    series = [(rows[0][0], sum(row[1] for row in rows), sum(row[2] for row in rows)) for rows in zip(*per_account)]
+    return {**found, "nodes": nodes, "edges": links_between(store, found["accounts"]), "series": series}
+
+
+def links_between(store: Store, accounts: list[str], per_account: int = 200) -> list[tuple[str, str, str]]:
+    """What links each pair of a campaign's accounts, from their recent exchanges: a shared address with the
+    same client, a shared dominant prompt template (the detector's own feature extraction)."""
+    addresses: dict[str, set] = {}
+    templates: dict[str, set] = {}
+    for name in accounts:
+        features = []
+        for text in store.recent_exchange_json(account=name, limit=per_account):
+            try:
+                features.append(extract(Exchange.from_dict(orjson.loads(text))))
+            except Exception:                    # a record the detector would skip is no link
+                continue
+        addresses[name] = {(item.ip, item.user_agent) for item in features if item.ip}
+        counts = Counter(("prefix", item.prefix_key) for item in features)
+        counts.update(("suffix", item.suffix_key) for item in features)
+        templates[name] = {key for key, seen in counts.items() if features and seen / len(features) >= 0.3 and seen >= 3}
+    edges = []
+    for index, first in enumerate(accounts):
+        for second in accounts[index + 1:]:
+            why = []
+            shared = addresses[first] & addresses[second]
+            if shared:
+                ip, agent = sorted(shared, key=str)[0]
+                why.append(f"address {ip} with client {agent or '?'}")
+            if templates[first] & templates[second]:
+                why.append("shared prompt template")
+            if why:
+                edges.append((first, second, "; ".join(why)))
+    return edges
+
+
+def reports(folders: list[str]) -> list[dict]:
+    """Audits (``verdict.json``) and lab runs (``summary.json``) under the configured folders, newest first."""
+    found = []
+    for folder in folders:
+        root = Path(folder)
+        if not root.is_dir():
+            continue
+        for path in list(root.glob("**/verdict.json"))[:500] + list(root.glob("**/summary.json"))[:500]:
+            try:
+                data = orjson.loads(path.read_bytes())
+            except (OSError, orjson.JSONDecodeError):
+                continue
+            files = [name for name in _REPORT_FILES if (path.parent / name).is_file()]
+            entry = {"kind": "audit" if path.name == "verdict.json" else "lab run", "folder": str(path.parent),
+                     "files": files, "modified": path.stat().st_mtime, "data": data}
+            found.append(entry)
+    found.sort(key=lambda item: -item["modified"])
+    return found
+
+
+def report_file(folders: list[str], folder: str, name: str) -> Path | None:
+    """A report's file, only if it is one of the report files inside a configured folder."""
+    if name not in _REPORT_FILES:
+        return None
+    path = (Path(folder) / name).resolve()
+    for root in folders:
+        base = Path(root).resolve()
+        if path.is_file() and path.is_relative_to(base):
+            return path
+    return None
+
+
+def now() -> float:
+    return time.time()
