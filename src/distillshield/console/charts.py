@@ -115,7 +115,8 @@ def histogram(label: str, scores: list[float], thresholds: list[tuple[str, float
 def graph(label: str, nodes: list[dict], edges: list[tuple[str, str, str]]) -> Markup:
     """Accounts on a circle, an edge for each link between two of them, labelled with what links them.
 
-    ``nodes``: {"id", "level", "href"}; ``edges``: (account, account, what links them)."""
+    ``nodes``: {"id", "level"}; ``edges``: (account, account, what links them). No links inside the picture
+    (an image holds no controls); the page lists the accounts with links beside it."""
     size = 420
     centre, radius = size / 2, size / 2 - 70
     where = {}
@@ -131,9 +132,9 @@ def graph(label: str, nodes: list[dict], edges: list[tuple[str, str, str]]) -> M
     for node in nodes:
         x, y = where[node["id"]]
         colour = LEVEL_COLOURS.get(node["level"], "#59636e")
-        parts.append(f'<a href="{escape(node["href"])}"><circle cx="{x:.1f}" cy="{y:.1f}" r="12" fill="{colour}">'
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="12" fill="{colour}">'
                      f'<title>{escape(node["id"])} ({escape(node["level"])})</title></circle>'
-                     f'<text x="{x:.1f}" y="{y + 26:.1f}" text-anchor="middle" class="node">{escape(node["id"])}</text></a>')
+                     f'<text x="{x:.1f}" y="{y + 26:.1f}" text-anchor="middle" class="node">{escape(node["id"])}</text>')
     return _svg(label, "".join(parts), size, size)
 
 

@@ -152,7 +152,7 @@ def campaigns(store: Store, detector) -> list[dict]:
             members[risk["cluster"]].append(name)
     found = []
     for cluster, names in members.items():
-        rules, _, _ = cluster.partition("|")
+        rules = cluster.partition("|")[0] if "|" in cluster else ""    # live ids are bare (c_1): see the campaign
         best = max((risks[name]["score"] or 0 for name in names), default=0)
         found.append({"id": cluster, "rules": rules, "accounts": sorted(names), "score": best,
                       "levels": Counter(risks[name]["level"] for name in names)})
@@ -173,7 +173,12 @@ def campaign_page(store: Store, detector, cluster: str, window: float, now: floa
         nodes.append({"id": name, "level": level, "href": f"/console/accounts/{name}"})
     per_account = [store.traffic_series(now - window, now, BUCKETS, account=name) for name in found["accounts"]]
     series = [(rows[0][0], sum(row[1] for row in rows), sum(row[2] for row in rows)) for rows in zip(*per_account)]
-    return {**found, "nodes": nodes, "edges": links_between(store, found["accounts"]), "series": series}
+    edges = links_between(store, found["accounts"])
+    kinds = sorted({part.split(" ")[0] if part.startswith("address") else part
+                    for _, _, why in edges for part in why.split("; ")})
+    rules = found["rules"] or ", ".join("shared address and client" if kind == "address" else kind for kind in kinds)
+    return {**found, "rules": rules or "the detector's prompt-stream similarity", "nodes": nodes, "edges": edges,
+            "series": series}
 
 
 def links_between(store: Store, accounts: list[str], per_account: int = 200) -> list[tuple[str, str, str]]:
