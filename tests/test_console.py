@@ -174,16 +174,44 @@ def test_the_standalone_console_reads_a_store(tmp_path):
     store.create_account("admin", is_admin=True, rpm=0, tpm=0, concurrency=0, tpd=0)
     store.create_account("acct", rpm=0, tpm=0, concurrency=0, tpd=0)
     _, key = store.create_key("admin")
-    store.record_policy_event("acct", "none", "harden", source="detector", score=2.5, threshold=1.0,
-                              reasons=[{"signal": "logprob_share", "weight": 1.2, "evidence": "all ask"}],
-                              cluster="shared template|acct")
+    store.create_account("acct2", rpm=0, tpm=0, concurrency=0, tpd=0)
+    for name in ("acct", "acct2"):
+        store.record_policy_event(name, "none", "harden", source="detector", score=2.5, threshold=1.0,
+                                  reasons=[{"signal": "logprob_share", "weight": 1.2, "evidence": "all ask"}],
+                                  cluster="c_1")
     with TestClient(standalone_app(store, Settings(store_url=str(tmp_path / "s.db")))) as client:
         assert client.get("/console/", follow_redirects=False).status_code == 303
         assert client.post("/console/login", data={"key": key}, follow_redirects=False).status_code == 303
         page = client.get("/console/accounts/acct").text
-        assert "logprob_share" in page and "all ask" in page and "harden" in page
+        assert "logprob_share" in page and "all ask" in page and "harden" in page and "acct2" in page
         overview = client.get("/console/").text
         assert "No live detector in this process" in overview
+        campaign = client.get("/console/campaign", params={"id": "c_1"})
+        assert campaign.status_code == 200 and campaign.text.count("<circle") == 2
+        token = re.search(r'name="csrf" value="([^"]+)"', campaign.text).group(1)
+        done = client.post("/console/campaign/policy", data={"id": "c_1", "policy": "block", "reason": "one campaign",
+                                                              "csrf": token}, follow_redirects=False)
+        assert done.status_code == 303
+        assert client.get("/console/campaign", params={"id": "c_9"}).status_code == 404
+    assert {store.get_account(name).policy for name in ("acct", "acct2")} == {"block"}
+    events = store.list_policy_events_filtered(source="operator")
+    assert {(e["account"], e["note"]) for e in events} == {("acct", "one campaign"), ("acct2", "one campaign")}
+
+
+def test_the_accounts_page_is_paged_and_filtered(tmp_path):
+    store = Store(str(tmp_path / "s.db"))
+    store.create_account("admin", is_admin=True, rpm=0, tpm=0, concurrency=0, tpd=0)
+    for index in range(130):
+        store.create_account(f"user-{index:03d}", rpm=0, tpm=0, concurrency=0, tpd=0)
+    _, key = store.create_key("admin")
+    with TestClient(standalone_app(store, Settings(store_url=str(tmp_path / "s.db")))) as client:
+        client.post("/console/login", data={"key": key})
+        first = client.get("/console/accounts", params={"sort": "id"}).text
+        assert "page 1 of 2" in first and "user-098" in first and "user-099" not in first
+        second = client.get("/console/accounts", params={"sort": "id", "page": "2"}).text
+        assert "user-129" in second and "user-000" not in second
+        found = client.get("/console/accounts", params={"q": "user-12"}).text
+        assert "10 accounts" in found and "user-120" in found
 
 
 def test_traffic_series_counts_requests_and_refusals_per_bucket(tmp_path):

@@ -36,6 +36,7 @@ HERE = Path(__file__).parent
 COOKIE = "ds_console"
 PREFIX = "/console"
 _LIMITS = ("rpm", "tpm", "concurrency", "tpd")
+ACCOUNTS_PER_PAGE = 100
 _HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                                        "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
             "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
@@ -221,8 +222,11 @@ class Console:
         rows = await asyncio.to_thread(data.account_rows, self.store, self.detector, window, time.time(),
                                        query=params.get("q", ""), level=params.get("level", ""),
                                        sort=params.get("sort", "risk"))
-        return self.render("accounts.html", request, session, rows=rows[:500], total=len(rows), window=window_name,
-                           nav="accounts")
+        pages = max(1, -(-len(rows) // ACCOUNTS_PER_PAGE))
+        number = min(pages, int(params["page"])) if params.get("page", "").isdigit() and int(params["page"]) else 1
+        shown = rows[(number - 1) * ACCOUNTS_PER_PAGE:number * ACCOUNTS_PER_PAGE]
+        return self.render("accounts.html", request, session, rows=shown, total=len(rows), window=window_name,
+                           page=number, pages=pages, nav="accounts")
 
     async def account(self, request: Request, session: dict) -> Response:
         account_id = request.path_params["account_id"]

@@ -100,14 +100,16 @@ def histogram(label: str, scores: list[float], thresholds: list[tuple[str, float
             parts.append(f'<rect x="{x + 0.5:.1f}" y="{PAD_TOP + plot_h - height:.1f}" width="{plot_w / bins - 1:.1f}" '
                          f'height="{height:.1f}" fill="{COLOURS["requests"]}"><title>{count} accounts scoring '
                          f'{low + index * step:.2f} to {low + (index + 1) * step:.2f}</title></rect>')
-    for name, value in marks:
+    for index, (name, value) in enumerate(marks):        # labels stacked: thresholds are often close
         x = PAD_LEFT + plot_w * (value - low) / (high - low)
+        anchor = "end" if x > WIDTH - 160 else "start"
         parts.append(f'<line x1="{x:.1f}" y1="{PAD_TOP}" x2="{x:.1f}" y2="{PAD_TOP + plot_h}" stroke="'
                      f'{LEVEL_COLOURS.get(name, COLOURS["threshold"])}" stroke-width="2"/>'
-                     f'<text x="{x + 3:.1f}" y="{PAD_TOP + 10}" class="axis">{escape(name)} {value:.2f}</text>')
-    for fraction in (0, 0.5, 1):
+                     f'<text x="{x + (-3 if anchor == "end" else 3):.1f}" y="{PAD_TOP + 10 + 13 * index}" '
+                     f'text-anchor="{anchor}" class="axis">{escape(name)} threshold {value:.2f}</text>')
+    for fraction, anchor in ((0, "start"), (0.5, "middle"), (1, "end")):
         x = PAD_LEFT + plot_w * fraction
-        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 6}" class="axis" text-anchor="middle">'
+        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 6}" class="axis" text-anchor="{anchor}">'
                      f'{low + (high - low) * fraction:.2f}</text>')
     return _svg(label, "".join(parts))
 

@@ -97,7 +97,7 @@ def account_rows(store: Store, detector, window: float, now: float, *, query: st
         requests, refusals, last = volumes.get(account.id, (0, 0, None))
         rows.append({"account": account, "level": effective, "set_by": setter,
                      "score": risk["score"] if risk else None, "cluster": risk["cluster"] if risk else None,
-                     "requests": requests, "refusals": refusals, "last": last, "keys": keys.get(account.id, 0)})
+                     "requests": requests, "refusals": refusals, "last": last, "key_count": keys.get(account.id, 0)})
     order = {"risk": lambda row: (-(row["score"] if row["score"] is not None else -1e9), row["account"].id),
              "level": lambda row: (-LEVEL_ORDER[row["level"]], row["account"].id),
              "volume": lambda row: (-row["requests"], row["account"].id),
@@ -171,8 +171,7 @@ def campaign_page(store: Store, detector, cluster: str, window: float, now: floa
         account = accounts.get(name)
         level = effective_level(account, risks.get(name))[0] if account else risks[name]["level"]
         nodes.append({"id": name, "level": level, "href": f"/console/accounts/{name}"})
-    per_account = [store.traffic_series(now - window, now, BUCKETS, account=name) for name in found["accounts"]]
-    series = [(rows[0][0], sum(row[1] for row in rows), sum(row[2] for row in rows)) for rows in zip(*per_account)]
+    series = store.traffic_series(now - window, now, BUCKETS, accounts=found["accounts"])
     edges = links_between(store, found["accounts"])
     kinds = sorted({part.split(" ")[0] if part.startswith("address") else part
                     for _, _, why in edges for part in why.split("; ")})
@@ -181,7 +180,7 @@ def campaign_page(store: Store, detector, cluster: str, window: float, now: floa
             "series": series}
 
 
-def links_between(store: Store, accounts: list[str], per_account: int = 200) -> list[tuple[str, str, str]]:
+def links_between(store: Store, accounts: list[str], per_account: int = 40) -> list[tuple[str, str, str]]:
     """What links each pair of a campaign's accounts, from their recent exchanges: a shared address with the
     same client, a shared dominant prompt template (the detector's own feature extraction)."""
     addresses: dict[str, set] = {}

@@ -79,7 +79,9 @@ policy_events_table = sa.Table(
 # The console's reads: traffic over a time window, and one account's history, from the index alone.
 exchanges_ts_cover = sa.Index("ix_exchanges_ts_account_status", exchanges_table.c.ts, exchanges_table.c.account,
                               exchanges_table.c.status)
-exchanges_account_ts = sa.Index("ix_exchanges_account_ts", exchanges_table.c.account, exchanges_table.c.ts)
+exchanges_account_ts = sa.Index("ix_exchanges_account_ts_status", exchanges_table.c.account, exchanges_table.c.ts,
+                                exchanges_table.c.status)
+_BY_TIME = "INDEXED BY ix_exchanges_ts_account_status"    # SQLite would otherwise walk the account index whole
 
 console_sessions_table = sa.Table(
     "console_sessions", metadata,
@@ -398,8 +400,8 @@ class Store:
         return {row.account: _event_dict(row) for row in rows}
 
     # the console's reads ---------------------------------------------------
-    def traffic_series(self, since: float, until: float, buckets: int, *,
-                       account: str | None = None) -> list[tuple[float, int, int]]:
+    def traffic_series(self, since: float, until: float, buckets: int, *, account: str | None = None,
+                       accounts: Iterable[str] | None = None) -> list[tuple[float, int, int]]:
         """(bucket start, requests, refusals) for ``buckets`` equal slices of [since, until); read from an index."""
         width = (until - since) / buckets
         table = exchanges_table
@@ -409,6 +411,10 @@ class Store:
                  .where(table.c.ts >= since, table.c.ts < until).group_by(bucket))
         if account is not None:
             query = query.where(table.c.account == account)
+        elif accounts is not None:
+            query = query.where(table.c.account.in_(list(accounts)))
+        else:
+            query = query.with_hint(table, _BY_TIME, dialect_name="sqlite")
         counts = [[since + i * width, 0, 0] for i in range(buckets)]
         with self.engine.connect() as conn:
             for index, requests, refusals in conn.execute(query):
@@ -421,7 +427,7 @@ class Store:
         table = exchanges_table
         refused = sa.func.sum(sa.case((table.c.status >= 400, 1), else_=0))
         query = (sa.select(table.c.account, sa.func.count(), refused, sa.func.max(table.c.ts))
-                 .where(table.c.ts >= since).group_by(table.c.account))
+                 .where(table.c.ts >= since).group_by(table.c.account).with_hint(table, _BY_TIME, dialect_name="sqlite"))
         with self.engine.connect() as conn:
             return {account: (int(n), int(r or 0), float(last)) for account, n, r, last in conn.execute(query)}
 
