@@ -5,8 +5,13 @@ spread over the last 7 days: --accounts ordinary accounts (one request in 50 ref
 accounts that send a fifth of all traffic, plus a detector event for each campaign account (level, score,
 reasons, cluster). Then serves the standalone console in process (Starlette's TestClient: no network) and times
 each page --repeats times: the figure is the median of the server time the console reports itself
-(`Server-Timing: app;dur=`), with the client-side time beside it. The account page is the campaign's heaviest
-account (7-day timeline with tokens read out of each of its records).
+(`Server-Timing: app;dur=`), with the client-side time beside it. Signing in starts a warm-up in the background (the closed slices of the 24-hour, 7-day and 30-day windows);
+the bench waits --read-seconds before the first page, as an operator reading would (--no-warm-up: not at
+all). The first view of a page is reported on its own: closed time slices are then kept in memory (`console.data.SliceCache`), so later views read only the
+open slice; the median is over the views after the first. The account page is the campaign's heaviest
+account (7-day timeline with tokens read out of each of its records). The pages are timed in this order in
+one process, so a page may find slices an earlier page read (the 7-day accounts page after the 7-day
+overview does not: they keep different slices).
 
     python bench/console_pages.py [--exchanges 1000000] [--accounts 2000] [--repeats 7] [--db PATH] [--json out.json]
 
@@ -78,8 +83,9 @@ def time_page(client: TestClient, path: str, repeats: int) -> dict:
         client_side.append((time.perf_counter() - began) * 1000)
         assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
         server.append(float(re.search(r"dur=([\d.]+)", answer.headers["server-timing"]).group(1)))
-    return {"server_ms_median": round(statistics.median(server), 1), "server_ms_max": round(max(server), 1),
-            "client_ms_median": round(statistics.median(client_side), 1)}
+    return {"server_ms_first": round(server[0], 1), "server_ms_median": round(statistics.median(server[1:]), 1),
+            "server_ms_max_after_first": round(max(server[1:]), 1),
+            "client_ms_median": round(statistics.median(client_side[1:]), 1)}
 
 
 def main() -> None:
@@ -89,6 +95,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--db", help="SQLite file (default: a temporary one)")
     parser.add_argument("--json", dest="json_path")
+    parser.add_argument("--no-warm-up", action="store_true", help="Time the pages straight after signing in.")
+    parser.add_argument("--read-seconds", type=float, default=5.0,
+                        help="Seconds between signing in and the first page (the warm-up's time).")
     args = parser.parse_args()
     folder = tempfile.TemporaryDirectory()
     path = args.db or str(Path(folder.name) / "console.db")
@@ -100,6 +109,7 @@ def main() -> None:
         print(f"filled {args.exchanges:,} exchanges in {fill_seconds} s")
     _, key = store.create_key("admin")
     pages = {"overview (24h)": "/console/", "overview (7d)": "/console/?window=7d",
+             "overview (30d)": "/console/?window=30d",
              "accounts (24h volume, by risk)": "/console/accounts",
              "accounts (7d volume, by volume)": "/console/accounts?window=7d&sort=volume",
              "account (heaviest, 7d)": "/console/accounts/camp-00",
@@ -109,10 +119,13 @@ def main() -> None:
                "fill_seconds": fill_seconds, "repeats": args.repeats, "pages": {}}
     with TestClient(standalone_app(store, Settings(store_url=path))) as client:
         assert client.post("/console/login", data={"key": key}, follow_redirects=False).status_code == 303
+        if not args.no_warm_up:                  # as an operator would: the warm-up runs while they read
+            time.sleep(args.read_seconds)
         for name, page in pages.items():
             results["pages"][name] = time_page(client, page, args.repeats)
-            print(f"{name:34s} server {results['pages'][name]['server_ms_median']:7.1f} ms (median), "
-                  f"max {results['pages'][name]['server_ms_max']:7.1f} ms")
+            timing = results["pages"][name]
+            print(f"{name:34s} server: first view {timing['server_ms_first']:7.1f} ms, then median "
+                  f"{timing['server_ms_median']:7.1f} ms, max {timing['server_ms_max_after_first']:7.1f} ms")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(results, indent=2) + "\n")
 

@@ -226,3 +226,21 @@ def test_traffic_series_counts_requests_and_refusals_per_bucket(tmp_path):
     assert [row[1] for row in store.traffic_series(base, base + 600, 2, account="a")] == [15, 15]
     volumes = store.account_volumes(base)
     assert volumes["a"][0] == 30 and volumes["b"][1] == 6
+
+
+def test_closed_time_slices_are_read_once_and_open_ones_every_time(tmp_path):
+    from distillshield.console.data import SliceCache
+
+    store = Store(str(tmp_path / "s.db"))
+    now = 472_222 * 3600.0 + 1800                                   # half-way through an hour slice
+    row = lambda i, ts: {"id": f"ex{i}", "ts": ts, "account": "a", "key_id": None,  # noqa: E731
+                         "endpoint": "/v1/chat/completions", "status": 200, "record": "{}"}
+    store.insert_exchanges([row(i, now - 2 * 3600 + i) for i in range(5)] + [row(9, now - 60)])
+    cache = SliceCache(settle=120)
+    first = cache.series(store, now, 4 * 3600, 4)
+    assert [r[1] for r in first] == [0, 5, 0, 1] and first[-1][0] <= now < first[-1][0] + 3600
+    assert first == [(start, *counts) for start, *counts in store.traffic_series(first[0][0], first[-1][0] + 3600, 4)]
+    store.insert_exchanges([row(10, now - 2 * 3600 + 30), row(11, now - 30)])   # a late write, and a new one
+    second = cache.series(store, now, 4 * 3600, 4)
+    assert [r[1] for r in second] == [0, 5, 0, 2]                    # the closed slice is kept, the open one re-read
+    assert cache.volumes(store, now, 4 * 3600, 4)["a"][0] == 8

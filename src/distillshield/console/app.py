@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
+import threading
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, quote
@@ -32,6 +34,7 @@ from distillshield.errors import DistillShieldError, InvalidRequest, NotFound
 from distillshield.records import Settings, format_ts
 from distillshield.store import POLICY_OVERRIDES, Store, secret_matches, split_key
 
+log = logging.getLogger("distillshield.console")
 HERE = Path(__file__).parent
 COOKIE = "ds_console"
 PREFIX = "/console"
@@ -54,6 +57,8 @@ class Console:
         self.settings = settings
         self.gateway = gateway
         self.lifetime = settings.console_session_minutes * 60
+        self.cache = data.SliceCache()
+        self._warming = threading.Lock()
         self.folders = [part.strip() for part in settings.console_reports.split(",") if part.strip()]
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
         self.env.filters["ts"] = lambda epoch: format_ts(epoch)[:19].replace("T", " ") if epoch else "-"
@@ -174,10 +179,28 @@ class Console:
             return self._secure(self.render("login.html", request, None, status=401, next=target,
                                             error="Sign-in refused: that is not a valid admin key."), began)
         token, _csrf = signed_in
+        self._warm()
         response = RedirectResponse(target, 303)
         response.set_cookie(COOKIE, token, max_age=int(self.lifetime), path=PREFIX, httponly=True, samesite="strict",
                             secure=request.url.scheme == "https")
         return self._secure(response, began)
+
+    def _warm(self) -> None:
+        """Read the closed slices of the longer windows in the background while the operator looks at the
+        first page, so that switching to 7 or 30 days finds them kept (at most one warm-up at a time)."""
+        if self._warming.locked():
+            return
+
+        def warm():
+            with self._warming:
+                try:
+                    for name in ("24h", "7d", "30d"):
+                        self.cache.series(self.store, time.time(), data.WINDOWS[name], data.BUCKETS)
+                        self.cache.volumes(self.store, time.time(), data.WINDOWS[name])
+                except Exception:                    # a store closing under it: the pages read it themselves
+                    log.debug("console warm-up stopped", exc_info=True)
+
+        threading.Thread(target=warm, name="console-warm-up", daemon=True).start()
 
     def _sign_in(self, presented: str) -> tuple[str, str] | None:
         parts = split_key(presented)
@@ -206,7 +229,8 @@ class Console:
     # pages ------------------------------------------------------------------------------------------
     async def overview(self, request: Request, session: dict) -> Response:
         window_name, window = data.window_seconds(request.query_params.get("window"))
-        view = await asyncio.to_thread(data.overview, self.store, self.detector, window, time.time())
+        view = await asyncio.to_thread(data.overview, self.store, self.detector, window, time.time(),
+                                       self.cache)
         series = view["series"]
         chart = charts.time_series(f"Requests and refusals over the last {window_name}", [row[0] for row in series],
                                    {"requests": [row[1] for row in series], "refusals": [row[2] for row in series]},
@@ -219,7 +243,7 @@ class Console:
     async def accounts(self, request: Request, session: dict) -> Response:
         params = request.query_params
         window_name, window = data.window_seconds(params.get("window"))
-        rows = await asyncio.to_thread(data.account_rows, self.store, self.detector, window, time.time(),
+        rows = await asyncio.to_thread(data.account_rows, self.store, self.detector, window, time.time(), self.cache,
                                        query=params.get("q", ""), level=params.get("level", ""),
                                        sort=params.get("sort", "risk"))
         pages = max(1, -(-len(rows) // ACCOUNTS_PER_PAGE))
@@ -232,7 +256,7 @@ class Console:
         account_id = request.path_params["account_id"]
         window_name, window = data.window_seconds(request.query_params.get("window"), "7d")
         view = await asyncio.to_thread(data.account_page, self.store, self.detector, account_id, window, time.time(),
-                                       self.settings.log_content == "full")
+                                       self.settings.log_content == "full", self.cache)
         series = view["series"]
         starts = [row[0] for row in series]
         chart = charts.time_series(f"{account_id}: requests and refusals over the last {window_name}", starts,
@@ -275,7 +299,8 @@ class Console:
     async def campaign(self, request: Request, session: dict) -> Response:
         cluster = request.query_params.get("id", "")
         window_name, window = data.window_seconds(request.query_params.get("window"), "7d")
-        view = await asyncio.to_thread(data.campaign_page, self.store, self.detector, cluster, window, time.time())
+        view = await asyncio.to_thread(data.campaign_page, self.store, self.detector, cluster, window, time.time(),
+                                       self.cache)
         if view is None:
             raise NotFound(f"no campaign {cluster!r} (campaigns come and go with the detector's links)")
         series = view["series"]

@@ -5,6 +5,8 @@ Everything here is synchronous (the store is) and runs in a worker thread, never
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -19,6 +21,65 @@ WINDOWS = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
 BUCKETS = 48
 LEVEL_ORDER = {level: rank for rank, level in enumerate(("allow",) + POLICY_LEVELS)}
 _REPORT_FILES = ("report.html", "report.pdf", "verdict.json", "summary.json", "manifest.json")
+
+
+class SliceCache:
+    """Counts over time slices that have closed do not change (the log writes an exchange within seconds of
+    its time), so each closed slice is read from the store once and kept; slices still open are read each
+    time. Slices are aligned to multiples of their width, so the same slice comes back on the next view.
+    A slice is closed ``settle`` seconds after it ends; kept ones expire after ``ttl`` (retention deletes)."""
+
+    def __init__(self, settle: float = 120.0, ttl: float = 6 * 3600, max_entries: int = 50_000):
+        self.settle, self.ttl, self.max_entries = settle, ttl, max_entries
+        self._kept: dict = {}
+        self._lock = threading.Lock()
+
+    def _slices(self, now: float, window: float, count: int) -> tuple[float, float]:
+        width = window / count
+        end = math.ceil(now / width) * width
+        return end - count * width, width
+
+    def _read(self, key, starts: list[float], width: float, now: float, fetch) -> list:
+        """Each slice's value: kept ones from memory, the rest (from the first one missing) by ``fetch``."""
+        with self._lock:
+            values = [self._kept.get((key, start)) for start in starts]
+        expires = time.monotonic() + self.ttl
+        first = next((i for i, value in enumerate(values) if value is None or value[0] < time.monotonic()
+                      or starts[i] + width > now - self.settle), len(starts))
+        if first < len(starts):
+            fresh = fetch(starts[first], starts[-1] + width, len(starts) - first)
+            with self._lock:
+                if len(self._kept) > self.max_entries:
+                    self._kept.clear()
+                for offset, value in enumerate(fresh):
+                    index = first + offset
+                    values[index] = (expires, value)
+                    if starts[index] + width <= now - self.settle:
+                        self._kept[(key, starts[index])] = values[index]
+        return [value[1] for value in values]
+
+    def series(self, store: Store, now: float, window: float, count: int, *, account: str | None = None,
+               accounts: list[str] | None = None) -> list[tuple[float, int, int]]:
+        start, width = self._slices(now, window, count)
+        starts = [start + index * width for index in range(count)]
+        key = ("series", width, account, tuple(accounts) if accounts is not None else None)
+        fetch = lambda since, until, n: [row[1:] for row in store.traffic_series(  # noqa: E731
+            since, until, n, account=account, accounts=accounts)]
+        return [(begin, *value) for begin, value in zip(starts, self._read(key, starts, width, now, fetch))]
+
+    def volumes(self, store: Store, now: float, window: float, count: int = 24) -> dict[str, tuple[int, int, float]]:
+        """Per account over the window (aligned to its slices): (requests, refusals, last request time)."""
+        start, width = self._slices(now, window, count)
+        starts = [start + index * width for index in range(count)]
+        fetch = lambda since, until, n: list(store.account_volume_slices(since, until, n).values())  # noqa: E731
+        totals: dict[str, list] = {}
+        for per_account in self._read(("volumes", width), starts, width, now, fetch):
+            for account, (requests, refusals, last) in per_account.items():
+                total = totals.setdefault(account, [0, 0, 0.0])
+                total[0] += requests
+                total[1] += refusals
+                total[2] = max(total[2], last)
+        return {account: tuple(total) for account, total in totals.items()}
 
 
 def window_seconds(name: str | None, default: str = "24h") -> tuple[str, float]:
@@ -60,11 +121,11 @@ def detector_health(detector) -> dict | None:
             "trained_on": detector.model.trained_on}
 
 
-def overview(store: Store, detector, window: float, now: float) -> dict:
+def overview(store: Store, detector, window: float, now: float, cache: SliceCache) -> dict:
     accounts = store.list_accounts()
     risks = risk_table(store, detector)
     levels = Counter(effective_level(account, risks.get(account.id))[0] for account in accounts)
-    series = store.traffic_series(now - window, now, BUCKETS)
+    series = cache.series(store, now, window, BUCKETS)
     thresholds = detector_health(detector)["levels"] if detector is not None else _event_thresholds(risks)
     return {"accounts": len(accounts), "levels": [(level, levels.get(level, 0)) for level in LEVEL_ORDER],
             "series": series, "requests": sum(row[1] for row in series), "refusals": sum(row[2] for row in series),
@@ -81,10 +142,10 @@ def _event_thresholds(risks: dict[str, dict]) -> list[tuple[str, float]]:
     return sorted(seen.items(), key=lambda item: LEVEL_ORDER[item[0]])
 
 
-def account_rows(store: Store, detector, window: float, now: float, *, query: str = "", level: str = "",
-                 sort: str = "risk") -> list[dict]:
+def account_rows(store: Store, detector, window: float, now: float, cache: SliceCache, *, query: str = "",
+                 level: str = "", sort: str = "risk") -> list[dict]:
     risks = risk_table(store, detector)
-    volumes = store.account_volumes(now - window)
+    volumes = cache.volumes(store, now, window)
     keys = Counter(key.account_id for key in store.list_keys() if key.is_usable(now))
     rows = []
     for account in store.list_accounts():
@@ -126,13 +187,14 @@ def exchange_summary(text: str, show_text: bool) -> dict:
                        if name in request}}
 
 
-def account_page(store: Store, detector, account_id: str, window: float, now: float, show_text: bool) -> dict:
+def account_page(store: Store, detector, account_id: str, window: float, now: float, show_text: bool,
+                 cache: SliceCache) -> dict:
     account = store.get_account(account_id)
     risks = risk_table(store, detector)
     risk = risks.get(account_id)
     level, setter = effective_level(account, risk)
-    series = store.traffic_series(now - window, now, BUCKETS, account=account_id)
-    tokens = store.account_tokens(account_id, now - window, now, BUCKETS)
+    series = cache.series(store, now, window, BUCKETS, account=account_id)
+    tokens = store.account_tokens(account_id, series[0][0], series[-1][0] + window / BUCKETS, BUCKETS)
     recent = [exchange_summary(text, show_text) for text in store.recent_exchange_json(account=account_id, limit=25)]
     cluster = risk["cluster"] if risk else None
     linked = sorted(name for name, other in risks.items() if cluster and other["cluster"] == cluster and name != account_id)
@@ -160,7 +222,7 @@ def campaigns(store: Store, detector) -> list[dict]:
     return found
 
 
-def campaign_page(store: Store, detector, cluster: str, window: float, now: float) -> dict | None:
+def campaign_page(store: Store, detector, cluster: str, window: float, now: float, cache: SliceCache) -> dict | None:
     found = next((item for item in campaigns(store, detector) if item["id"] == cluster), None)
     if found is None:
         return None
@@ -171,7 +233,7 @@ def campaign_page(store: Store, detector, cluster: str, window: float, now: floa
         account = accounts.get(name)
         level = effective_level(account, risks.get(name))[0] if account else risks[name]["level"]
         nodes.append({"id": name, "level": level, "href": f"/console/accounts/{name}"})
-    series = store.traffic_series(now - window, now, BUCKETS, accounts=found["accounts"])
+    series = cache.series(store, now, window, BUCKETS, accounts=found["accounts"])
     edges = links_between(store, found["accounts"])
     kinds = sorted({part.split(" ")[0] if part.startswith("address") else part
                     for _, _, why in edges for part in why.split("; ")})

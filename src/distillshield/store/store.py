@@ -431,6 +431,22 @@ class Store:
         with self.engine.connect() as conn:
             return {account: (int(n), int(r or 0), float(last)) for account, n, r, last in conn.execute(query)}
 
+    def account_volume_slices(self, since: float, until: float, slices: int) -> dict[int, dict[str, tuple]]:
+        """Per time slice of [since, until), per account: (requests, refusals, last request time)."""
+        width = (until - since) / slices
+        table = exchanges_table
+        bucket = sa.cast((table.c.ts - since) / width, sa.Integer).label("bucket")
+        refused = sa.func.sum(sa.case((table.c.status >= 400, 1), else_=0))
+        query = (sa.select(bucket, table.c.account, sa.func.count(), refused, sa.func.max(table.c.ts))
+                 .where(table.c.ts >= since, table.c.ts < until).group_by(bucket, table.c.account)
+                 .with_hint(table, _BY_TIME, dialect_name="sqlite"))
+        found: dict[int, dict[str, tuple]] = {index: {} for index in range(slices)}
+        with self.engine.connect() as conn:
+            for index, account, n, r, last in conn.execute(query):
+                if 0 <= index < slices:
+                    found[index][account] = (int(n), int(r or 0), float(last))
+        return found
+
     def account_tokens(self, account: str, since: float, until: float, buckets: int) -> list[int]:
         """Total tokens (the answers' ``usage``) of one account per time bucket."""
         width = (until - since) / buckets
