@@ -9,6 +9,7 @@ our own checks, plus axe-core when `.ci/run` has installed it) and photographed 
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,7 +29,9 @@ if not Path(CHROMIUM).exists():
     pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "docs" / "console"
+# CONSOLE_SCREENSHOTS=1 writes the screenshots docs/console.md shows; otherwise they go to a temporary folder
+SHOTS = ROOT / "docs" / "console" if os.environ.get("CONSOLE_SCREENSHOTS") == "1" else \
+    Path(tempfile.gettempdir()) / "distillshield-console-shots"
 AXE = Path(__file__).parent / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -121,7 +124,9 @@ def check_accessibility(page) -> None:
 
 def shoot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def visit(page, url: str, shot: str | None = None) -> None:

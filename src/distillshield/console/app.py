@@ -139,13 +139,13 @@ class Console:
             if session is None:
                 return self._secure(self.render("error.html", request, None, status=401,
                                                 message="Sign in first: this change needs a console session."), began)
-            form = await _form(request)
-            presented = form.get("csrf") or request.headers.get("x-csrf-token") or ""
-            if not hmac.compare_digest(presented.encode(), session["csrf"].encode()):
-                return self._secure(self.render("error.html", request, session, status=403,
-                                                message="This change was refused: its CSRF token is missing or "
-                                                        "wrong. Reload the page and try again."), began)
             try:
+                form = await _form(request)
+                presented = form.get("csrf") or request.headers.get("x-csrf-token") or ""
+                if not hmac.compare_digest(presented.encode(), session["csrf"].encode()):
+                    return self._secure(self.render("error.html", request, session, status=403,
+                                                    message="This change was refused: its CSRF token is missing "
+                                                            "or wrong. Reload the page and try again."), began)
                 response = await handler(request, session, form)
             except DistillShieldError as exc:
                 response = self.render("error.html", request, session, status=exc.status, message=exc.message)

@@ -400,12 +400,20 @@ class Store:
         return {row.account: _event_dict(row) for row in rows}
 
     # the console's reads ---------------------------------------------------
+    def _bucket(self, since: float, width: float):
+        """Which slice of ``width`` seconds from ``since`` an exchange falls in (SQLite's CAST truncates, which
+        is the floor here, ts >= since; PostgreSQL's rounds)."""
+        offset = (exchanges_table.c.ts - since) / width
+        if self.engine.dialect.name == "postgresql":
+            offset = sa.func.floor(offset)
+        return sa.cast(offset, sa.Integer).label("bucket")
+
     def traffic_series(self, since: float, until: float, buckets: int, *, account: str | None = None,
                        accounts: Iterable[str] | None = None) -> list[tuple[float, int, int]]:
         """(bucket start, requests, refusals) for ``buckets`` equal slices of [since, until); read from an index."""
         width = (until - since) / buckets
         table = exchanges_table
-        bucket = sa.cast((table.c.ts - since) / width, sa.Integer).label("bucket")
+        bucket = self._bucket(since, width)
         refused = sa.func.sum(sa.case((table.c.status >= 400, 1), else_=0))
         query = (sa.select(bucket, sa.func.count(), refused)
                  .where(table.c.ts >= since, table.c.ts < until).group_by(bucket))
@@ -435,7 +443,7 @@ class Store:
         """Per time slice of [since, until), per account: (requests, refusals, last request time)."""
         width = (until - since) / slices
         table = exchanges_table
-        bucket = sa.cast((table.c.ts - since) / width, sa.Integer).label("bucket")
+        bucket = self._bucket(since, width)
         refused = sa.func.sum(sa.case((table.c.status >= 400, 1), else_=0))
         query = (sa.select(bucket, table.c.account, sa.func.count(), refused, sa.func.max(table.c.ts))
                  .where(table.c.ts >= since, table.c.ts < until).group_by(bucket, table.c.account)
@@ -455,7 +463,7 @@ class Store:
             tokens = sa.text("COALESCE((record::jsonb #>> '{response,usage,total_tokens}')::bigint, 0)")
         else:
             tokens = sa.text("COALESCE(json_extract(record, '$.response.usage.total_tokens'), 0)")
-        bucket = sa.cast((table.c.ts - since) / width, sa.Integer).label("bucket")
+        bucket = self._bucket(since, width)
         query = (sa.select(bucket, sa.func.sum(sa.literal_column(str(tokens)))).select_from(table)
                  .where(table.c.account == account, table.c.ts >= since, table.c.ts < until).group_by(bucket))
         totals = [0] * buckets
