@@ -234,7 +234,9 @@ def test_an_operator_finds_a_flagged_campaign_account_and_blocks_it(start_gatewa
     shoot(page, "campaign")
 
     visit(page, gateway.url + "/console/reports", "reports")
-    assert "verified" in page.content()
+    assert "verified" in page.content() and "camp-ana" in page.content() and "harvested 960" in page.content()
+    page.locator("tbody tr", has_text="harvested 960").get_by_role("link", name="report.html").click()
+    assert page.get_by_role("heading", name="Lab run").is_visible()
 
     assert_keyboard_reaches_the_controls(page, gateway.url + f"/console/accounts/{flagged}")
 
@@ -292,10 +294,16 @@ def write_reports(folder: Path) -> Path:
     audit = folder / "audit-suspect-7b"
     audit.mkdir(parents=True)
     verdict = {"conclusion": "The suspect model was trained on answers we served (p = 2.1e-12).",
-               "combined_p_value": 2.1e-12, "alpha": 0.001, "attributed_accounts": [],
+               "combined_p_value": 2.1e-12, "alpha": 0.001,
+               "attributed_accounts": [{"account": "camp-ana", "p_value": 3e-13, "test": "radioactivity-closed"}],
                "key": {"key_id": "8c1f0e2a", "versions": 1,
                        "commitment": {"key_id": "8c1f0e2a", "ts": "2026-11-01T00:00:00.000Z",
                                       "commitment": "5f0c1d9e2b7a", "verified": True}}}
     (audit / "verdict.json").write_bytes(orjson.dumps(verdict))
     (audit / "report.html").write_text("<html><body><h1>Evidence report</h1></body></html>")
+    run = folder / "lab-run-1"
+    run.mkdir()
+    (run / "summary.json").write_bytes(orjson.dumps({"harvested": 960, "flagged_accounts": 3, "first_flagged_after": 5,
+                                                     "student_gain": 0.41}))
+    (run / "report.html").write_text("<html><body><h1>Lab run</h1></body></html>")
     return folder
