@@ -14,6 +14,7 @@ one process, so a page may find slices an earlier page read (the 7-day accounts 
 overview does not: they keep different slices).
 
     python bench/console_pages.py [--exchanges 1000000] [--accounts 2000] [--repeats 7] [--db PATH] [--json out.json]
+    python bench/console_pages.py --write-cost 200000 [--json out.json]   # the indexes' cost to the traffic log
 
 A --db that already holds exchanges is reused as it is (no second fill).
 """
@@ -75,6 +76,39 @@ def fill(store: Store, exchanges: int, accounts: int, seed: int = 0) -> float:
     return time.perf_counter() - began
 
 
+def write_cost(exchanges: int, rounds: int = 3) -> dict:
+    """What the console's covering indexes cost the traffic log: the same exchanges written in the log writer's
+    batches (500) into a fresh store as it is now and with the single-column ts and account indexes it had
+    before, alternating; medians of ``rounds``."""
+    import sqlalchemy as sa
+
+    seconds = {"now": [], "before the console": []}
+    for _ in range(rounds):
+        for label in seconds:
+            with tempfile.TemporaryDirectory() as folder:
+                store = Store(str(Path(folder) / "w.db"))
+                if label == "before the console":           # the single-column indexes the store had before
+                    with store.engine.begin() as conn:
+                        conn.execute(sa.text("DROP INDEX ix_exchanges_ts_account_status"))
+                        conn.execute(sa.text("DROP INDEX ix_exchanges_account_ts_status"))
+                        conn.execute(sa.text("CREATE INDEX ix_exchanges_ts ON exchanges (ts)"))
+                        conn.execute(sa.text("CREATE INDEX ix_exchanges_account ON exchanges (account)"))
+                rng = random.Random(1)
+                rows = [{"id": new_exchange_id(1.7e9 + i), "ts": 1.7e9 + i * 0.5, "account": f"user-{rng.randrange(2000)}",
+                         "key_id": None, "endpoint": "/v1/chat/completions", "status": 200,
+                         "record": '{"request": {"messages": [{"role": "user", "content": "hello there"}]}}'}
+                        for i in range(exchanges)]
+                began = time.perf_counter()
+                for start in range(0, exchanges, 500):
+                    store.insert_exchanges(rows[start:start + 500])
+                seconds[label].append(time.perf_counter() - began)
+                store.close()
+    medians = {label: statistics.median(values) for label, values in seconds.items()}
+    return {"exchanges": exchanges, "rounds": rounds,
+            **{f"{label} (exchanges/s)": round(exchanges / value) for label, value in medians.items()},
+            "ratio of times (now / before)": round(medians["now"] / medians["before the console"], 3)}
+
+
 def time_page(client: TestClient, path: str, repeats: int) -> dict:
     server, client_side = [], []
     for _ in range(repeats):
@@ -98,7 +132,15 @@ def main() -> None:
     parser.add_argument("--no-warm-up", action="store_true", help="Time the pages straight after signing in.")
     parser.add_argument("--read-seconds", type=float, default=5.0,
                         help="Seconds between signing in and the first page (the warm-up's time).")
+    parser.add_argument("--write-cost", type=int, metavar="N",
+                        help="Only measure what the console's indexes cost writing N exchanges, then stop.")
     args = parser.parse_args()
+    if args.write_cost:
+        result = write_cost(args.write_cost)
+        print(json.dumps(result, indent=2))
+        if args.json_path:
+            Path(args.json_path).write_text(json.dumps(result, indent=2) + "\n")
+        return
     folder = tempfile.TemporaryDirectory()
     path = args.db or str(Path(folder.name) / "console.db")
     store = Store(path)
