@@ -43,7 +43,7 @@ def test_accounts_and_keys(store):
         store.create_account("acme", rpm=1, tpm=2, concurrency=3, tpd=4)
     with pytest.raises(InvalidRequest, match="account id must be"):
         store.create_account("bad id!", rpm=1, tpm=2, concurrency=3, tpd=4)
-    with pytest.raises(InvalidRequest, match="rpm must be a non-negative integer"):
+    with pytest.raises(InvalidRequest, match="rpm must be an integer from 0"):
         store.create_account("neg", rpm=-1, tpm=2, concurrency=3, tpd=4)
     assert store.update_account("acme", rpm=10).rpm == 10
     key, plaintext = store.create_key("acme", label="ci")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -85,23 +86,31 @@ def main(ctx: click.Context, config_path: str | None, store_url: str | None, set
 @click.pass_obj
 def show_settings(obj: Context) -> None:
     """List every setting with its current value and what it does."""
-    values = obj.settings.as_dict()
     for setting in SETTINGS:
-        click.echo(f"{setting.name} = {values[setting.name]!r}\n    {setting.help}")
+        click.echo(f"{setting.name} = {obj.settings.shown(setting.name)!r}\n    {setting.help}")
 
 
 @main.command()
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default 8000).")
 @click.option("--upstream", help="Base URL of an OpenAI-compatible server to guard instead of the built-in model.")
-@click.option("--upstream-key", help="API key for the upstream.")
+@click.option("--upstream-key-file", type=click.Path(dir_okay=False),
+              help="File whose first line is the upstream's API key (or set DISTILLSHIELD_UPSTREAM_KEY).")
+@click.option("--upstream-key", help="API key for the upstream; visible to every user of the machine in the "
+                                     "process list, so prefer --upstream-key-file or DISTILLSHIELD_UPSTREAM_KEY.")
 @click.pass_obj
-def serve(obj: Context, host, port, upstream, upstream_key) -> None:
+def serve(obj: Context, host, port, upstream, upstream_key_file, upstream_key) -> None:
     """Start the gateway (built-in model and SQLite store unless told otherwise)."""
     from distillshield.server import run_server
 
+    if upstream_key is not None:
+        click.echo("Warning: --upstream-key is visible in the process list; prefer --upstream-key-file or the "
+                   "DISTILLSHIELD_UPSTREAM_KEY environment variable.", err=True)
+    elif os.environ.get("DISTILLSHIELD_UPSTREAM_KEY") and not obj.settings.upstream_key:
+        upstream_key = os.environ["DISTILLSHIELD_UPSTREAM_KEY"]
     overrides = {name: value for name, value in (("host", host), ("port", port), ("upstream_url", upstream),
-                                                 ("upstream_key", upstream_key)) if value is not None}
+                                                 ("upstream_key", upstream_key),
+                                                 ("upstream_key_file", upstream_key_file)) if value is not None}
     obj.settings.update(overrides)
     run_server(obj.settings, obj.store)
 

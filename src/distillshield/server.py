@@ -7,21 +7,37 @@ import logging
 import uvicorn
 
 from distillshield.backends import Backend
+from distillshield.errors import ConfigError
 from distillshield.gateway import Gateway
 from distillshield.records import Settings
 from distillshield.store import Store
 
 log = logging.getLogger("distillshield")
 
+# proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any client on 127.0.0.1; the gateway
+# reads that header itself, and only when trust_forwarded_for is set. No Server header: nothing to fingerprint.
+UVICORN_OPTIONS = {"proxy_headers": False, "server_header": False}
+
 
 def make_backend(settings: Settings) -> Backend:
     if settings.upstream_url:
         from distillshield.backends.upstream import UpstreamBackend
-        return UpstreamBackend(settings.upstream_url, api_key=settings.upstream_key,
+        return UpstreamBackend(settings.upstream_url, api_key=upstream_key(settings),
                                timeout=settings.upstream_timeout, connect_timeout=settings.upstream_connect_timeout)
     from distillshield.backends.builtin import BuiltinBackend
     return BuiltinBackend(model_path=settings.model_path or None, max_batch_size=settings.builtin_max_batch,
                           logits_processor_factory=watermark_factory(settings))
+
+
+def upstream_key(settings: Settings) -> str:
+    """The upstream's API key: the setting, or else the first line of ``upstream_key_file``."""
+    if settings.upstream_key or not settings.upstream_key_file:
+        return settings.upstream_key
+    try:
+        with open(settings.upstream_key_file, encoding="utf-8") as handle:
+            return handle.readline().strip()
+    except OSError as exc:
+        raise ConfigError(f"setting upstream_key_file: cannot read {settings.upstream_key_file}: {exc.strerror}") from None
 
 
 def watermark_factory(settings: Settings):
@@ -94,6 +110,8 @@ def run_server(settings: Settings, store: Store) -> None:
         print(first_start_banner(keys, settings), flush=True)
     gateway = Gateway(settings, store, make_backend(settings), canary_of=canary_factory(settings))
     where = settings.upstream_url or "the built-in model"
-    log.info("serving %s on http://%s:%s (store: %s)", where, settings.host, settings.port, settings.store_url)
+    log.info("serving %s on http://%s:%s (store: %s)", settings.shown("upstream_url") if settings.upstream_url
+             else where, settings.host, settings.port, settings.shown("store_url"))
     uvicorn.run(gateway.app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-                log_level="warning", access_log=False, timeout_graceful_shutdown=30, lifespan="on")
+                log_level="warning", access_log=False, timeout_graceful_shutdown=30, lifespan="on",
+                **UVICORN_OPTIONS)

@@ -85,8 +85,8 @@ async def create_key(request: Request, call, _account, body: bytes) -> Response:
         raise InvalidRequest(f"expires_in_seconds must be a positive number, got {expires_in!r}",
                              param="expires_in_seconds")
     label = fields.get("label", "")
-    if not isinstance(label, str):
-        raise InvalidRequest("label must be a string", param="label")
+    if not isinstance(label, str) or len(label) > 256:
+        raise InvalidRequest("label must be a string of at most 256 characters", param="label")
     expires_at = time.time() + expires_in if expires_in else None
     key, plaintext = await asyncio.to_thread(_gateway(request).store.create_key, account_id, label=label,
                                              expires_at=expires_at)
@@ -102,17 +102,17 @@ async def revoke_key(request: Request, call, _account, _body: bytes) -> Response
     return _json(key.as_dict())
 
 
-def _positive_int(text: str | None, name: str, default: int) -> int:
+def _positive_int(text: str | None, name: str, default: int, most: int) -> int:
     if text is None:
         return default
-    if not text.isdigit() or int(text) == 0:
-        raise InvalidRequest(f"{name} must be a positive integer, got {text!r}", param=name)
+    if not (text.isascii() and text.isdigit() and len(text) <= 9 and 0 < int(text) <= most):
+        raise InvalidRequest(f"{name} must be an integer from 1 to {most}, got {text[:40]!r}", param=name)
     return int(text)
 
 
 async def list_policy_events(request: Request, call, _account, _body: bytes) -> Response:
     """Policy level changes, newest first: ?account=ID&limit=N."""
-    limit = _positive_int(request.query_params.get("limit"), "limit", 1000)
+    limit = _positive_int(request.query_params.get("limit"), "limit", 1000, 100_000)
     events = await asyncio.to_thread(_gateway(request).store.list_policy_events,
                                      account=request.query_params.get("account"), limit=limit)
     call.status = 200

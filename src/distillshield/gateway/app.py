@@ -1,9 +1,11 @@
 """The gateway: an ASGI app whose request path reads in order, one small layer each.
 
-body (size) → auth (key → account) → policy (block?) → validation → policy (harden) → limits (throttled?)
-→ backend → response (reasoning stripped when hardened), with the traffic log wrapped around all of it:
-every request but the health check becomes one exchange record, refused ones included. The log writer
-passes the records on to the live detector, whose risk table the policy reads.
+body (size) → auth (key → account; an address without a key has its own limit) → path (one canonical
+form, or 404) → policy (block?) → route (understood, allow-listed pass-through, or 404) → validation →
+policy (harden) → limits (throttled?) → backend → response (reasoning stripped when hardened), with the
+traffic log wrapped around all of it: every request but the health check becomes one exchange record,
+refused ones included, and every answer names it in ``x-request-id``. The log writer passes the records
+on to the live detector, whose risk table the policy reads.
 """
 
 from __future__ import annotations
@@ -22,18 +24,28 @@ from starlette.routing import Route
 from distillshield.backends import Backend, BackendRequest, StreamReply
 from distillshield.console import console_routes
 from distillshield.detect.live import Replay
-from distillshield.errors import BodyTooLarge, DistillShieldError, InternalError, InvalidRequest, NotFound
+from distillshield.errors import (
+    AuthenticationError,
+    BodyTooLarge,
+    DistillShieldError,
+    InternalError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+)
 from distillshield.gateway.admin import admin_routes
 from distillshield.gateway.alerts import AlertSender
-from distillshield.gateway.auth import Authenticator, require_admin
-from distillshield.gateway.calllog import Call
+from distillshield.gateway.auth import Authenticator, refused_identity, require_admin
+from distillshield.gateway.calllog import Call, loggable_path
 from distillshield.gateway.errors import error_event, error_response
 from distillshield.gateway.limits import MemoryLimiter, Ticket
 from distillshield.gateway.metrics import GatewayMetrics
+from distillshield.gateway.openapi import openapi_document
+from distillshield.gateway.paths import PassThrough, canonical_path
 from distillshield.gateway.policy import Policy, make_live_detector
 from distillshield.gateway.validation import VALIDATORS, estimated_tokens, parse_json_object
 from distillshield.records import Settings
-from distillshield.store import LogWriter, Store
+from distillshield.store import Account, LogWriter, Store
 
 log = logging.getLogger("distillshield.gateway")
 
@@ -54,7 +66,8 @@ class Gateway:
         self.backend = backend
         self.auth = Authenticator(store, cache_seconds=settings.auth_cache_seconds)
         self.limiter = limiter or _make_limiter(settings)
-        self.metrics = GatewayMetrics(lambda: self.log_writer.depth)
+        self.passthrough = PassThrough(settings.upstream_passthrough)
+        self.metrics = GatewayMetrics(lambda: self.log_writer.depth, lambda: self.log_writer.restarts)
         self.alerts = None
         self.policy = Policy(settings, store, self.metrics, canary_of=canary_of)
         if settings.alert_webhook_url:
@@ -75,6 +88,7 @@ class Gateway:
         return [
             Route("/health", self.health, methods=["GET"]),
             Route("/metrics", self.logged(self.render_metrics), methods=["GET"]),
+            Route("/openapi.json", self.logged(self.render_openapi, admin=True), methods=["GET"]),
             *[Route(path, self.logged(handler, admin=True), methods=methods)
               for path, handler, methods in admin_routes()],
             *(console_routes(self.store, self.settings, gateway=self) if self.settings.console else []),
@@ -116,31 +130,46 @@ class Gateway:
             streaming = False
             try:
                 body = await _read_body(request, self.settings.max_body_bytes, call)
-                account, key = await self.auth.authenticate(request.headers.get("authorization"))
+                account, key = await self._authenticate(request, call)
                 call.account, call.key_id = account.id, key.key_id
                 if admin:
                     require_admin(account)
                     call.log_content = "none"
+                call.endpoint = canonical_path(request.scope.get("raw_path"), request.url.path)
                 response = await handler(request, call, account, body)
                 streaming = isinstance(response, StreamingResponse)
-                return response
             except DistillShieldError as exc:
                 call.fail(exc)
-                return error_response(exc)
+                response = error_response(exc)
             except Exception:
                 log.exception("unexpected error serving %s %s", request.method, call.endpoint)
                 failure = InternalError("the gateway failed to serve this request; it has been logged")
                 call.fail(failure)
-                return error_response(failure)
+                response = error_response(failure)
             finally:
                 if not streaming:
                     self._end(call)
+            response.headers["x-request-id"] = call.id
+            return response
 
         return endpoint
 
+    async def _authenticate(self, request: Request, call: Call) -> tuple[Account, object]:
+        """The key's account; a refused genuine key is logged under its account, and an address sending
+        requests without a valid key meets its own limit (429) before it learns anything more."""
+        try:
+            return await self.auth.authenticate(request.headers.get("authorization"))
+        except (AuthenticationError, PermissionDenied) as exc:
+            call.account, call.key_id = refused_identity(exc)
+            if call.account is None and self.settings.anonymous_rpm:
+                ticket = await self.limiter.admit(_anonymous_account(call.ip, self.settings.anonymous_rpm), 0)
+                ticket.finish(0)
+            raise
+
     def _begin(self, request: Request) -> Call:
-        return Call(method=request.method, endpoint=request.url.path, ip=self._client_ip(request),
-                    user_agent=request.headers.get("user-agent"), log_content=self.settings.log_content)
+        return Call(method=request.method, endpoint=loggable_path(request.scope.get("raw_path"), request.url.path),
+                    ip=self._client_ip(request), user_agent=request.headers.get("user-agent"),
+                    log_content=self.settings.log_content)
 
     def _end(self, call: Call) -> None:
         if call.latency_ms is not None:
@@ -157,17 +186,25 @@ class Gateway:
         if self.settings.trust_forwarded_for:
             forwarded = request.headers.get("x-forwarded-for")
             if forwarded:
-                return forwarded.split(",")[0].strip()
+                # the last entry is the one our proxy added; the ones before it are whatever the client wrote
+                return forwarded.rsplit(",", 1)[-1].strip()[:64] or None
         return request.client.host if request.client else None
 
     # handlers -------------------------------------------------------------
     async def health(self, _request: Request) -> Response:
+        if not self.log_writer.running():
+            return Response(b'{"status":"degraded","log_writer":"stopped"}', status_code=503,
+                            media_type="application/json")
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     async def render_metrics(self, _request: Request, call: Call, account, _body: bytes) -> Response:
         require_admin(account)
         call.status = 200
         return Response(self.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    async def render_openapi(self, _request: Request, call: Call, _account, _body: bytes) -> Response:
+        call.status = 200
+        return Response(openapi_document(self.passthrough), media_type="application/json")
 
     async def list_models(self, _request: Request, call: Call, account, _body: bytes) -> Response:
         decision = self.policy.decide(account)
@@ -186,24 +223,32 @@ class Gateway:
         if decision is not None:
             call.policy = decision.record
             self.policy.admit(decision)          # raises for a blocked account
-        payload = self._validated(request.method, call.endpoint, body)
+        understood = call.endpoint in VALIDATORS
+        if not understood and not self.passthrough.allows(request.method, call.endpoint):
+            raise NotFound(f"Unknown route {request.method} {call.endpoint}: this gateway forwards "
+                           "/v1/chat/completions, /v1/completions, /v1/models and the paths its operator allowed.")
+        payload = self._validated(request.method, call.endpoint, body) if understood else None
         call.payload = payload                   # the log and the detector see what the client asked
-        hardened = decision is not None and decision.harden and payload is not None
-        if hardened:
+        hardened = decision is not None and decision.harden
+        if hardened and understood:
             payload, body = self.policy.harden_request(call.endpoint, payload, body, decision, call)
-        tokens = estimated_tokens(payload, self.settings.default_max_tokens) if payload else 0
+        elif hardened and request.method != "GET":
+            self.policy.refuse_passthrough(decision, call)
+        default_max_tokens = self.settings.default_max_tokens
+        tokens = estimated_tokens(payload, default_max_tokens) if payload else \
+            (len(body) // 4 + 1 + default_max_tokens if body else 0)
         limits = self.policy.limits_for(account) if decision is not None and decision.throttle else account
         ticket = await self.limiter.admit(limits, tokens)
         backend_request = BackendRequest(
             method=request.method, endpoint=call.endpoint, body=body, payload=payload, account=account.id,
             query_string=request.url.query, content_type=request.headers.get("content-type", "application/json"),
-            stream=bool(payload and payload.get("stream")), hardened=hardened)
+            stream=bool(payload and payload.get("stream")), hardened=hardened and understood)
         try:
             reply = await self.backend.handle(backend_request)
         except BaseException:
             ticket.finish(0)
             raise
-        if hardened:
+        if hardened and understood:
             reply = self.policy.strip_reply(reply, decision, call)
         if isinstance(reply, StreamReply):
             call.status = reply.status
@@ -249,7 +294,13 @@ class Gateway:
             call.status = 499
             call.error = {"type": "client_closed", "code": "client_closed_request",
                           "message": "the client went away before the stream started"}
-        ticket.finish(call.used_tokens() if ticket.needs_usage and call.stream_chunks else None)
+        used = None
+        try:
+            if ticket.needs_usage and call.stream_chunks:
+                used = call.used_tokens()
+        except Exception:  # an answer we cannot read must not keep the account's slot or lose the record
+            log.exception("could not count the tokens of streamed exchange %s", call.id)
+        ticket.finish(used)
         self._end(call)
 
 
@@ -286,6 +337,12 @@ async def _read_body(request: Request, limit: int, call: Call) -> bytes:
         raise InvalidRequest("the client disconnected while sending the body") from None
     call.body = b"".join(parts)
     return call.body
+
+
+def _anonymous_account(ip: str | None, rpm: int) -> Account:
+    """The limits of requests without a valid key, counted per client address."""
+    return Account(id=f"anonymous@{ip or 'unknown'}", name="anonymous", is_admin=False, rpm=rpm, tpm=0,
+                   concurrency=0, tpd=0, disabled=False, created_at=0.0)
 
 
 def _make_limiter(settings: Settings):

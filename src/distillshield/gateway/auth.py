@@ -31,11 +31,11 @@ class Authenticator:
         if key is None or account is None or not secret_matches(key, secret):
             raise AuthenticationError("Incorrect API key provided.")
         if key.revoked_at is not None:
-            raise AuthenticationError("This API key has been revoked.", code="revoked_api_key")
+            raise _known(AuthenticationError("This API key has been revoked.", code="revoked_api_key"), key)
         if key.expires_at is not None and now >= key.expires_at:
-            raise AuthenticationError("This API key has expired.", code="expired_api_key")
+            raise _known(AuthenticationError("This API key has expired.", code="expired_api_key"), key)
         if account.disabled:
-            raise PermissionDenied(f"Account {account.id} is disabled.", code="account_disabled")
+            raise _known(PermissionDenied(f"Account {account.id} is disabled.", code="account_disabled"), key)
         return account, key
 
     async def _lookup(self, key_id: str) -> tuple[ApiKey | None, Account | None]:
@@ -61,6 +61,18 @@ class Authenticator:
             self._cache.clear()
         else:
             self._cache.pop(key_id, None)
+
+
+def _known(refusal: AuthenticationError | PermissionDenied, key: ApiKey):
+    """A refusal of a genuine key (its secret matched), carrying whose it is: the traffic log records the
+    request under its account, so that detection still sees an account whose key was revoked."""
+    refusal.account_id, refusal.key_id = key.account_id, key.key_id
+    return refusal
+
+
+def refused_identity(exc: Exception) -> tuple[str | None, str | None]:
+    """The account and key a refused request genuinely came from, when the refusal knows them."""
+    return getattr(exc, "account_id", None), getattr(exc, "key_id", None)
 
 
 def _bearer_token(authorization: str | None) -> str:

@@ -12,7 +12,7 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 
 
 class GatewayMetrics:
-    def __init__(self, queue_depth: Callable[[], int]):
+    def __init__(self, queue_depth: Callable[[], int], writer_restarts: Callable[[], int] = lambda: 0):
         self.registry = CollectorRegistry()
         self.requests = Counter("distillshield_requests", "Requests answered, by endpoint and status.",
                                 ("endpoint", "status"), registry=self.registry)
@@ -24,6 +24,10 @@ class GatewayMetrics:
         self.log_queue = Gauge("distillshield_log_queue_depth", "Exchange records waiting to be written.",
                                registry=self.registry)
         self.log_queue.set_function(queue_depth)
+        self.log_writer_restarts = Gauge("distillshield_log_writer_restarts",
+                                         "Times the log writer thread was found stopped and started again.",
+                                         registry=self.registry)
+        self.log_writer_restarts.set_function(writer_restarts)
         self.policy_requests = Counter("distillshield_policy_requests",
                                        "Requests served under a policy level (flag, throttle, harden, block).",
                                        ("level",), registry=self.registry)

@@ -65,6 +65,42 @@ def _decision(level: str, source: str, throttle_factor: float) -> Decision | Non
                     record={"level": level, "source": source, "actions": actions})
 
 
+def _asks(value, _endpoint) -> bool:
+    return value not in (None, False, 0, "", [], {})
+
+
+def _more_than_one(value, _endpoint) -> bool:
+    return value not in (None, 0, 1)
+
+
+def _completion_logprobs(value, endpoint) -> bool:
+    # /v1/completions takes logprobs as a count, where 0 still returns the chosen tokens' log-probabilities
+    return value is not None if endpoint == "/v1/completions" else _asks(value, endpoint)
+
+
+# (parameter, is it asking for something refused, the action's name): what a hardened account is refused,
+# with a 403 that names it, rather than silently answered without it
+_HARDENED_REFUSALS = (
+    ("n", _more_than_one, "n", "several answers per request"),
+    ("best_of", _more_than_one, "n", "several answers per request"),
+    ("logprobs", _completion_logprobs, "logprobs", "log-probabilities"),
+    ("top_logprobs", _asks, "logprobs", "log-probabilities"),
+    ("prompt_logprobs", _asks, "logprobs", "log-probabilities"),
+    ("logit_bias", _asks, "logit_bias", "a logit bias"),
+)
+# what a hardened account's request may carry to the model; anything else is dropped (and recorded)
+_HARDENED_FORWARDED = frozenset({
+    "model", "messages", "prompt", "suffix", "temperature", "top_p", "max_tokens", "max_completion_tokens",
+    "stop", "stream", "stream_options", "seed", "presence_penalty", "frequency_penalty", "n", "user",
+    "response_format", "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call",
+})
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
 class Policy:
     def __init__(self, settings: Settings, store: Store, metrics, *, alerts: AlertSender | None = None,
                  canary_of=None):
@@ -130,42 +166,49 @@ class Policy:
 
     def harden_request(self, endpoint: str, payload: dict, body: bytes, decision: Decision,
                        call) -> tuple[dict, bytes]:
-        """Refuse what a hardened account may not ask for; cap the answer length. Returns what to send on.
+        """Refuse what a hardened account may not ask for; forward only the parameters known to be safe;
+        cap the answer length. Returns what to send on.
 
         The client's own payload stays as it is (the traffic log and the detector see what was asked); the
         upstream gets a copy, re-encoded only when something changed.
         """
         actions = list(decision.record["actions"])
-        record = {**decision.record, "actions": actions}
-        call.policy = record
-        chat = endpoint == "/v1/chat/completions"
-        if (payload.get("n") or 1) > 1:
-            actions.append("refuse_n")
-            self.count(decision.level, "refuse_n")
-            raise PermissionDenied(f"n must be 1 for this account (hardened by the operator's usage policy), "
-                                   f"got {payload['n']}", param="n", code="hardened_by_policy")
-        wants_logprobs = (payload.get("logprobs") or payload.get("top_logprobs")) if chat \
-            else payload.get("logprobs") is not None
-        if wants_logprobs:
-            actions.append("refuse_logprobs")
-            self.count(decision.level, "refuse_logprobs")
-            raise PermissionDenied("log-probabilities are not available to this account (hardened by the "
-                                   "operator's usage policy)", param="logprobs", code="hardened_by_policy")
+        call.policy = {**decision.record, "actions": actions}
+        for name, refused, action, what in _HARDENED_REFUSALS:
+            if refused(payload.get(name), endpoint):
+                actions.append(f"refuse_{action}")
+                self.count(decision.level, f"refuse_{action}")
+                raise PermissionDenied(f"{what} ({name}) are not available to this account (hardened by the "
+                                       f"operator's usage policy), got {_shown(payload[name])}", param=name,
+                                       code="hardened_by_policy")
+        changes: dict = {}
+        dropped = sorted(name for name in payload if name not in _HARDENED_FORWARDED)
+        if dropped:
+            actions.append("drop_params:" + ",".join(dropped)[:200])
+            self.count(decision.level, "drop_params")
         cap = self.max_tokens
         if cap:
-            changes = {}
             for name in ("max_tokens", "max_completion_tokens"):
                 value = payload.get(name)
                 if isinstance(value, int) and value > cap:
                     changes[name] = cap
-            if chat and payload.get("max_tokens") is None and payload.get("max_completion_tokens") is None:
+            if endpoint == "/v1/chat/completions" and payload.get("max_tokens") is None \
+                    and payload.get("max_completion_tokens") is None:
                 changes["max_tokens"] = cap
             if changes:
                 actions.append(f"cap_max_tokens:{cap}")
                 self.count(decision.level, "cap_max_tokens")
-                payload = {**payload, **changes}
-                body = orjson.dumps(payload)
+        if changes or dropped:
+            payload = {name: value for name, value in {**payload, **changes}.items() if name not in dropped}
+            body = orjson.dumps(payload)
         return payload, body
+
+    def refuse_passthrough(self, decision: Decision, call) -> None:
+        """A hardened account gets only the endpoints whose answers the gateway can harden."""
+        call.policy = {**decision.record, "actions": [*decision.record["actions"], "refuse_endpoint"]}
+        self.count(decision.level, "refuse_endpoint")
+        raise PermissionDenied(f"{call.endpoint} is not available to this account (hardened by the operator's usage "
+                               "policy); use /v1/chat/completions or /v1/completions", code="hardened_by_policy")
 
     def strip_reply(self, reply: Reply | StreamReply, decision: Decision, call) -> Reply | StreamReply:
         """The answer without reasoning blocks and fields, ending with the account's canary (hardened accounts)."""

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import math
+import os
 import re
 import secrets
 import time
@@ -113,7 +114,7 @@ POLICY_OVERRIDES = ("auto", "allow", "flag", "throttle", "harden", "block")
 
 KEY_PREFIX = "ds-"
 _KEY_ID_HEX = 12
-_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,10 @@ def _engine_for(url: str) -> sa.Engine:
     if "://" in url and not url.startswith("sqlite"):
         raise ConfigError(f"store_url must be a SQLite path or a postgresql:// URL, got {url!r}")
     path = url.removeprefix("sqlite:///")
+    if path and path != ":memory:" and not os.path.exists(path):
+        # the store holds every prompt and answer: only its owner reads it (SQLite gives its -wal and -shm
+        # files the database file's mode)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     engine = sa.create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
@@ -222,11 +227,12 @@ class Store:
     # accounts -------------------------------------------------------------
     def create_account(self, account_id: str, *, name: str | None = None, is_admin: bool = False,
                        rpm: int, tpm: int, concurrency: int, tpd: int) -> Account:
-        if not _ACCOUNT_ID.match(account_id):
+        if not (isinstance(account_id, str) and _ACCOUNT_ID.fullmatch(account_id)):
             raise InvalidRequest(
                 f"account id must be 1-128 characters of letters, digits, '_', '.', '@', '-', got {account_id!r}")
         for limit_name, value in (("rpm", rpm), ("tpm", tpm), ("concurrency", concurrency), ("tpd", tpd)):
             _check_limit(limit_name, value)
+        _check_name(name)
         row = dict(id=account_id, name=name or account_id, is_admin=is_admin, rpm=rpm, tpm=tpm,
                    concurrency=concurrency, tpd=tpd, disabled=False, created_at=time.time())
         with self.engine.begin() as conn:
@@ -258,6 +264,10 @@ class Store:
         for limit_name in ("rpm", "tpm", "concurrency", "tpd"):
             if limit_name in changes:
                 _check_limit(limit_name, changes[limit_name])
+        if "name" in changes:
+            _check_name(changes["name"])
+            if changes["name"] is None:
+                changes["name"] = account_id
         if "policy" in changes and changes["policy"] not in POLICY_OVERRIDES:
             raise InvalidRequest(f"policy must be one of {', '.join(POLICY_OVERRIDES)}, got {changes['policy']!r}",
                                  param="policy")
@@ -559,8 +569,22 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+MAX_LIMIT = 2 ** 31 - 1      # the columns are 32-bit integers on PostgreSQL
+
+
 def _check_limit(name: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidRequest(f"{name} must be a non-negative integer (0 = unlimited), got {value!r}", param=name)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_LIMIT:
+        raise InvalidRequest(f"{name} must be an integer from 0 (unlimited) to {MAX_LIMIT}, got {value!r}",
+                             param=name)
+
+
+def _check_name(value) -> None:
+    if value is not None and (not isinstance(value, str) or len(value) > 256):
+        raise InvalidRequest(f"name must be a string of at most 256 characters, got {_shown(value)}", param="name")
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:80] + "…"
 
 
