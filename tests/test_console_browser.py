@@ -156,8 +156,10 @@ def replay_campaign(gateway) -> list[tuple[str, str]]:
     for round_ in range(6):
         for index, (_name, key) in enumerate(campaign):
             topic = TOPICS[(round_ + index) % len(TOPICS)]
-            assert chat(gateway, key, TEMPLATE.format(topic), "harvester/1.0", logprobs=True,
-                        top_logprobs=5).status_code == 200
+            answer = chat(gateway, key, TEMPLATE.format(topic), "harvester/1.0", logprobs=True, top_logprobs=5)
+            # served, or (once the detector has hardened the account, which may come before its last round)
+            # refused for asking log-probabilities
+            assert answer.status_code == 200 or answer.json()["error"]["code"] == "hardened_by_policy"
         assert chat(gateway, gateway.user_key, f"What is {TOPICS[round_]}?", "office-app/2.3").status_code == 200
     assert gateway.gateway.log_writer.wait_written()
     assert gateway.gateway.detector.wait_idle()
