@@ -244,3 +244,4 @@ def test_closed_time_slices_are_read_once_and_open_ones_every_time(tmp_path):
     second = cache.series(store, now, 4 * 3600, 4)
     assert [r[1] for r in second] == [0, 5, 0, 2]                    # the closed slice is kept, the open one re-read
     assert cache.volumes(store, now, 4 * 3600, 4)["a"][0] == 8
+    assert cache.tokens(store, now, 4 * 3600, 4, "a") == [0, 0, 0, 0]          # these records carry no usage

@@ -67,6 +67,13 @@ class SliceCache:
             since, until, n, account=account, accounts=accounts)]
         return [(begin, *value) for begin, value in zip(starts, self._read(key, starts, width, now, fetch))]
 
+    def tokens(self, store: Store, now: float, window: float, count: int, account: str) -> list[int]:
+        """One account's tokens per slice (read out of each record: the slowest count, so worth keeping)."""
+        start, width = self._slices(now, window, count)
+        starts = [start + index * width for index in range(count)]
+        fetch = lambda since, until, n: store.account_tokens(account, since, until, n)  # noqa: E731
+        return self._read(("tokens", width, account), starts, width, now, fetch)
+
     def volumes(self, store: Store, now: float, window: float, count: int = 24) -> dict[str, tuple[int, int, float]]:
         """Per account over the window (aligned to its slices): (requests, refusals, last request time)."""
         start, width = self._slices(now, window, count)
@@ -194,7 +201,7 @@ def account_page(store: Store, detector, account_id: str, window: float, now: fl
     risk = risks.get(account_id)
     level, setter = effective_level(account, risk)
     series = cache.series(store, now, window, BUCKETS, account=account_id)
-    tokens = store.account_tokens(account_id, series[0][0], series[-1][0] + window / BUCKETS, BUCKETS)
+    tokens = cache.tokens(store, now, window, BUCKETS, account_id)
     recent = [exchange_summary(text, show_text) for text in store.recent_exchange_json(account=account_id, limit=25)]
     cluster = risk["cluster"] if risk else None
     linked = sorted(name for name, other in risks.items() if cluster and other["cluster"] == cluster and name != account_id)
