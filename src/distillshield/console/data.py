@@ -67,6 +67,18 @@ class SliceCache:
             since, until, n, account=account, accounts=accounts)]
         return [(begin, *value) for begin, value in zip(starts, self._read(key, starts, width, now, fetch))]
 
+    def links(self, store: Store, accounts: list[str], fresh_for: float = 60.0) -> list[tuple[str, str, str]]:
+        """What links a campaign's accounts (``links_between``), kept for ``fresh_for`` seconds."""
+        key = ("links", tuple(accounts))
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        edges = links_between(store, accounts)
+        with self._lock:
+            self._kept[key] = (time.monotonic() + fresh_for, edges)
+        return edges
+
     def tokens(self, store: Store, now: float, window: float, count: int, account: str) -> list[int]:
         """One account's tokens per slice (read out of each record: the slowest count, so worth keeping)."""
         start, width = self._slices(now, window, count)
@@ -241,7 +253,7 @@ def campaign_page(store: Store, detector, cluster: str, window: float, now: floa
         level = effective_level(account, risks.get(name))[0] if account else risks[name]["level"]
         nodes.append({"id": name, "level": level, "href": f"/console/accounts/{name}"})
     series = cache.series(store, now, window, BUCKETS, accounts=found["accounts"])
-    edges = links_between(store, found["accounts"])
+    edges = cache.links(store, found["accounts"])
     kinds = sorted({part.split(" ")[0] if part.startswith("address") else part
                     for _, _, why in edges for part in why.split("; ")})
     rules = found["rules"] or ", ".join("shared address and client" if kind == "address" else kind for kind in kinds)
