@@ -245,3 +245,18 @@ def test_closed_time_slices_are_read_once_and_open_ones_every_time(tmp_path):
     assert [r[1] for r in second] == [0, 5, 0, 2]                    # the closed slice is kept, the open one re-read
     assert cache.volumes(store, now, 4 * 3600, 4)["a"][0] == 8
     assert cache.tokens(store, now, 4 * 3600, 4, "a") == [0, 0, 0, 0]          # these records carry no usage
+
+
+def test_charts_draw_what_they_are_given_and_escape_text():
+    from distillshield.console import charts
+
+    series = charts.time_series("traffic", [0.0, 60.0, 120.0], {"requests": [3, 0, 5], "refusals": [1, 0, 0]}, 60)
+    assert series.count("<rect") == 3 + 2                          # non-zero bars, plus the two legend keys
+    assert 'role="img"' in series and 'aria-label="traffic"' in series
+    histogram = charts.histogram("scores", [-5.0, -4.9, 2.0, 2.1], [("flag", -4.0), ("block", 1.0)], bins=10)
+    assert "flag threshold -4.00" in histogram and "block threshold 1.00" in histogram
+    assert histogram.count("<line") == 1 + 2                       # the axis and one line per threshold
+    graph = charts.graph("campaign", [{"id": "a", "level": "block"}, {"id": "b", "level": "none"}],
+                         [("a", "b", "client <script>alert(1)</script>")])
+    assert graph.count("<circle") == 2 and graph.count("<line") == 1
+    assert "<script>" not in graph and "&lt;script&gt;" in graph
