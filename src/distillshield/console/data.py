@@ -6,6 +6,7 @@ Everything here is synchronous (the store is) and runs in a worker thread, never
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -231,14 +232,27 @@ def campaigns(store: Store, detector) -> list[dict]:
     for name, risk in risks.items():
         if risk["cluster"]:
             members[risk["cluster"]].append(name)
+    accounts = {account.id: account for account in store.list_accounts()}
     found = []
     for cluster, names in members.items():
-        rules = cluster.partition("|")[0] if "|" in cluster else ""    # live ids are bare (c_1): see the campaign
+        rules = cluster.partition("|")[0] if "|" in cluster else _linked_by(risks[name] for name in names)
         best = max((risks[name]["score"] or 0 for name in names), default=0)
-        found.append({"id": cluster, "rules": rules, "accounts": sorted(names), "score": best,
-                      "levels": Counter(risks[name]["level"] for name in names)})
+        levels = Counter(effective_level(accounts[name], risks[name])[0] if name in accounts else risks[name]["level"]
+                         for name in names)
+        found.append({"id": cluster, "rules": rules, "accounts": sorted(names), "score": best, "levels": levels})
     found.sort(key=lambda item: (-len(item["accounts"]), item["id"]))
     return found
+
+
+def _linked_by(risks) -> str:
+    """The rules that linked a cluster, as the detector's campaign reason states them ("... linked by X)")."""
+    for risk in risks:
+        for reason in risk["reasons"] or []:
+            if isinstance(reason, dict) and reason.get("signal") == "campaign_cluster":
+                match = re.search(r"linked by ([^)]*)\)", str(reason.get("evidence", "")))
+                if match:
+                    return match.group(1)
+    return ""
 
 
 def campaign_page(store: Store, detector, cluster: str, window: float, now: float, cache: SliceCache) -> dict | None:
