@@ -260,3 +260,13 @@ def test_charts_draw_what_they_are_given_and_escape_text():
                          [("a", "b", "client <script>alert(1)</script>")])
     assert graph.count("<circle") == 2 and graph.count("<line") == 1
     assert "<script>" not in graph and "&lt;script&gt;" in graph
+
+
+def test_sign_in_waits_after_many_refusals_from_one_address(gateway):
+    from distillshield.console.app import SIGN_IN_FAILURES
+
+    with httpx.Client(base_url=gateway.url, follow_redirects=False, timeout=30) as client:
+        for _ in range(SIGN_IN_FAILURES):
+            assert client.post("/console/login", data={"key": "ds-000000000000-guess"}).status_code == 401
+        waited = client.post("/console/login", data={"key": gateway.admin_key})
+        assert waited.status_code == 429 and "set-cookie" not in waited.headers

@@ -18,6 +18,7 @@ import hmac
 import logging
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from urllib.parse import parse_qs, quote
 
@@ -40,6 +41,7 @@ COOKIE = "ds_console"
 PREFIX = "/console"
 _LIMITS = ("rpm", "tpm", "concurrency", "tpd")
 ACCOUNTS_PER_PAGE = 100
+SIGN_IN_FAILURES = 10            # refused sign-ins per address per minute before the next ones wait
 _HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                                        "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
             "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
@@ -59,6 +61,7 @@ class Console:
         self.lifetime = settings.console_session_minutes * 60
         self.cache = data.SliceCache()
         self._warming = threading.Lock()
+        self._refusals: dict[str, deque] = {}
         self.folders = [part.strip() for part in settings.console_reports.split(",") if part.strip()]
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
         self.env.filters["ts"] = lambda epoch: format_ts(epoch)[:19].replace("T", " ") if epoch else "-"
@@ -172,18 +175,50 @@ class Console:
 
     async def login(self, request: Request) -> Response:
         began = time.perf_counter()
-        form = await _form(request)
+        try:
+            form = await _form(request)
+        except InvalidRequest as exc:
+            return self._secure(self.render("error.html", request, None, status=400, message=exc.message), began)
         target = _next(form.get("next"))
+        address = self._client_ip(request)
+        if self._refused_recently(address) >= SIGN_IN_FAILURES:
+            return self._secure(self.render("login.html", request, None, status=429, next=target,
+                                            error="Too many refused sign-ins from this address: wait a minute."),
+                                began)
         signed_in = await asyncio.to_thread(self._sign_in, form.get("key", "").strip())
         if signed_in is None:
+            self._refusals.setdefault(address, deque()).append(time.monotonic())
             return self._secure(self.render("login.html", request, None, status=401, next=target,
                                             error="Sign-in refused: that is not a valid admin key."), began)
         token, _csrf = signed_in
         self._warm()
         response = RedirectResponse(target, 303)
         response.set_cookie(COOKIE, token, max_age=int(self.lifetime), path=PREFIX, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+                            secure=self._https(request))
         return self._secure(response, began)
+
+    def _refused_recently(self, address: str) -> int:
+        """Refused sign-ins from this address in the last minute (kept in this process only)."""
+        refused = self._refusals.get(address)
+        if refused is None:
+            return 0
+        while refused and refused[0] < time.monotonic() - 60:
+            refused.popleft()
+        if not refused:
+            del self._refusals[address]
+        if len(self._refusals) > 10_000:
+            self._refusals.clear()
+        return len(refused)
+
+    def _client_ip(self, request: Request) -> str:
+        if self.settings.trust_forwarded_for and request.headers.get("x-forwarded-for"):
+            return request.headers["x-forwarded-for"].rsplit(",", 1)[-1].strip()[:64]
+        return request.client.host if request.client else "?"
+
+    def _https(self, request: Request) -> bool:
+        """Served over HTTPS (directly, or behind a trusted proxy that says so): the cookie is then Secure."""
+        forwarded = request.headers.get("x-forwarded-proto", "") if self.settings.trust_forwarded_for else ""
+        return request.url.scheme == "https" or forwarded.rsplit(",", 1)[-1].strip() == "https"
 
     def _warm(self) -> None:
         """Read the closed slices of the longer windows in the background while the operator looks at the
