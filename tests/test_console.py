@@ -270,3 +270,17 @@ def test_sign_in_waits_after_many_refusals_from_one_address(gateway):
             assert client.post("/console/login", data={"key": "ds-000000000000-guess"}).status_code == 401
         waited = client.post("/console/login", data={"key": gateway.admin_key})
         assert waited.status_code == 429 and "set-cookie" not in waited.headers
+
+
+def test_the_cli_records_its_reason_on_the_policy_event(tmp_path):
+    from click.testing import CliRunner
+
+    from distillshield.cli import main
+
+    db = str(tmp_path / "s.db")
+    Store(db).create_account("acme", rpm=0, tpm=0, concurrency=0, tpd=0)
+    result = CliRunner().invoke(main, ["--db", db, "accounts", "update", "acme", "--policy", "block",
+                                       "--reason", "ticket 42"])
+    assert result.exit_code == 0, result.output
+    event = Store(db).list_policy_events(account="acme")[0]
+    assert (event["new_level"], event["actor"], event["note"]) == ("block", "cli", "ticket 42")

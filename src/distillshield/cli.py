@@ -184,12 +184,13 @@ def accounts_list(obj: Context, as_json) -> None:
 @click.option("--policy", type=click.Choice(_POLICY_OVERRIDES),
               help="auto: the live detector decides; allow: never any action; or pin a level "
                    "(flag, throttle, harden, block).")
+@click.option("--reason", help="Why (kept on the policy event, with the actor `cli`).")
 @click.pass_obj
-def accounts_update(obj: Context, account_id, rpm, tpm, concurrency, tpd, disabled, policy) -> None:
+def accounts_update(obj: Context, account_id, rpm, tpm, concurrency, tpd, disabled, policy, reason) -> None:
     """Change an account's limits, disable it, or set its policy override."""
     changes = {k: v for k, v in {"rpm": rpm, "tpm": tpm, "concurrency": concurrency, "tpd": tpd,
                                  "disabled": disabled, "policy": policy}.items() if v is not None}
-    account = obj.store.update_account(account_id, **changes)
+    account = obj.store.update_account(account_id, actor="cli", reason=reason, **changes)
     click.echo(orjson.dumps(account.as_dict()))
 
 
