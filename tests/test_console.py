@@ -284,3 +284,5 @@ def test_the_cli_records_its_reason_on_the_policy_event(tmp_path):
     assert result.exit_code == 0, result.output
     event = Store(db).list_policy_events(account="acme")[0]
     assert (event["new_level"], event["actor"], event["note"]) == ("block", "cli", "ticket 42")
+    listed = CliRunner().invoke(main, ["--db", db, "policy", "events", "--account", "acme"])
+    assert "by=cli reason='ticket 42'" in listed.output

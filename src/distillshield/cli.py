@@ -215,6 +215,10 @@ def policy_events(obj: Context, account_id, since, limit, as_json) -> None:
             continue
         score = "" if event["score"] is None else f" score={event['score']:.3f}"
         alert = f" alert={event['alert']}" if event["alert"] else ""
+        if event.get("actor"):
+            alert += f" by={event['actor']}"
+        if event.get("note"):
+            alert += f" reason={event['note']!r}"
         when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(event["ts"]))
         click.echo(f"{when}\t{event['account']}\t{event['old_level']} -> {event['new_level']}\t"
                    f"{event['source']}{score}{alert}")
