@@ -125,6 +125,25 @@ def detector(obj: Context) -> None:
     run_detector(obj.settings, obj.store)
 
 
+@main.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=8001, show_default=True, help="Port to listen on.")
+@click.option("--reports", help="Comma-separated folders of audits and lab runs to list (setting console_reports).")
+@click.pass_obj
+def console(obj: Context, host, port, reports) -> None:
+    """Serve the operator's console alone, against the store (--db), at http://HOST:PORT/console/."""
+    import uvicorn
+
+    from distillshield.console import standalone_app
+
+    if reports is not None:
+        obj.settings.update({"console_reports": reports})
+    host = host or obj.settings.host
+    click.echo(f"console on http://{host}:{port}/console/ (store: {obj.settings.shown('store_url')}); "
+               "sign in with an admin key")
+    uvicorn.run(standalone_app(obj.store, obj.settings), host=host, port=port, log_level="warning", access_log=False)
+
+
 # accounts -------------------------------------------------------------------
 @main.group()
 def accounts() -> None:
@@ -176,12 +195,13 @@ def accounts_list(obj: Context, as_json) -> None:
 @click.option("--policy", type=click.Choice(_POLICY_OVERRIDES),
               help="auto: the live detector decides; allow: never any action; or pin a level "
                    "(flag, throttle, harden, block).")
+@click.option("--reason", help="Why (kept on the policy event, with the actor `cli`).")
 @click.pass_obj
-def accounts_update(obj: Context, account_id, rpm, tpm, concurrency, tpd, disabled, policy) -> None:
+def accounts_update(obj: Context, account_id, rpm, tpm, concurrency, tpd, disabled, policy, reason) -> None:
     """Change an account's limits, disable it, or set its policy override."""
     changes = {k: v for k, v in {"rpm": rpm, "tpm": tpm, "concurrency": concurrency, "tpd": tpd,
                                  "disabled": disabled, "policy": policy}.items() if v is not None}
-    account = obj.store.update_account(account_id, **changes)
+    account = obj.store.update_account(account_id, actor="cli", reason=reason, **changes)
     click.echo(orjson.dumps(account.as_dict()))
 
 
@@ -206,6 +226,10 @@ def policy_events(obj: Context, account_id, since, limit, as_json) -> None:
             continue
         score = "" if event["score"] is None else f" score={event['score']:.3f}"
         alert = f" alert={event['alert']}" if event["alert"] else ""
+        if event.get("actor"):
+            alert += f" by={event['actor']}"
+        if event.get("note"):
+            alert += f" reason={event['note']!r}"
         when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(event["ts"]))
         click.echo(f"{when}\t{event['account']}\t{event['old_level']} -> {event['new_level']}\t"
                    f"{event['source']}{score}{alert}")

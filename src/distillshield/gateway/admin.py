@@ -62,10 +62,15 @@ async def get_account(request: Request, call, _account, _body: bytes) -> Respons
 
 
 async def update_account(request: Request, call, _account, body: bytes) -> Response:
-    """Change limits, ``disabled`` or ``policy``; the running gateway applies the change at once."""
+    """Change limits, ``disabled`` or ``policy`` (with an optional ``reason``, kept on the policy event with the
+    admin key's id); the running gateway applies the change at once."""
     gateway = _gateway(request)
     changes = parse_json_object(body)
-    account = await asyncio.to_thread(gateway.store.update_account, request.path_params["account_id"], **changes)
+    reason = changes.pop("reason", None)
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidRequest("reason must be a string", param="reason")
+    account = await asyncio.to_thread(gateway.store.update_account, request.path_params["account_id"],
+                                      actor=call.key_id, reason=reason, **changes)
     gateway.auth.forget()
     call.status = 200
     return _json(account.as_dict())

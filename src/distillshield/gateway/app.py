@@ -22,6 +22,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from distillshield.backends import Backend, BackendRequest, StreamReply
+from distillshield.console import console_routes
 from distillshield.detect.live import Replay
 from distillshield.errors import (
     AuthenticationError,
@@ -103,6 +104,7 @@ class Gateway:
             Route("/openapi.json", self.logged(self.render_openapi, admin=True), methods=["GET"]),
             *[Route(path, self.logged(handler, admin=True), methods=methods)
               for path, handler, methods in admin_routes()],
+            *(console_routes(self.store, self.settings, gateway=self) if self.settings.console else []),
             Route("/v1/models", self.logged(self.list_models), methods=["GET"]),
             Route("/v1/{path:path}", self.logged(self.serve_model),
                   methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),

@@ -94,6 +94,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("canary", True, "End every answer to a hardened account with its canary, a keyed made-up phrase a model trained on it learns to write (docs/audit.md)."),
     Setting("alert_webhook_url", "", "URL that receives a JSON POST when the detector raises an account's level; empty: no alerts.",
             secret=True),
+    Setting("console", True, "Serve the operator's console at /console (sign-in with an admin key; docs/console.md)."),
+    Setting("console_session_minutes", 480.0, "How long a console session lasts after signing in."),
+    Setting("console_reports", "", "Comma-separated folders the console lists audits (verdict.json) and lab runs (summary.json) from."),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
