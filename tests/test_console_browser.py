@@ -8,7 +8,6 @@ our own checks, plus axe-core when `.ci/run` has installed it) and photographed 
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import tempfile
@@ -20,8 +19,6 @@ import orjson
 import pytest
 
 from distillshield.detect import DetectorModel, DistillationScorer
-from distillshield.detect.live import LiveDetector
-from distillshield.gateway import policy as policy_module
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -173,12 +170,11 @@ def sign_in(page, gateway, key: str | None = None) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_an_operator_finds_a_flagged_campaign_account_and_blocks_it(start_gateway, page, tmp_path, monkeypatch):
+def test_an_operator_finds_a_flagged_campaign_account_and_blocks_it(start_gateway, page, tmp_path):
     reports = write_reports(tmp_path / "reports")
     # the detector re-links campaign accounts every 2000 exchanges; this small campaign needs it every 6
-    monkeypatch.setattr(policy_module, "LiveDetector", functools.partial(LiveDetector, link_every=6))
     gateway = start_gateway(detector_model=harvest_model(), policy_flag_fpr=0.01, policy_throttle_fpr=0.001,
-                            policy_harden_fpr=0.001, console_reports=str(reports))
+                            policy_harden_fpr=0.001, console_reports=str(reports), detect_link_every=6)
     campaign = replay_campaign(gateway)
     keys = dict(campaign)
 
