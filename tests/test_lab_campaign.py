@@ -72,7 +72,7 @@ def test_config_layers_defaults_quick_preset_file_and_options(tmp_path):
     config = load_config(str(path), quick=True, seed=3, name=None)
     assert (config.answers, config.train.steps, config.seed) == (50, 7, 3)
     assert config.train.batch_size == 8                                  # from the quick preset
-    assert config.gateway["policy_block_fpr"] == 0.0005 and config.gateway["watermark"] == "off"
+    assert config.gateway["policy_block_fpr"] == 0.0005 and config.gateway["watermark"] == "kgw:delta=2.5"
     assert config.gateway_settings("on").detect and not config.gateway_settings("off").detect
     assert CampaignConfig().answers == 300                                # presets never change the defaults
     path.write_text("answers = [")

@@ -24,7 +24,7 @@ _RAW_BODY_KEPT = 65536
 class Call:
     __slots__ = ("id", "started", "_t0", "ip", "user_agent", "method", "endpoint", "body", "body_size",
                  "payload", "account", "key_id", "status", "response_body", "response", "stream_chunks",
-                 "error", "latency_ms", "log_content", "action", "policy")
+                 "error", "latency_ms", "log_content", "action", "policy", "watermark")
 
     def __init__(self, *, method: str, endpoint: str, ip: str | None, user_agent: str | None, log_content: str):
         self.started = time.time()
@@ -48,6 +48,7 @@ class Call:
         self.latency_ms: float | None = None
         self.action: str | None = None
         self.policy: dict | None = None       # the policy level in force and the actions it took
+        self.watermark: dict | None = None    # the mark the backend put on the answer: {scheme, key_id}
 
     def fail(self, exc: DistillShieldError) -> None:
         self.status = exc.status
@@ -99,6 +100,8 @@ class Call:
             extra["action"] = self.action
         if self.policy:
             extra["policy"] = self.policy
+        if self.watermark:
+            extra["watermark"] = self.watermark
         return Exchange(id=self.id, ts=format_ts(self.started), account=self.account or "anonymous",
                         endpoint=self.endpoint, request=request, key_id=self.key_id, ip=self.ip,
                         user_agent=self.user_agent, response=response, status=self.status,
