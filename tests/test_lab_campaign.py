@@ -308,6 +308,11 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
     verdict = orjson.loads((folder / "audit" / "on-sequence" / "verdict.json").read_bytes())
     assert verdict["data"]["answers"] == summary["harvested"]
     assert "audit/on-sequence/report.html" in (folder / "report.html").read_text()
+    # the served answers carry the logged mark (the positive control) and each radioactivity test has its power
+    assert audit["positive_control"]["passed"] and audit["positive_control"]["scheme_source"].startswith("logged")
+    assert audit["outcome"] in ("evidence", "no_evidence", "inconclusive") and len(audit["power"]) >= 2
+    html = (folder / "audit" / "on-sequence" / "report.html").read_text()
+    assert html.index("Positive control (passed)") < html.index("smallest share found") < html.index("<h2>Tests</h2>")
 
     # what the attacker kept is what the gateway logged, answer for answer
     harvested = [orjson.loads(line) for line in (folder / "on" / "harvest.jsonl").read_bytes().splitlines()]

@@ -102,10 +102,15 @@ class PositiveControl:
     def sentence(self) -> str:
         if self.passed:
             return (f"Positive control passed: the {self.answers} served answers carry the mark of their accounts' keys "
-                    f"under {self.scheme} (p = {self.p_value:.3g} over {self.pairs} pairs; mean value "
+                    f"under {self.scheme} (p {_p(self.p_value)} over {self.pairs} pairs; mean value "
                     f"{self.mark_strength:.3f} against {self.null_mean:.3f} unmarked).")
         return (f"Positive control failed: the {self.answers} served answers do not carry the mark of their accounts' "
-                f"keys under {self.scheme} (p = {self.p_value:.3g} over {self.pairs} pairs). {self.cause}")
+                f"keys under {self.scheme} (p {_p(self.p_value)} over {self.pairs} pairs). {self.cause}")
+
+
+def _p(value: float) -> str:
+    """``= 0.012``, or ``< 1e-300`` for a tail too small for a float (exactly 0 after underflow)."""
+    return "< 1e-300" if value < 1e-300 else f"= {value:.3g}"
 
 
 def positive_control(served: ServedData, keys: dict[str, list[bytes]], scheme: Scheme, tokenizer, *,

@@ -67,9 +67,9 @@ code { background: #f4f4f4; padding: 0 3px } .muted { color: #666 } .verdict { f
 <p><b>Positive control ({{ 'passed' if c.passed else 'FAILED' }}).</b> Before any test of the suspect, the served
 answers themselves are scored with their own accounts' keys under the scheme tested: our model marked them as
 it served them, so they must carry the mark, or no test of the suspect could find it.
-{% if c.passed %}They do: p = {{ '%.3g' % c.p_value }} over {{ c.pairs }} distinct pairs of {{ c.answers }} answers
+{% if c.passed %}They do: p {{ c.p_value | p }} over {{ c.pairs }} distinct pairs of {{ c.answers }} answers
 ({{ c.accounts }} accounts); their mean pair value is {{ '%.3f' % c.mark_strength }} against {{ '%.3f' % c.null_mean }}
-for unmarked text.{% else %}They do not (p = {{ '%.3g' % c.p_value }} over {{ c.pairs }} pairs of {{ c.answers }} answers).
+for unmarked text.{% else %}They do not (p {{ c.p_value | p }} over {{ c.pairs }} pairs of {{ c.answers }} answers).
 {{ c.cause }}{% endif %}</p>
 <table><tr><td>scheme tested</td><td><code>{{ c.scheme }}</code> ({{ c.scheme_source }})</td></tr>
 <tr><td>what the records logged</td><td>{{ c.logged.logged }} of {{ c.logged.answers }} answers carry a watermark record{% if c.logged.schemes %}: <code>{{ c.logged.schemes | tojson }}</code>, master key <code>{{ c.logged.key_ids | tojson }}</code>{% endif %}</td></tr>
@@ -161,6 +161,7 @@ def render(verdict: dict) -> str:
     plots = {name: evidence_plot(name, curve, verdict["alpha"]) for name, curve in verdict.get("curves", {}).items()}
     colour = {"evidence": "#c0392b", "no_evidence": "#27ae60"}.get(verdict.get("outcome"), "#e67e22")
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
+    environment.filters["p"] = lambda value: "< 1e-300" if value < 1e-300 else f"= {value:.3g}"
     return environment.from_string(_TEMPLATE).render(v=verdict, plots=plots, colour=colour)
 
 

@@ -166,7 +166,7 @@ accounts that harvested its training data? Keys tested: the arm's accounts and a
 <table><tr><th class="l">student</th><th class="l">outcome</th><th class="l">positive control</th><th>smallest share found</th><th>combined p-value</th>{% for t in audit_tests %}<th>{{ t }}</th>{% endfor %}<th class="l">accounts named</th><th class="l">report</th></tr>
 {% for name, a in audits.items() %}{% set shares = (a.power or []) | selectattr("share") | map(attribute="share") | list %}<tr><td class="l">{{ name }}</td>
 <td class="l">{{ (a.outcome or '').replace('_', ' ') }}</td>
-<td class="l">{% if a.positive_control %}{{ 'passed' if a.positive_control.passed else 'failed' }} (p = {{ '%.3g' % a.positive_control.p_value }}){% endif %}</td>
+<td class="l">{% if a.positive_control %}{{ 'passed' if a.positive_control.passed else 'failed' }} ({% if a.positive_control.p_value < 1e-300 %}p &lt; 1e-300{% else %}p = {{ '%.3g' % a.positive_control.p_value }}{% endif %}){% endif %}</td>
 <td>{% if shares %}{{ '%.1f%%' % (100 * (shares | min)) }}{% else %}&mdash;{% endif %}</td>
 <td>{{ '%.3g' % a.combined_p_value }}</td>
 {% for t in audit_tests %}<td>{% for x in a.tests if x.name == t %}{{ '%.3g' % x.p_value }} ({{ x.tokens_scored }}){% endfor %}</td>{% endfor %}
