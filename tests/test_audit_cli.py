@@ -58,7 +58,7 @@ def test_cli_audits_a_lab_student_and_writes_the_evidence(tmp_path):
     assert "log no watermark" in verdict["positive_control"]["cause"]
     assert [n["name"] for n in verdict["negative_controls"]] == [str(tmp_path / "student")]
     assert set(verdict["negative_controls"][0]["tests"]) == {t["name"] for t in line["tests"]}
-    assert verdict["scheme_source"].startswith("the watermark setting")
+    assert verdict["scheme_source"].startswith("the records log none")
     html = (tmp_path / "report" / "report.html").read_text()
     assert html.index("Positive control (FAILED)") < html.index("<h2>Tests</h2>")
     assert verdict["suspect"]["kind"] == "lab student" and len(verdict["suspect"]["sha256"]) == 2

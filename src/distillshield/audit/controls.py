@@ -69,7 +69,8 @@ def choose_scheme(served: ServedData, given: str | None, setting: str) -> tuple[
     if logged:
         return parse_scheme(logged), "logged on the exchange records"
     spec = DEFAULT_SCHEME if setting == "off" else setting
-    return parse_scheme(spec), f"the watermark setting ({setting}); the records log none"
+    today = "off, so the default scheme" if setting == "off" else setting
+    return parse_scheme(spec), f"the records log none: today's watermark setting, {today}"
 
 
 # -- the positive control -------------------------------------------------------------------------------
@@ -84,7 +85,7 @@ class PositiveControl:
     answers: int
     accounts: int
     pairs: int                      # distinct (context, token) pairs per account, summed
-    key_version: int | None         # index of the master key version that marks them (0: newest)
+    key_version: int | None         # index of the master key version that marks them (0: newest); None: none does
     mark_strength: float            # the served pairs' mean value (kgw: their green fraction)
     null_mean: float                # that mean for unmarked text (kgw: gamma)
     logged: LoggedMark
@@ -138,7 +139,7 @@ def positive_control(served: ServedData, keys: dict[str, list[bytes]], scheme: S
     passed = result.p_value <= level
     marked_under = [] if passed else _marked_under(served, keys, scheme, tokenizer, level)
     return PositiveControl(passed, scheme.spec, scheme_source, result.p_value, level, len(items), len(pairs),
-                           len(values), version, float(values.mean()), null_mean, logged,
+                           len(values), version if passed else None, float(values.mean()), null_mean, logged,
                            "" if passed else _cause(logged, scheme, key_ids, marked_under, True), marked_under,
                            float(values.var()))
 

@@ -71,7 +71,7 @@ it served them, so they must carry the mark, or no test of the suspect could fin
 ({{ c.accounts }} accounts); their mean pair value is {{ '%.3f' % c.mark_strength }} against {{ '%.3f' % c.null_mean }}
 for unmarked text.{% else %}They do not (p {{ c.p_value | p }} over {{ c.pairs }} pairs of {{ c.answers }} answers).
 {{ c.cause }}{% endif %}</p>
-<table><tr><td>scheme tested</td><td><code>{{ c.scheme }}</code> ({{ c.scheme_source }})</td></tr>
+<table><tr><td>scheme tested</td><td><code>{{ c.scheme }}</code>: {{ c.scheme_source }}</td></tr>
 <tr><td>what the records logged</td><td>{{ c.logged.logged }} of {{ c.logged.answers }} answers carry a watermark record{% if c.logged.schemes %}: <code>{{ c.logged.schemes | tojson }}</code>, master key <code>{{ c.logged.key_ids | tojson }}</code>{% endif %}</td></tr>
 {% if c.key_version is not none %}<tr><td>key version that marks them</td><td>{{ c.key_version }} (0: the newest)</td></tr>{% endif %}
 {% if c.marked_under %}<tr><td>marked under</td><td><code>{{ c.marked_under | join(', ') }}</code></td></tr>{% endif %}
@@ -90,7 +90,7 @@ data with the same keys: their p-values should be unremarkable.</p>
 <tr><td><b>the suspect</b></td><td>{{ '%.3g' % v.combined_p_value }}</td>{% for t in v.tests %}<td>{{ '%.3g' % t.p_value }}</td>{% endfor %}</tr>
 {% for n in v.negative_controls %}<tr><td>{{ n.name }}</td><td>{{ '%.3g' % n.combined_p_value }}</td>{% for t in v.tests %}<td>{% if t.name in n.tests %}{{ '%.3g' % n.tests[t.name] }}{% else %}&mdash;{% endif %}</td>{% endfor %}</tr>
 {% endfor %}</table>{% endif %}
-{% if v.outcome_reasons and v.outcome == 'inconclusive' %}<ul>{% for r in v.outcome_reasons %}<li>{{ r }}</li>{% endfor %}</ul>{% endif %}
+{% if v.outcome == 'inconclusive' %}<ul>{% for r in v.outcome_reasons if not r.startswith('Positive control') %}<li>{{ r }}</li>{% endfor %}</ul>{% endif %}
 
 <h2>The question</h2>
 <p>{{ v.question }} Each test below is a hypothesis test: its p-value is the probability, if the stated null
