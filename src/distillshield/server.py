@@ -57,6 +57,21 @@ def watermark_factory(settings: Settings):
     return serving_hook_factory(scheme, master, hardened)
 
 
+def watermark_record(settings: Settings):
+    """``hardened -> {scheme, key_id}``: what the traffic log records of the mark on an answer (the audit reads it
+    back to know which scheme and key to test), or None where no answer is marked (watermark off, or an upstream
+    backend, which this gateway does not mark). The key id is that of the master key the hook was made with."""
+    if settings.watermark == "off" or settings.upstream_url:
+        return None
+    from distillshield.watermark import MasterKey, key_path, parse_scheme
+    master = MasterKey.load_or_create(key_path(settings.watermark_key_path, settings.store_url))
+    plain = parse_scheme(settings.watermark).spec
+    hardened = parse_scheme(settings.watermark_hardened).spec if settings.watermark_hardened else plain
+    records = {False: {"scheme": plain, "key_id": master.current.key_id},
+               True: {"scheme": hardened, "key_id": master.current.key_id}}
+    return records.__getitem__
+
+
 def canary_factory(settings: Settings):
     """Account id -> the canary its hardened answers end with (keyed by the master key), or None when off."""
     if not settings.canary:
@@ -110,7 +125,8 @@ def run_server(settings: Settings, store: Store) -> None:
     keys = bootstrap_keys(settings, store)
     if keys:
         print(first_start_banner(keys, settings), flush=True)
-    gateway = Gateway(settings, store, make_backend(settings), canary_of=canary_factory(settings))
+    gateway = Gateway(settings, store, make_backend(settings), canary_of=canary_factory(settings),
+                      watermark_of=watermark_record(settings))
     where = settings.upstream_url or "the built-in model"
     log.info("serving %s on http://%s:%s (store: %s)", settings.shown("upstream_url") if settings.upstream_url
              else where, settings.host, settings.port, settings.shown("store_url"))

@@ -19,6 +19,7 @@ class Served:
     account: str
     messages: list[dict]          # the conversation that asked for it (a completion's prompt as one user turn)
     answer: str
+    watermark: dict | None = None  # what the gateway logged of the mark it put on the answer: {scheme, key_id}
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ def _served(record) -> Served | None:
         return None
     clean = [{"role": str(m.get("role", "user")), "content": _text(m.get("content"))} for m in messages
              if isinstance(m, dict)]
-    return Served(record.account, clean, answer)
+    mark = record.extra.get("watermark")
+    return Served(record.account, clean, answer, mark if isinstance(mark, dict) else None)
 
 
 def _text(content) -> str:

@@ -61,10 +61,12 @@ class Gateway:
     """Holds the parts a request passes through; ``app`` is the ASGI application."""
 
     def __init__(self, settings: Settings, store: Store, backend: Backend, *, limiter=None,
-                 detector_model=None, embedder="auto", canary_of=None):
+                 detector_model=None, embedder="auto", canary_of=None, watermark_of=None):
         """``detector_model`` and ``embedder`` replace what the settings would load (tests, tools);
-        ``canary_of`` (account id -> text) ends hardened accounts' answers with their canary."""
+        ``canary_of`` (account id -> text) ends hardened accounts' answers with their canary;
+        ``watermark_of`` (hardened -> {scheme, key_id}) is what the log records of the backend's mark."""
         self.settings = settings
+        self.watermark_of = watermark_of
         self.store = store
         self.backend = backend
         self.auth = Authenticator(store, cache_seconds=settings.auth_cache_seconds)
@@ -303,6 +305,7 @@ class Gateway:
             query_string="" if understood else request.url.query,
             content_type="application/json" if understood else request.headers.get("content-type", "application/json"),
             stream=bool(payload and payload.get("stream")), hardened=hardened and understood)
+        call.watermark = self.watermark_of(hardened and understood) if self.watermark_of is not None else None
         try:
             reply = await self.backend.handle(backend_request)
         except BaseException:

@@ -37,7 +37,7 @@ def loggable_path(raw_path: bytes | None, path: str) -> str:
 class Call:
     __slots__ = ("id", "started", "_t0", "ip", "user_agent", "method", "endpoint", "body", "body_size",
                  "payload", "account", "key_id", "status", "response_body", "response", "stream_chunks",
-                 "error", "latency_ms", "log_content", "action", "policy", "spool_segment")
+                 "error", "latency_ms", "log_content", "action", "policy", "watermark", "spool_segment")
 
     def __init__(self, *, method: str, endpoint: str, ip: str | None, user_agent: str | None, log_content: str):
         self.started = time.time()
@@ -61,6 +61,7 @@ class Call:
         self.latency_ms: float | None = None
         self.action: str | None = None
         self.policy: dict | None = None       # the policy level in force and the actions it took
+        self.watermark: dict | None = None    # the mark the backend put on the answer: {scheme, key_id}
         self.spool_segment: int | None = None  # where the spool holds this call until the store does
 
     def fail(self, exc: DistillShieldError) -> None:
@@ -74,7 +75,7 @@ class Call:
 
     # the spool: what the record is built from, as one frame -----------------------------------------
     _SPOOLED = ("id", "started", "ip", "user_agent", "method", "endpoint", "body_size", "account", "key_id",
-                "status", "error", "latency_ms", "log_content", "action", "policy")
+                "status", "error", "latency_ms", "log_content", "action", "policy", "watermark")
 
     def to_spool(self) -> bytes:
         """Everything ``to_exchange`` reads, as bytes, before any of it is decoded (``from_spool`` reverses it)."""
@@ -172,6 +173,8 @@ class Call:
             extra["action"] = self.action
         if self.policy:
             extra["policy"] = self.policy
+        if self.watermark:
+            extra["watermark"] = self.watermark
         return Exchange(id=self.id, ts=format_ts(self.started), account=self.account or "anonymous",
                         endpoint=self.endpoint, request=request, key_id=self.key_id, ip=self.ip,
                         user_agent=self.user_agent, response=response, status=self.status,

@@ -190,10 +190,11 @@ class CampaignConfig:
 
 
 # A few accounts, a few hundred short answers, a short training: under 5 minutes on two CPU cores.
-# The watermark is off here because the tournament scheme makes the teacher several times slower on CPU.
+# The answers carry the default watermark (kgw, a green-list bias: cheap on CPU), so the audit's positive
+# control and power have a mark to measure.
 QUICK = {"answers": 100, "max_tokens": 32, "eval_prompts": 20, "samples": 3,
          "accounts": {"bulk": 1, "many_accounts": 2, "reasoning_harvest": 0, "logprob_harvest": 1, "cover": 1},
-         "modes": ["sequence", "token"], "gateway": {"watermark": "off"},
+         "modes": ["sequence", "token"], "gateway": {"watermark": "kgw:delta=2.5"},
          "student": {"context": 160, "d_model": 96}, "train": {"steps": 60, "batch_size": 8, "warmup_steps": 6}}
 
 # For a GPU machine (docs/lab.md quotes it as TOML): the students train on the GPU; the teacher (the built-in
@@ -508,37 +509,45 @@ def _audit_students(config: CampaignConfig, folder: Path, arms: dict[str, ArmRes
     longer than the harvest's, so that a canary at the end of a hardened account's answers can be written.
     """
     from distillshield.audit import AuditConfig, ReadingText, Sampling, read_served, run_audit
+    from distillshield.audit.controls import choose_scheme
     from distillshield.audit.report import write_report as write_audit
     from distillshield.lab.suspect import StudentSuspect
-    from distillshield.watermark import MasterKey, parse_scheme
+    from distillshield.watermark import MasterKey
     from distillshield.watermark.inputs import answer_of_response
 
-    key_path = folder / "watermark.key"
-    if not config.audit_prompts or settings.watermark == "off" or not key_path.exists():
+    if not config.audit_prompts:
         return {}
-    master = MasterKey.load(key_path)
-    scheme = parse_scheme(settings.watermark)
+    # with the watermark off there is no key file yet: the audit makes one, and its positive control says the
+    # answers carry no mark, instead of the audit being skipped in silence
+    master = MasterKey.load_or_create(folder / "watermark.key")
     reading = [ReadingText(r.request["messages"], answer_of_response(r.response) or "") for r in reference]
     mode = "sequence" if "sequence" in config.modes else config.modes[0]
     audits = {}
     for student in (s for s in students if s.mode == mode):
         mark = time.perf_counter()
         accounts = sorted(arms[student.arm].harvest.outcomes) + [f"decoy-{i:03d}" for i in range(config.audit_decoys)]
-        served = read_served(folder / student.arm / "harvest.jsonl")
+        # the gateway's own log of what it served (what `distillshield export` gives an investigator): it records
+        # the scheme and key each answer was marked with
+        served = read_served(folder / student.arm / "gateway.jsonl")
+        scheme, source = choose_scheme(served, None, settings.watermark)
         verdict = run_audit(StudentSuspect.load(student.path, tokens), tokenizer=tokens.tokenizer, scheme=scheme,
                             keys={a: master.account_keys(a) for a in accounts}, served=served, reading=reading,
-                            key_info={"key_id": master.current.key_id, "versions": len(master.versions)},
+                            key_info={"key_id": master.current.key_id, "versions": len(master.versions),
+                                      "key_ids": [v.key_id for v in reversed(master.versions)]},
                             config=AuditConfig(prompts=config.audit_prompts, seed=config.seed,
                                                sampling=Sampling(max_tokens=config.max_tokens + 32, seed=config.seed)),
-                            say=lambda _: None)
+                            scheme_source=source, say=lambda _: None)
         name = f"{student.arm}-{student.mode}"
         write_audit(verdict, folder / "audit" / name)
-        audits[name] = {"combined_p_value": verdict["combined_p_value"],
+        audits[name] = {"outcome": verdict["outcome"], "conclusion": verdict["conclusion"],
+                        "positive_control": verdict["positive_control"], "power": verdict["power"],
+                        "combined_p_value": verdict["combined_p_value"],
                         "attributed_accounts": verdict["attributed_accounts"], "accounts_tested": len(accounts),
                         "tests": [{k: t[k] for k in ("name", "p_value", "tokens_scored")} for t in verdict["tests"]],
                         "report": f"audit/{name}/report.html"}
         timings[f"audit_{name}"] = time.perf_counter() - mark
-        say(f"[{student.arm}] audit of the {student.mode} student: combined p = {verdict['combined_p_value']:.3g}, "
+        say(f"[{student.arm}] audit of the {student.mode} student: {verdict['outcome']}; combined p = "
+            f"{verdict['combined_p_value']:.3g}, "
             f"{len(verdict['attributed_accounts'])} account(s) named in {timings[f'audit_{name}']:.0f} s")
     return audits
 

