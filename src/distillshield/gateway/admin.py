@@ -34,7 +34,6 @@ def _account_param(request: Request) -> str | None:
 
 async def list_accounts(request: Request, call, _account, _body: bytes) -> Response:
     accounts = await asyncio.to_thread(_gateway(request).store.list_accounts)
-    call.status = 200
     return _json({"object": "list", "data": [account.as_dict() for account in accounts]})
 
 
@@ -51,13 +50,11 @@ async def create_account(request: Request, call, _account, body: bytes) -> Respo
         raise InvalidRequest("is_admin must be a boolean", param="is_admin")
     account = await asyncio.to_thread(gateway.store.create_account, account_id, name=fields.get("name"),
                                       is_admin=is_admin, **limits)
-    call.status = 201
     return _json(account.as_dict(), 201)
 
 
 async def get_account(request: Request, call, _account, _body: bytes) -> Response:
     account = await asyncio.to_thread(_gateway(request).store.get_account, request.path_params["account_id"])
-    call.status = 200
     return _json(account.as_dict())
 
 
@@ -72,14 +69,12 @@ async def update_account(request: Request, call, _account, body: bytes) -> Respo
     account = await asyncio.to_thread(gateway.store.update_account, request.path_params["account_id"],
                                       actor=call.key_id, reason=reason, **changes)
     gateway.auth.forget()
-    call.status = 200
     return _json(account.as_dict())
 
 
 async def list_keys(request: Request, call, _account, _body: bytes) -> Response:
     account_id = _account_param(request)
     keys = await asyncio.to_thread(_gateway(request).store.list_keys, account_id)
-    call.status = 200
     return _json({"object": "list", "data": [key.as_dict() for key in keys]})
 
 
@@ -99,7 +94,6 @@ async def create_key(request: Request, call, _account, body: bytes) -> Response:
     expires_at = time.time() + expires_in if expires_in else None
     key, plaintext = await asyncio.to_thread(_gateway(request).store.create_key, account_id, label=label,
                                              expires_at=expires_at)
-    call.status = 201
     return _json({**key.as_dict(), "key": plaintext}, 201)
 
 
@@ -107,7 +101,6 @@ async def revoke_key(request: Request, call, _account, _body: bytes) -> Response
     gateway = _gateway(request)
     key = await asyncio.to_thread(gateway.store.revoke_key, request.path_params["key_id"])
     gateway.auth.forget(key.key_id)
-    call.status = 200
     return _json(key.as_dict())
 
 
@@ -124,7 +117,6 @@ async def list_policy_events(request: Request, call, _account, _body: bytes) -> 
     limit = _positive_int(request.query_params.get("limit"), "limit", 1000, 100_000)
     events = await asyncio.to_thread(_gateway(request).store.list_policy_events,
                                      account=_account_param(request), limit=limit)
-    call.status = 200
     return _json({"object": "list", "data": events})
 
 
@@ -138,7 +130,6 @@ async def list_risk(request: Request, call, _account, _body: bytes) -> Response:
     elif request.query_params.get("all") not in ("1", "true"):
         risks = [risk for risk in risks if risk.level != "none"]
     risks.sort(key=lambda risk: -risk.score)
-    call.status = 200
     detector, shared = gateway.detector, gateway.shared_risk
     running = (detector is not None and detector.running) or (shared is not None and shared.connected)
     return _json({"object": "list", "detection": running,

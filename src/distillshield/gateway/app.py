@@ -162,6 +162,7 @@ class Gateway:
                     call.log_content = "none"
                 call.endpoint = canonical_path(request.scope.get("raw_path"), request.url.path)
                 response = await handler(request, call, account, body)
+                call.status = response.status_code      # the one place a served request's status is set
                 streaming = isinstance(response, StreamingResponse)
             except DistillShieldError as exc:
                 call.fail(exc)
@@ -257,11 +258,9 @@ class Gateway:
 
     async def render_metrics(self, _request: Request, call: Call, account, _body: bytes) -> Response:
         require_admin(account)
-        call.status = 200
         return Response(self.metrics.render(), media_type="text/plain; version=0.0.4")
 
-    async def render_openapi(self, _request: Request, call: Call, _account, _body: bytes) -> Response:
-        call.status = 200
+    async def render_openapi(self, _request: Request, _call: Call, _account, _body: bytes) -> Response:
         return Response(openapi_document(self.passthrough), media_type="application/json")
 
     async def list_models(self, _request: Request, call: Call, account, _body: bytes) -> Response:
@@ -272,7 +271,7 @@ class Gateway:
         limits = self.policy.limits_for(account) if decision is not None and decision.throttle else account
         (await self.limiter.admit(limits, 0)).finish(0)
         reply = await self.backend.models()
-        call.status, call.response_body = reply.status, reply.body
+        call.response_body = reply.body
         return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
 
     async def not_found(self, request: Request, _call: Call, _account, _body: bytes) -> Response:
@@ -314,11 +313,10 @@ class Gateway:
         if hardened and understood:
             reply = self.policy.strip_reply(reply, decision, call)
         if isinstance(reply, StreamReply):
-            call.status = reply.status
             return LoggedStream(self._relay(reply, call, ticket), on_end=lambda: self._close_stream(call, ticket),
                                 status_code=reply.status, media_type=reply.content_type,
                                 headers={**reply.headers, **ticket.headers})
-        call.status, call.response_body = reply.status, reply.body
+        call.response_body = reply.body
         ticket.finish(call.used_tokens() if ticket.needs_usage else None)
         return Response(reply.body, status_code=reply.status, media_type=reply.content_type,
                         headers={**reply.headers, **ticket.headers})

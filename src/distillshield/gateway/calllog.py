@@ -37,7 +37,7 @@ def loggable_path(raw_path: bytes | None, path: str) -> str:
 class Call:
     __slots__ = ("id", "started", "_t0", "ip", "user_agent", "method", "endpoint", "body", "body_size",
                  "payload", "account", "key_id", "status", "response_body", "response", "stream_chunks",
-                 "error", "latency_ms", "log_content", "action", "policy", "watermark", "spool_segment")
+                 "error", "latency_ms", "log_content", "policy", "watermark", "spool_segment")
 
     def __init__(self, *, method: str, endpoint: str, ip: str | None, user_agent: str | None, log_content: str):
         self.started = time.time()
@@ -59,7 +59,6 @@ class Call:
         self.stream_chunks: list[bytes] | None = None
         self.error: dict | None = None
         self.latency_ms: float | None = None
-        self.action: str | None = None
         self.policy: dict | None = None       # the policy level in force and the actions it took
         self.watermark: dict | None = None    # the mark the backend put on the answer: {scheme, key_id}
         self.spool_segment: int | None = None  # where the spool holds this call until the store does
@@ -75,7 +74,7 @@ class Call:
 
     # the spool: what the record is built from, as one frame -----------------------------------------
     _SPOOLED = ("id", "started", "ip", "user_agent", "method", "endpoint", "body_size", "account", "key_id",
-                "status", "error", "latency_ms", "log_content", "action", "policy", "watermark")
+                "status", "error", "latency_ms", "log_content", "policy", "watermark")
 
     def to_spool(self) -> bytes:
         """Everything ``to_exchange`` reads, as bytes, before any of it is decoded (``from_spool`` reverses it)."""
@@ -169,8 +168,6 @@ class Call:
             request = redact(request, self.log_content)
             response = redact(response, self.log_content) if response is not None else None
         extra = {"method": self.method} if self.method != "POST" else {}
-        if self.action:
-            extra["action"] = self.action
         if self.policy:
             extra["policy"] = self.policy
         if self.watermark:
