@@ -88,6 +88,16 @@ def canary_factory(settings: Settings):
     return canary_of
 
 
+def build_gateway(settings: Settings, store: Store, backend: Backend | None = None, *, detector_model=None,
+                  embedder="auto") -> Gateway:
+    """The one way a gateway is put together, for `serve`, the lab and the tests: the backend the settings
+    name (unless one is given), hardened accounts' canaries and the record of the watermark applied, both
+    keyed by the master key."""
+    return Gateway(settings, store, backend if backend is not None else make_backend(settings),
+                   detector_model=detector_model, embedder=embedder, canary_of=canary_factory(settings),
+                   watermark_of=watermark_record(settings))
+
+
 def bootstrap_keys(settings: Settings, store: Store) -> dict[str, str] | None:
     """On first start (no accounts yet), create an admin and a user account with one key each."""
     if store.list_accounts():
@@ -125,8 +135,7 @@ def run_server(settings: Settings, store: Store) -> None:
     keys = bootstrap_keys(settings, store)
     if keys:
         print(first_start_banner(keys, settings), flush=True)
-    gateway = Gateway(settings, store, make_backend(settings), canary_of=canary_factory(settings),
-                      watermark_of=watermark_record(settings))
+    gateway = build_gateway(settings, store)
     where = settings.upstream_url or "the built-in model"
     log.info("serving %s on http://%s:%s (store: %s)", settings.shown("upstream_url") if settings.upstream_url
              else where, settings.host, settings.port, settings.shown("store_url"))
