@@ -83,12 +83,17 @@ def _text(content) -> str:
     return ""
 
 
-def read_reading_texts(path: str | Path) -> list:
+@dataclass(frozen=True)
+class ReadingText:
+    """A text the open mode reads: one answer, and the conversation it answers (may be empty)."""
+    messages: list[dict]
+    text: str
+
+
+def read_reading_texts(path: str | Path) -> list[ReadingText]:
     """Open mode's reading texts: JSONL lines with ``text`` (and an optional ``prompt``), or exchange records
     (their prompt and answer). The texts should carry no mark of the keys tested; if they do, the pairs they
     contain are left out of the score anyway, which keeps the test valid at some cost in power."""
-    from distillshield.audit.run import ReadingText
-
     texts = []
     for number, line in enumerate(Path(path).read_text(errors="replace").splitlines(), 1):
         if not line.strip():

@@ -26,7 +26,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from distillshield.audit.controls import (NegativeControl, PositiveControl, decide, positive_control, power_of)
-from distillshield.audit.evidence import ServedData
+from distillshield.audit.evidence import ReadingText, ServedData
 from distillshield.audit.fingerprint import (IDENTITY_PROBES, agreement_test, canary_rank_test, canary_test,
                                             identity_test)
 from distillshield.audit.radioactivity import PairTape, attribute_pairs, contexts_of, pairs_in, score_pairs, trajectory
@@ -68,12 +68,6 @@ class AuditConfig:
         if not 0 < self.adequate_share <= 1:
             raise ConfigError(f"adequate share must be in (0, 1], got {self.adequate_share!r}")
         return self
-
-
-@dataclass(frozen=True)
-class ReadingText:
-    messages: list[dict]      # the conversation the text answers (its prompt); may be empty
-    text: str
 
 
 def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme, tokenizer, served: ServedData,

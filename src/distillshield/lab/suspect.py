@@ -9,7 +9,7 @@ import torch
 
 from distillshield.audit.suspects import Sampling, file_sha256
 from distillshield.errors import ConfigError
-from distillshield.lab.student import CONFIG_FILE, WEIGHTS_FILE, Student, generate, load_student
+from distillshield.lab.student import CONFIG_FILE, WEIGHTS_FILE, Student, Tokens, generate, load_student
 
 
 class StudentSuspect:
@@ -89,7 +89,6 @@ def _sample_token(logits: torch.Tensor, sampling: Sampling, generator: torch.Gen
 def load_suspect(spec: str, tokenizer, *, model: str = "", api_key: str = ""):
     """A suspect from the command line: a URL (an endpoint), a lab student's folder, or a local model."""
     from distillshield.audit.suspects import EndpointSuspect, TransformersSuspect
-    from distillshield.lab.campaign import Tokens
 
     if spec.startswith(("http://", "https://")):
         if not model:
