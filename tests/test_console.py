@@ -262,14 +262,28 @@ def test_charts_draw_what_they_are_given_and_escape_text():
     assert "<script>" not in graph and "&lt;script&gt;" in graph
 
 
-def test_sign_in_waits_after_many_refusals_from_one_address(gateway):
+def test_guessing_slows_down_but_never_locks_the_operator_out(gateway):
     from distillshield.console.app import SIGN_IN_FAILURES
 
     with httpx.Client(base_url=gateway.url, follow_redirects=False, timeout=30) as client:
         for _ in range(SIGN_IN_FAILURES):
             assert client.post("/console/login", data={"key": "ds-000000000000-guess"}).status_code == 401
-        waited = client.post("/console/login", data={"key": gateway.admin_key})
-        assert waited.status_code == 429 and "set-cookie" not in waited.headers
+        assert client.post("/console/login", data={"key": "ds-000000000000-guess"}).status_code == 429
+        signed_in = client.post("/console/login", data={"key": gateway.admin_key})
+        assert signed_in.status_code == 303 and "set-cookie" in signed_in.headers
+
+
+def test_every_console_request_is_logged_under_its_admin(gateway):
+    with httpx.Client(base_url=gateway.url, follow_redirects=False, timeout=30) as client:
+        refused = client.post("/console/login", data={"key": "ds-000000000000-guess"})
+        client.post("/console/login", data={"key": gateway.admin_key})
+        page = client.get("/console/accounts")
+        odd = client.get("/console/accounts/%00")
+    assert odd.status_code == 404
+    ids = [refused.headers["x-request-id"], page.headers["x-request-id"]]
+    records = {record["id"]: record for record in gateway.records()}
+    assert records[ids[0]]["account"] == "anonymous" and records[ids[1]]["account"] == "admin"
+    assert records[ids[1]]["status"] == 200 and len(records) == 4
 
 
 def test_the_cli_records_its_reason_on_the_policy_event(tmp_path):

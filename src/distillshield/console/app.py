@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import logging
 import threading
 import time
@@ -62,6 +63,7 @@ class Console:
         self.cache = data.SliceCache()
         self._warming = threading.Lock()
         self._refusals: dict[str, deque] = {}
+        self._sign_in_slots = asyncio.Semaphore(2)    # key look-ups for sign-ins at once
         self.folders = [part.strip() for part in settings.console_reports.split(",") if part.strip()]
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
         self.env.filters["ts"] = lambda epoch: format_ts(epoch)[:19].replace("T", " ") if epoch else "-"
@@ -114,6 +116,7 @@ class Console:
             return None
         if not account.is_admin or account.disabled:
             return None
+        request.state.console_account, request.state.console_key_id = account.id, key.key_id   # for the log
         return session
 
     def page(self, handler):
@@ -121,6 +124,9 @@ class Console:
 
         async def endpoint(request: Request) -> Response:
             began = time.perf_counter()
+            if _has_nul(request):
+                return self._secure(self.render("error.html", request, None, status=400,
+                                                message="This address holds a NUL character."), began)
             session = await asyncio.to_thread(self._session, request)
             if session is None:
                 target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
@@ -138,6 +144,9 @@ class Console:
 
         async def endpoint(request: Request) -> Response:
             began = time.perf_counter()
+            if _has_nul(request):
+                return self._secure(self.render("error.html", request, None, status=400,
+                                                message="This address holds a NUL character."), began)
             session = await asyncio.to_thread(self._session, request)
             if session is None:
                 return self._secure(self.render("error.html", request, None, status=401,
@@ -181,38 +190,45 @@ class Console:
             return self._secure(self.render("error.html", request, None, status=400, message=exc.message), began)
         target = _next(form.get("next"))
         address = self._client_ip(request)
-        if self._refused_recently(address) >= SIGN_IN_FAILURES:
-            return self._secure(self.render("login.html", request, None, status=429, next=target,
-                                            error="Too many refused sign-ins from this address: wait a minute."),
-                                began)
-        signed_in = await asyncio.to_thread(self._sign_in, form.get("key", "").strip())
+        # a valid admin key is never refused for others' failures (an attacker sharing an address or a NAT
+        # could otherwise lock the operator out); keys are 256 random bits, so the limit below only slows
+        # scripted guessing and keeps it out of the thread pool
+        async with self._sign_in_slots:
+            signed_in = await asyncio.to_thread(self._sign_in, form.get("key", "").strip())
         if signed_in is None:
-            self._refusals.setdefault(address, deque()).append(time.monotonic())
-            return self._secure(self.render("login.html", request, None, status=401, next=target,
-                                            error="Sign-in refused: that is not a valid admin key."), began)
-        token, _csrf = signed_in
+            refused = self._note_refusal(address)
+            status, message = (429, "Too many refused sign-ins from this address: wait a minute.") \
+                if refused > SIGN_IN_FAILURES else (401, "Sign-in refused: that is not a valid admin key.")
+            if refused > SIGN_IN_FAILURES:
+                await asyncio.sleep(1.0)
+            return self._secure(self.render("login.html", request, None, status=status, next=target, error=message),
+                                began)
+        token, _csrf, account_id, key_id = signed_in
+        request.state.console_account, request.state.console_key_id = account_id, key_id     # for the log
         self._warm()
         response = RedirectResponse(target, 303)
         response.set_cookie(COOKIE, token, max_age=int(self.lifetime), path=PREFIX, httponly=True, samesite="strict",
                             secure=self._https(request))
         return self._secure(response, began)
 
-    def _refused_recently(self, address: str) -> int:
-        """Refused sign-ins from this address in the last minute (kept in this process only)."""
-        refused = self._refusals.get(address)
-        if refused is None:
-            return 0
-        while refused and refused[0] < time.monotonic() - 60:
-            refused.popleft()
-        if not refused:
-            del self._refusals[address]
+    def _note_refusal(self, address: str) -> int:
+        """Count a refused sign-in from this address; how many it has had in the last minute (this process)."""
+        now = time.monotonic()
         if len(self._refusals) > 10_000:
-            self._refusals.clear()
+            for known, times in list(self._refusals.items()):
+                if times[-1] < now - 60:
+                    del self._refusals[known]
+        refused = self._refusals.setdefault(address, deque())
+        refused.append(now)
+        while refused[0] < now - 60:
+            refused.popleft()
         return len(refused)
 
     def _client_ip(self, request: Request) -> str:
-        if self.settings.trust_forwarded_for and request.headers.get("x-forwarded-for"):
-            return request.headers["x-forwarded-for"].rsplit(",", 1)[-1].strip()[:64]
+        if self.settings.trust_forwarded_for:
+            forwarded = ",".join(request.headers.getlist("x-forwarded-for"))     # every line, the proxy's last
+            if forwarded:
+                return forwarded.rsplit(",", 1)[-1].strip()[:64]
         return request.client.host if request.client else "?"
 
     def _https(self, request: Request) -> bool:
@@ -237,7 +253,7 @@ class Console:
 
         threading.Thread(target=warm, name="console-warm-up", daemon=True).start()
 
-    def _sign_in(self, presented: str) -> tuple[str, str] | None:
+    def _sign_in(self, presented: str) -> tuple[str, str, str, str] | None:
         parts = split_key(presented)
         if parts is None:
             return None
@@ -251,7 +267,8 @@ class Console:
         if not account.is_admin or account.disabled:
             return None
         self.store.record_operator_action(key.key_id, "sign_in", target=account.id)
-        return self.store.create_console_session(key.key_id, account.id, self.lifetime)
+        token, csrf = self.store.create_console_session(key.key_id, account.id, self.lifetime)
+        return token, csrf, account.id, key.key_id
 
     async def logout(self, request: Request, session: dict, _form: dict) -> Response:
         await asyncio.to_thread(self.store.delete_console_session, request.cookies.get(COOKIE, ""))
@@ -306,23 +323,13 @@ class Console:
         account_id = request.path_params["account_id"]
         await asyncio.to_thread(self.store.get_account, account_id)
         await asyncio.to_thread(self.store.record_operator_action, session["key_id"], "export", target=account_id)
-        queue: asyncio.Queue = asyncio.Queue(maxsize=4)
-
-        def produce(loop):
-            batch = []
-            for text in self.store.iter_exchange_json(account=account_id):
-                batch.append(text.encode() + b"\n")
-                if len(batch) >= 500:
-                    asyncio.run_coroutine_threadsafe(queue.put(b"".join(batch)), loop).result()
-                    batch = []
-            asyncio.run_coroutine_threadsafe(queue.put(b"".join(batch)), loop).result()
-            asyncio.run_coroutine_threadsafe(queue.put(None), loop).result()
+        records = self.store.iter_exchange_json(account=account_id)
 
         async def lines():
-            task = asyncio.ensure_future(asyncio.to_thread(produce, asyncio.get_running_loop()))
-            while (chunk := await queue.get()) is not None:
+            # one page of records a thread call, pulled as the client reads: a client that leaves stops it
+            # between pages and holds no thread
+            while chunk := await asyncio.to_thread(_next_lines, records, 500):
                 yield chunk
-            await task
 
         return StreamingResponse(lines(), media_type="application/x-ndjson", headers={
             "Content-Disposition": f'attachment; filename="{account_id}.jsonl"'})
@@ -458,14 +465,22 @@ async def _form(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
-def console_routes(store: Store, settings: Settings, gateway=None) -> list:
-    """The routes a gateway mounts: ``/console`` (to ``/console/``) and the console under it."""
+def _next_lines(records, count: int) -> bytes:
+    """Up to ``count`` more records of an export, one a line."""
+    return b"".join(text.encode() + b"\n" for text in itertools.islice(records, count))
+
+
+def _has_nul(request: Request) -> bool:
+    return "\x00" in request.url.query or "%00" in request.url.query or any(
+        "\x00" in value for value in request.path_params.values())
+
+
+def console_routes(store: Store, settings: Settings, gateway=None, wrap=lambda app: app) -> list:
+    """The routes a gateway mounts: ``/console`` (to ``/console/``) and the console under it, each ASGI app
+    passed through ``wrap`` (the gateway's traffic log)."""
     console = Console(store, settings, gateway=gateway)
-
-    async def to_console(_request: Request) -> Response:
-        return RedirectResponse(PREFIX + "/", 307)
-
-    return [Route(PREFIX, to_console, methods=["GET"]), Mount(PREFIX, app=console.app)]
+    return [Route(PREFIX, wrap(RedirectResponse(PREFIX + "/", 307)), methods=["GET"]),
+            Mount(PREFIX, app=wrap(console.app))]
 
 
 def standalone_app(store: Store, settings: Settings) -> Starlette:

@@ -106,7 +106,8 @@ class Gateway:
             Route("/openapi.json", self.logged(self.render_openapi, admin=True), methods=["GET"]),
             *[Route(path, self.logged(handler, admin=True), methods=methods)
               for path, handler, methods in admin_routes()],
-            *(console_routes(self.store, self.settings, gateway=self) if self.settings.console else []),
+            *(console_routes(self.store, self.settings, gateway=self, wrap=self.logged_asgi)
+              if self.settings.console else []),
             Route("/v1/models", self.logged(self.list_models), methods=["GET"]),
             Route("/v1/{path:path}", self.logged(self.serve_model),
                   methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
@@ -183,6 +184,49 @@ class Gateway:
             return response
 
         return endpoint
+
+    def logged_asgi(self, app):
+        """Wrap an ASGI app that answers requests itself (the console) so that each of them, too, becomes one
+        exchange record (its texts never kept) and names it in ``x-request-id``; the app says whose request it
+        was in ``scope["state"]`` (``console_account``, ``console_key_id``)."""
+
+        async def logged_app(scope, receive, send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            request = Request(scope, receive)
+            call = self._begin(request)
+            call.log_content = "none"
+
+            async def send_with_id(message) -> None:
+                if message["type"] == "http.response.start":
+                    call.status = message["status"]
+                    message = {**message, "headers": [*message.get("headers", []),
+                                                      (b"x-request-id", call.id.encode())]}
+                await send(message)
+
+            try:    # the console's own pages end with a slash (/console/); nothing else may be odd
+                path = request.url.path
+                canonical_path(scope.get("raw_path"), path[:-1] if path.endswith("/") and len(path) > 1 else path)
+            except NotFound as exc:
+                call.fail(exc)
+                await send_with_id({"type": "http.response.start", "status": exc.status,
+                                    "headers": [(b"content-type", b"application/json")]})
+                await send({"type": "http.response.body", "body": error_response(exc).body})
+                self._end(call)
+                return
+            try:
+                await app(scope, receive, send_with_id)
+            except BaseException:
+                if call.status is None:
+                    call.fail(InternalError("the console failed to answer"))
+                raise
+            finally:
+                state = scope.get("state") or {}
+                call.account, call.key_id = state.get("console_account"), state.get("console_key_id")
+                self._end(call)
+
+        return _AsgiEndpoint(logged_app)
 
     async def _unrouted(self, scope, receive, send) -> None:
         """Requests no route can match (a target such as ``*``): answered and logged like any other 404."""
