@@ -382,10 +382,23 @@ def test_secrets_are_masked_where_settings_are_shown():
 
 
 def test_the_upstream_key_comes_from_a_file(tmp_path):
+    from distillshield.errors import ConfigError
     path = tmp_path / "upstream.key"
     path.write_text("sk-from-file\n")
     assert upstream_key(Settings(upstream_key_file=str(path))) == "sk-from-file"
     assert upstream_key(Settings(upstream_key="sk-set", upstream_key_file=str(path))) == "sk-set"
+    (tmp_path / "empty.key").write_text("\n")
+    with pytest.raises(ConfigError, match="holds no key"):
+        upstream_key(Settings(upstream_key_file=str(tmp_path / "empty.key")))
+
+
+def test_export_files_are_readable_by_their_owner_only(tmp_path):
+    from click.testing import CliRunner
+
+    from distillshield.cli import main
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "s.db"), "export", "--out", str(tmp_path / "x.jsonl")])
+    assert result.exit_code == 0
+    assert stat.S_IMODE(os.stat(tmp_path / "x.jsonl").st_mode) == 0o600
 
 
 def test_the_store_and_its_spill_file_are_readable_by_their_owner_only(tmp_path):
@@ -535,3 +548,39 @@ def test_a_record_that_cannot_be_decoded_keeps_its_envelope():
     record = call.to_exchange()
     assert record.ip == "203.0.113.5" and record.user_agent == "ua"
     assert record.request["body_sha256"] and record.extra["log_error"]
+
+
+# the third review -------------------------------------------------------------------------------------------
+def test_an_account_past_its_refusals_gets_429_before_its_body_is_read(start_gateway):
+    gateway = start_gateway(refused_rpm=5)
+    key = make_account(gateway, "flooder", rpm=1000)
+    body = orjson.dumps({"messages": [{"role": "user", "content": "z" * 60_000}]})     # no model: 400
+    statuses = [httpx.post(gateway.api_url + "/chat/completions", content=body, headers=bearer(key)).status_code
+                for _ in range(8)]
+    assert statuses == [400] * 5 + [429] * 3
+    records = gateway.records()
+    assert all(record["request"] == {} for record in records[5:]) and records[7]["status"] == 429
+    assert httpx.post(gateway.api_url + "/chat/completions", json=CHAT, headers=gateway.headers()).status_code == 200
+
+
+def test_the_writer_is_backlogged_by_bytes_as_well_as_by_batches(tmp_path):
+    from distillshield.store import LogWriter, Store
+
+    class Big:
+        def size(self):
+            return 10_000
+
+    writer = LogWriter(Store(str(tmp_path / "s.db")), queue_bytes=25_000)
+    for _ in range(3):
+        writer.pending_bytes += Big().size()
+    assert writer.backlogged
+
+
+def test_the_live_detector_drops_batches_past_its_bytes_for_detection_only():
+    from distillshield.detect.live import LiveDetector
+    from test_gateway_policy import harvest_model
+
+    detector = LiveDetector(harvest_model(), [("flag", 0.0)], queue_bytes=1000)
+    detector.feed([b"x" * 600])
+    detector.feed([b"x" * 600])          # would pass 1000 bytes waiting
+    assert detector.fed == 1 and detector.dropped == 1

@@ -106,8 +106,9 @@ def serve(obj: Context, host, port, upstream, upstream_key_file, upstream_key) -
     if upstream_key is not None:
         click.echo("Warning: --upstream-key is visible in the process list; prefer --upstream-key-file or the "
                    "DISTILLSHIELD_UPSTREAM_KEY environment variable.", err=True)
-    elif os.environ.get("DISTILLSHIELD_UPSTREAM_KEY") and not obj.settings.upstream_key:
-        upstream_key = os.environ["DISTILLSHIELD_UPSTREAM_KEY"]
+    elif os.environ.get("DISTILLSHIELD_UPSTREAM_KEY") and not (obj.settings.upstream_key or upstream_key_file
+                                                               or obj.settings.upstream_key_file):
+        upstream_key = os.environ["DISTILLSHIELD_UPSTREAM_KEY"]     # the key named most explicitly wins
     overrides = {name: value for name, value in (("host", host), ("port", port), ("upstream_url", upstream),
                                                  ("upstream_key", upstream_key),
                                                  ("upstream_key_file", upstream_key_file)) if value is not None}
@@ -290,7 +291,9 @@ def keys_revoke(obj: Context, key_id) -> None:
 def export(obj: Context, since, account_id, out_path) -> None:
     """Write the traffic log as exchange JSONL, oldest first."""
     since_epoch = parse_since(since) if since else None
-    stream = open(out_path, "w", encoding="utf-8") if out_path else sys.stdout
+    # the log holds every prompt and answer: the file is its owner's only, as the store is
+    stream = open(os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") \
+        if out_path else sys.stdout
     count = 0
     try:
         for record in obj.store.iter_exchange_json(since=since_epoch, account=account_id):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 
@@ -35,11 +36,18 @@ def upstream_key(settings: Settings) -> str:
     """The upstream's API key: the setting, or else the first line of ``upstream_key_file``."""
     if settings.upstream_key or not settings.upstream_key_file:
         return settings.upstream_key
+    path = settings.upstream_key_file
     try:
-        with open(settings.upstream_key_file, encoding="utf-8") as handle:
-            return handle.readline().strip()
+        with open(path, encoding="utf-8") as handle:
+            key = handle.readline().strip()
+        mode = os.stat(path).st_mode
     except OSError as exc:
-        raise ConfigError(f"setting upstream_key_file: cannot read {settings.upstream_key_file}: {exc.strerror}") from None
+        raise ConfigError(f"setting upstream_key_file: cannot read {path}: {exc.strerror}") from None
+    if not key:
+        raise ConfigError(f"setting upstream_key_file: {path} holds no key on its first line")
+    if mode & 0o077:
+        log.warning("the upstream key file %s can be read by other users (mode %o); chmod 600 it", path, mode & 0o777)
+    return key
 
 
 def watermark_factory(settings: Settings):

@@ -8,7 +8,8 @@ never a fork of the gateway's threads) the engine takes nothing from the event l
 The gateway's side (``LiveDetector``):
   ``feed``      on the log writer's thread, with each written batch's exchange records (JSON bytes): counts
                 the batch and puts it on a local queue; never blocks. When more than ``queue_size``
-                exchanges wait, the batch is dropped *for detection only* and counted (the log keeps it).
+                exchanges, or ``queue_bytes`` bytes of them, wait, the batch is dropped *for detection only*
+                and counted (the log keeps it).
   sender        a thread that sends each batch as one message over a pipe; it alone waits when the
                 detector's process is behind.
   receiver      a thread that applies the process's updates: the ``AccountRisk`` of every account whose
@@ -144,7 +145,7 @@ class LiveDetector:
     """
 
     def __init__(self, model: DetectorModel, levels: list[tuple[str, float | None]], *,
-                 embedder: PromptEmbedder | None = None, queue_size: int = 100_000,
+                 embedder: PromptEmbedder | None = None, queue_size: int = 100_000, queue_bytes: int = 256 << 20,
                  on_change: LevelChange | None = None, link_every: int = 2000):
         self.model = model
         self.levels = [(name, threshold) for name, threshold in levels if threshold is not None]
@@ -152,11 +153,14 @@ class LiveDetector:
         self.link_every = link_every
         self.on_change = on_change
         self.queue_size = max(1, queue_size)
+        self.queue_bytes = max(1, queue_bytes)
         self.risk: dict[str, AccountRisk] = {}
         self._batches: queue.SimpleQueue = queue.SimpleQueue()   # for the sender thread
         self._state = threading.Condition()      # guards the counts below; notified when a batch is done
         self._pending = 0                        # exchanges fed and not yet observed
         self._oldest_wait: deque[float] = deque()  # hand-over times of the batches waiting, oldest first
+        self._sizes: deque[int] = deque()          # their sizes in bytes, in the same order
+        self._pending_bytes = 0
         self._accepting = True
         self._closing = False
         self._process = None
@@ -178,13 +182,17 @@ class LiveDetector:
         """Queue a batch of exchange records for detection; never blocks. A batch that does not fit (or
         one fed after detection stopped) is dropped and counted."""
         count = len(records)
+        size = sum(len(record) if isinstance(record, (bytes, str)) else 0 for record in records)
         with self._state:
-            if not self._accepting or self._pending + count > self.queue_size:
+            if not self._accepting or self._pending + count > self.queue_size or \
+                    (self._pending and self._pending_bytes + size > self.queue_bytes):
                 self.dropped += count
                 return
             self._pending += count
+            self._pending_bytes += size
             self.fed += count
             self._oldest_wait.append(time.monotonic())
+            self._sizes.append(size)
         self._batches.put(records)
 
     @property
@@ -316,6 +324,7 @@ class LiveDetector:
                     self._pending -= count
                     if self._oldest_wait:
                         self._oldest_wait.popleft()
+                        self._pending_bytes -= self._sizes.popleft()
                     self._state.notify_all()
             elif kind == "replayed":
                 _, count, risks = message
@@ -367,7 +376,9 @@ class LiveDetector:
             self._accepting = False
             self.dropped += self._pending
             self._pending = 0
+            self._pending_bytes = 0
             self._oldest_wait.clear()
+            self._sizes.clear()
             self._state.notify_all()
 
 

@@ -40,7 +40,7 @@ from distillshield.gateway.alerts import AlertSender
 from distillshield.gateway.auth import Authenticator, refused_identity, require_admin
 from distillshield.gateway.calllog import Call, loggable_path
 from distillshield.gateway.errors import error_event, error_response
-from distillshield.gateway.limits import MemoryLimiter, Ticket
+from distillshield.gateway.limits import MemoryLimiter, RefusalBudget, Ticket
 from distillshield.gateway.metrics import GatewayMetrics
 from distillshield.gateway.openapi import openapi_document
 from distillshield.gateway.paths import PassThrough, canonical_path
@@ -55,6 +55,7 @@ _REFUSAL_REASONS = {400: "invalid_request", 401: "auth", 403: "forbidden", 404: 
                     413: "body_too_large", 429: "rate_limit"}
 _POLICY_CODES = ("blocked_by_policy", "hardened_by_policy")
 _USER_AGENT_KEPT = 512
+_COUNTED_REFUSALS = (400, 401, 403, 404, 405, 413)   # the gateway's refusals, before any limit counts a request
 
 
 class Gateway:
@@ -72,6 +73,7 @@ class Gateway:
         self.auth = Authenticator(store, cache_seconds=settings.auth_cache_seconds)
         self.limiter = limiter or _make_limiter(settings)
         self.passthrough = PassThrough(settings.upstream_passthrough)
+        self.refusals = RefusalBudget(settings.refused_rpm)
         self.metrics = GatewayMetrics(lambda: self.log_writer.depth, lambda: self.log_writer.restarts)
         self.alerts = None
         self.policy = Policy(settings, store, self.metrics, canary_of=canary_of)
@@ -94,7 +96,7 @@ class Gateway:
                                     flush_ms=settings.log_flush_ms, retention_days=settings.retention_days,
                                     spill_path=_spill_path(settings.store_url),
                                     on_written=self.detector.feed if self.detector is not None else None,
-                                    spool=self.spool)
+                                    spool=self.spool, queue_bytes=settings.log_queue_bytes)
         self.app = Starlette(routes=self._routes(), lifespan=self._lifespan)
         self.app.router.default = self._unrouted
         self.app.state.gateway = self
@@ -150,14 +152,18 @@ class Gateway:
         """Wrap a handler so that its request becomes one exchange record, whatever happens."""
 
         async def endpoint(request: Request) -> Response:
+            room = True
             if self.log_writer.backlogged:      # back-pressure: new requests wait for the log to catch up
-                await self.log_writer.wait_for_room()
+                room = await self.log_writer.wait_for_room()
             call = self._begin(request)
             streaming = False
             try:
-                body = await _read_body(request, self.settings.max_body_bytes, call)
+                if not room:
+                    raise ServiceUnavailable("the traffic log is behind; retry shortly")
                 account, key = await self._authenticate(request, call)
                 call.account, call.key_id = account.id, key.key_id
+                self.refusals.check(account.id, time.time())    # past its refusals: 429, the body never read
+                body = await _read_body(request, self.settings.max_body_bytes, call)
                 if admin:
                     require_admin(account)
                     call.log_content = "none"
@@ -167,6 +173,8 @@ class Gateway:
                 streaming = isinstance(response, StreamingResponse)
             except DistillShieldError as exc:
                 call.fail(exc)
+                if call.account is not None and exc.status in _COUNTED_REFUSALS:
+                    self.refusals.note(call.account, time.time())
                 response = error_response(exc)
             except Exception:
                 log.exception("unexpected error serving %s %s", request.method, call.endpoint)
@@ -245,6 +253,10 @@ class Gateway:
             if call.account is None and self.settings.anonymous_rpm:
                 ticket = await self.limiter.admit(_anonymous_account(call.ip, self.settings.anonymous_rpm), 0)
                 ticket.finish(0)
+            elif call.account is not None:
+                self.refusals.check(call.account, time.time())
+            with contextlib.suppress(InvalidRequest):    # its body's fingerprint (or text) for the record
+                await _read_body(request, self.settings.max_body_bytes, call)
             raise
 
     def _begin(self, request: Request) -> Call:

@@ -63,6 +63,10 @@ class Call:
         self.watermark: dict | None = None    # the mark the backend put on the answer: {scheme, key_id}
         self.spool_segment: int | None = None  # where the spool holds this call until the store does
 
+    def size(self) -> int:
+        """Bytes of request and answer this call holds (what it costs in memory until it is written)."""
+        return len(self.body) + len(self.response_body or b"") + sum(len(chunk) for chunk in self.stream_chunks or ())
+
     def fail(self, exc: DistillShieldError) -> None:
         self.status = exc.status
         self.error = {"type": exc.error_type, "code": exc.code, "message": exc.message}

@@ -196,3 +196,35 @@ def refusal(account: Account, reason: str, wait: float, *, tokens: int, in_windo
     headers = {**headers, "retry-after": str(max(1, math.ceil(wait))),
                "retry-after-ms": str(max(0, int(wait * 1000)))}
     return RateLimited(message, retry_after=wait, headers=headers, limit=limit)
+
+
+class RefusalBudget:
+    """How many of an account's requests this process refused in the last minute. Past ``per_minute``, the
+    account's next requests are refused (429) before their bodies are read, so that a client cannot fill
+    the traffic log with requests the gateway refuses anyway (they come before the account's limits)."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self._refused: dict[str, deque] = {}
+
+    def note(self, account_id: str, now: float) -> None:
+        if not self.per_minute:
+            return
+        if len(self._refused) > 50_000:
+            for name, times in list(self._refused.items()):
+                if times[-1] <= now - WINDOW_S:
+                    del self._refused[name]
+        self._refused.setdefault(account_id, deque()).append(now)
+
+    def check(self, account_id: str, now: float) -> None:
+        """Raise 429 while the account is past its budget of refusals."""
+        refused = self._refused.get(account_id)
+        if not refused:
+            return
+        while refused and refused[0] <= now - WINDOW_S:
+            refused.popleft()
+        if len(refused) >= self.per_minute:
+            wait = refused[0] + WINDOW_S - now
+            raise RateLimited(f"too many refused requests from account {account_id} in the last minute "
+                              f"(limit {self.per_minute}); fix the requests, then retry", retry_after=wait,
+                              headers={"retry-after": str(max(1, math.ceil(wait)))}, limit="requests")

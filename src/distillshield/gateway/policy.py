@@ -335,6 +335,7 @@ def make_live_detector(settings: Settings, policy: Policy, *, model=None, embedd
         return None
     model, levels, embedder = parts
     detector = LiveDetector(model, levels, embedder=embedder, queue_size=settings.detect_queue_size,
+                            queue_bytes=settings.detect_queue_bytes,
                             on_change=policy.on_level_change, link_every=max(1, settings.detect_link_every))
     described = ", ".join(f"{name} >= {threshold:.3f}" for name, threshold in detector.levels) or "no level"
     log.info("live detection on: %s", described)

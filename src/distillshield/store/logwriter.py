@@ -58,6 +58,12 @@ def exchange_row(exchange: Exchange, record: bytes | None = None) -> dict:
             "record": (record if record is not None else exchange.to_json_kept()).decode()}
 
 
+def _size(item) -> int:
+    """About what a record takes in memory until written (its ``size`` when it says, else nothing)."""
+    size = getattr(item, "size", None)
+    return size() if callable(size) else 0
+
+
 def encode(item: Loggable) -> tuple[Exchange, bytes]:
     """A record and its JSON, whatever went wrong in building it (then with a note, never lost)."""
     try:
@@ -74,9 +80,12 @@ def encode(item: Loggable) -> tuple[Exchange, bytes]:
 class LogWriter:
     def __init__(self, store: Store, *, queue_size: int = 10000, batch_size: int = 500,
                  flush_ms: float = 50, retention_days: float = 0, spill_path: str | Path | None = None,
-                 on_written: Callable[[list[bytes]], None] | None = None, spool: Spool | None = None):
+                 on_written: Callable[[list[bytes]], None] | None = None, spool: Spool | None = None,
+                 queue_bytes: int = 256 << 20):
         self.store = store
         self.spool = spool
+        self.queue_bytes = queue_bytes
+        self.pending_bytes = 0          # of the records submitted and not yet written (their ``size``)
         self.on_written = on_written
         self.batch_size = max(1, batch_size)
         self.flush_seconds = flush_ms / 1000
@@ -109,6 +118,8 @@ class LogWriter:
     def submit(self, item: Loggable) -> None:
         """Queue a record for writing (never blocks, never drops)."""
         self.submitted += 1
+        with self._done:
+            self.pending_bytes += _size(item)
         self._gathering.append(item)
         if len(self._gathering) >= self.batch_size:
             self._hand_over()
@@ -163,16 +174,20 @@ class LogWriter:
 
     @property
     def backlogged(self) -> bool:
-        """More batches wait for room than the queue holds: new requests should wait (``wait_for_room``)."""
-        return len(self._overflow) > self._queue.maxsize
+        """More waits to be written than the queue holds, in batches or in bytes: new requests should wait
+        (``wait_for_room``)."""
+        return len(self._overflow) > self._queue.maxsize or self.pending_bytes > self.queue_bytes
 
-    async def wait_for_room(self, timeout: float = 30.0) -> None:
-        """Wait until the backlog is back under the queue's size (or ``timeout``: then serve on, uncapped)."""
+    async def wait_for_room(self, timeout: float = 30.0) -> bool:
+        """Wait until the backlog is back under its bounds; False if it still is not after ``timeout``."""
         deadline = time.monotonic() + timeout
-        while self.backlogged and time.monotonic() < deadline:
+        while self.backlogged:
+            if time.monotonic() >= deadline:
+                return False
             self.backpressure_waits += 1
             await asyncio.sleep(0.005)
             self._hand_over()
+        return True
 
     @property
     def waiting_batches(self) -> int:
@@ -235,7 +250,7 @@ class LogWriter:
         if self.spool is not None:
             self.spool.release(getattr(item, "spool_segment", None) for item in batch)
         self._pass_on(records)
-        self._count(written=len(rows) - len(failed), spilled=len(failed))
+        self._count(written=len(rows) - len(failed), spilled=len(failed), size=sum(map(_size, batch)))
 
     def _insert(self, rows: list[dict], *, attempts: int) -> bool:
         for attempt in range(attempts):
@@ -263,10 +278,11 @@ class LogWriter:
                 handle.write(row["record"] + "\n")
         log.error("spilled %d exchange records to %s", len(rows), path)
 
-    def _count(self, *, written: int = 0, spilled: int = 0) -> None:
+    def _count(self, *, written: int = 0, spilled: int = 0, size: int = 0) -> None:
         with self._done:
             self.written += written
             self.spilled += spilled
+            self.pending_bytes -= size
             self._done.notify_all()
 
     def _apply_retention(self) -> None:
