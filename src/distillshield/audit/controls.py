@@ -301,10 +301,22 @@ class Outcome:
 
 
 def decide(*, alpha: float, combined: float, attributed: list[dict], control: PositiveControl,
-           power: list[PowerEstimate], negatives: list[NegativeControl], adequate_share: float) -> Outcome:
+           power: list[PowerEstimate], negatives: list[NegativeControl], adequate_share: float,
+           unmarked_combined: float = 1.0, unmarked_attributed: list[dict] | None = None) -> Outcome:
     """Evidence (the level reached, the controls held), no evidence (they held and the tests could have found a
-    mark in ``adequate_share`` of the suspect's choices), or inconclusive (a control failed, or power too low)."""
+    mark in ``adequate_share`` of the suspect's choices), or inconclusive (a control failed, or power too low).
+
+    The positive control checks the watermark only: when it fails, the tests that do not read the watermark
+    (canaries, fingerprints; ``unmarked_combined``, Bonferroni over every test all the same) may still be
+    evidence."""
     reasons = []
+    failed_negatives = [n for n in negatives if n.combined_p_value <= alpha]
+    if not control.passed and not failed_negatives and unmarked_combined <= alpha:
+        names = ", ".join(row["account"] for row in unmarked_attributed or []) or "no single account"
+        return Outcome("evidence", f"Evidence at the {alpha:g} level (combined p = {unmarked_combined:.3g}) from tests "
+                                   f"that do not read the watermark (canaries, fingerprints) that the suspect was "
+                                   f"trained on our answers; they name: {names}. The watermark's own tests are no "
+                                   f"evidence either way: its positive control failed.", [control.sentence])
     if not control.passed:
         reasons.append(control.sentence)
     for negative in negatives:

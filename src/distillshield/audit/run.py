@@ -147,8 +147,14 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
                         reading=reading, probes=probes, key_info=key_info, control=control, say=lambda _: None)
         negatives.append(NegativeControl(name, run["suspect"], run["combined_p_value"],
                                          {t["name"]: t["p_value"] for t in run["tests"]}))
+    # the positive control speaks for the watermark's tests only: the canary and fingerprint tests stand alone
+    unmarked = [t for t in tests if not t["name"].startswith("radioactivity")]
+    unmarked_combined = min(1.0, len(tests) * min((t["p_value"] for t in unmarked), default=1.0))
     outcome = decide(alpha=config.alpha, combined=combined, attributed=attributed, control=control, power=power,
-                     negatives=negatives, adequate_share=config.adequate_share)
+                     negatives=negatives, adequate_share=config.adequate_share,
+                     unmarked_combined=unmarked_combined, unmarked_attributed=_attributed(unmarked, config.alpha))
+    if outcome.outcome == "evidence" and not control.passed:
+        attributed = _attributed(unmarked, config.alpha)
     return {
         "question": "Was the suspect model trained on answers our gateway served (marked with our account keys)?",
         "outcome": outcome.outcome,

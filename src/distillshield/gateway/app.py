@@ -206,11 +206,18 @@ class Gateway:
             call = self._begin(request)
             call.log_content = "none"
 
+            def end() -> None:
+                state = scope.get("state") or {}
+                call.account, call.key_id = state.get("console_account"), state.get("console_key_id")
+                self._end(call)
+
             async def send_with_id(message) -> None:
                 if message["type"] == "http.response.start":
                     call.status = message["status"]
                     message = {**message, "headers": [*message.get("headers", []),
                                                       (b"x-request-id", call.id.encode())]}
+                elif message["type"] == "http.response.body" and not message.get("more_body"):
+                    end()           # recorded (and spooled) before the answer's last byte leaves
                 await send(message)
 
             try:    # the console's own pages end with a slash (/console/); nothing else may be odd
@@ -230,9 +237,7 @@ class Gateway:
                     call.fail(InternalError("the console failed to answer"))
                 raise
             finally:
-                state = scope.get("state") or {}
-                call.account, call.key_id = state.get("console_account"), state.get("console_key_id")
-                self._end(call)
+                end()               # does nothing when the last byte already ended it
 
         return _AsgiEndpoint(logged_app)
 
