@@ -8,14 +8,16 @@ account's **peer group**: accounts alike in what anyone can observe (API integra
 or free-form, volume, client), so that an application is judged against applications.
 
 The population is not known to be clean: a few percent of it may be campaigns, and those sit in the
-upper tail, exactly where a quantile at 1e-3 is read. So the threshold is not read off the tail: it is a
-normal tail through the group's median and upper quartile of best scores (the account's highest score
-over its checkpoints, its cluster's included). Campaigns, while fewer than about a tenth of a group, sit
-above its upper quartile and barely move either; more of them push the threshold up (fewer ordinary
-accounts flagged, campaigns missed), never down. Measured on the simulator's ordinary accounts, the
-scores' tail is no heavier than that normal's (bench/detect_eval.py; tests/test_detect_deployment.py).
-Confirmed campaigns (a pinned level, or a label) are left out of the population; accounts the
-operator allowed are ordinary by definition, so a group's threshold stays just above the highest of them.
+upper tail, exactly where a quantile at 1e-3 is read. So the threshold is not read off the tail. The
+scores (each account's best over its checkpoints, its cluster's included) above the median are fitted
+by an exponential tail with the top of the population *censored*: counted as "above this point",
+their values unused. The censored share starts at a quarter and shrinks (15%, 10%, 5%, 2%, 1%) while the
+accounts it uncovers are as many as the tail fitted so far predicts; where there are more (a binomial
+test at 0.999), the rest are outliers, campaigns, and stay censored. Campaigns then add to the tail's mass,
+never to its length: injecting a few percent barely moves the threshold, and any error makes it
+stricter for ordinary accounts, not looser. Confirmed campaigns (a pinned level, or a label) are left
+out of the population; accounts the operator allowed are never censored, and a group's threshold stays
+just above the highest of them.
 
 A population supports a rate only when it has at least ``min_accounts`` accounts and the fitted tail is
 read at most ``max_extrapolation``-fold beyond the smallest rate the population can show (1/n):
@@ -32,12 +34,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import binom
 
 from distillshield.errors import ConfigError
 
-UPPER_QUANTILE = 0.75
-_Z_UPPER = float(norm.ppf(UPPER_QUANTILE))
+_BASE_QUANTILE = 0.5
+_CENSOR_STEPS = (0.25, 0.15, 0.10, 0.05, 0.02, 0.01)   # shares of the top censored, tried in turn
+_OUTLIER_LEVEL = 0.999      # more scores above a point than this quantile of the fitted tail's count: outliers
 _MIN_SPREAD = 1e-3          # a group of identical scores still gets a threshold above them
 _ABOVE_ALLOWED = 1e-6
 DEFAULT_MIN_ACCOUNTS = 50
@@ -79,19 +82,41 @@ def accounts_needed(fpr: float, min_accounts: int = DEFAULT_MIN_ACCOUNTS,
 def robust_threshold(scores: np.ndarray, fpr: float, *, known_benign: np.ndarray | None = None) -> tuple[float, str]:
     """The score a share ``fpr`` of the population's ordinary accounts would reach, robust to campaigns.
 
-    A normal tail through the group's median and upper quartile: campaigns sit above the upper quartile
-    while they are fewer than a quarter of the group, so they barely move either. Accounts the operator
-    allowed are ordinary by definition: the threshold is kept just above the highest of them.
+    An exponential tail over the median, fitted with the top of the population censored; the censored
+    share shrinks step by step while what it uncovers agrees with the tail fitted so far, and stops where
+    it does not (outliers: campaigns). Accounts the operator allowed are never censored, and the
+    threshold stays just above the highest of them.
     """
     scores = np.asarray(scores, dtype=float)
-    median, upper = np.quantile(scores, [0.5, UPPER_QUANTILE])
-    spread = max((upper - median) / _Z_UPPER, _MIN_SPREAD)
-    value, method = float(median + spread * norm.isf(fpr)), "robust normal tail (median, upper quartile)"
-    if known_benign is not None and np.any(known_benign):
-        highest_allowed = float(np.max(scores[np.asarray(known_benign, bool)])) + _ABOVE_ALLOWED
+    known = np.zeros(len(scores), bool) if known_benign is None else np.asarray(known_benign, bool)
+    base = float(np.median(scores))
+    share_above = max(float((scores > base).mean()), 1.0 / len(scores))
+    censored = _CENSOR_STEPS[0]
+    mean_excess = _censored_mean_excess(scores, known, base, censored)
+    for share in _CENSOR_STEPS[1:]:
+        point = float(np.quantile(scores, 1 - share))
+        predicted = share_above * math.exp(-max(point - base, 0.0) / mean_excess)
+        if (scores > point).sum() > binom.ppf(_OUTLIER_LEVEL, len(scores), min(predicted, 1.0)):
+            break   # more high scores than the tail so far allows: the rest are not ordinary
+        censored, mean_excess = share, _censored_mean_excess(scores, known, base, share)
+    value = base + mean_excess * math.log(max(share_above / fpr, 1.0))
+    method = f"exponential tail over the median, top {censored:.0%} censored"
+    if np.any(known):
+        highest_allowed = float(np.max(scores[known])) + _ABOVE_ALLOWED
         if highest_allowed > value:
             value, method = highest_allowed, "above the highest account the operator allowed"
     return value, method
+
+
+def _censored_mean_excess(scores: np.ndarray, known: np.ndarray, base: float, share: float) -> float:
+    """The exponential's mean excess over ``base`` (maximum likelihood), the unknown accounts above the
+    top ``share`` counted only as being above that point."""
+    point = float(np.quantile(scores, 1 - share))
+    over = scores > base
+    is_censored = (~known[over]) & (scores[over] > point)
+    excess = np.where(is_censored, point, scores[over]) - base
+    exact = int((~is_censored).sum())
+    return max(float(excess.sum()) / max(exact, 1), _MIN_SPREAD)
 
 
 @dataclass
@@ -130,7 +155,7 @@ class Calibration:
 
 
 def calibrate(population: Iterable[tuple[str, dict[str, str], float]], fpr: float, *, source: str,
-              feedback: dict[str, str] | None = None, peer_groups: bool = True, min_accounts: int = DEFAULT_MIN_ACCOUNTS,
+              feedback: dict[str, str] | None = None, peer_groups: bool = False, min_accounts: int = DEFAULT_MIN_ACCOUNTS,
               max_extrapolation: float = DEFAULT_MAX_EXTRAPOLATION) -> Calibration:
     """Thresholds from (account, peer traits, best score) rows; ``feedback`` maps accounts to ``benign`` or
     ``campaign``."""

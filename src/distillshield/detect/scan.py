@@ -78,7 +78,7 @@ def read_feedback(path: str | Path) -> dict[str, str]:
 
 def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: DetectorModel | None = None,
          model_path: str | Path | None = None, reference_path: str | Path | None = None,
-         calibration: str = "population", feedback_path: str | Path | None = None, peer_groups: bool = True,
+         calibration: str = "population", feedback_path: str | Path | None = None, peer_groups: bool = False,
          use_embeddings: bool = True, on_bad_line: Callable[[BadLine], None] | None = None) -> ScanReport:
     """Score every account of ``path``; thresholds from the scanned population (default), the operator's
     ``reference_path`` (ordinary accounts only), or the model's shipped reference (``calibration="model"``)."""
