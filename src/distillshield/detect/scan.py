@@ -9,15 +9,15 @@ from pathlib import Path
 
 import orjson
 
-from distillshield.detect.calibration import BENIGN, CAMPAIGN, calibrate
+from distillshield.detect.calibration import Calibration, GroupThreshold, calibrate
 from distillshield.detect.embed import PromptEmbedder
 from distillshield.detect.engine import DetectionEngine, Verdict
+from distillshield.detect.feedback import read_feedback
 from distillshield.detect.scoring import DetectorModel
 from distillshield.errors import ConfigError
 from distillshield.records import BadLine, Exchange, read_exchanges
 
 CALIBRATIONS = ("population", "model")
-_CAMPAIGN_POLICIES = ("flag", "throttle", "harden", "block")
 
 
 @dataclass
@@ -48,38 +48,11 @@ def read_in_time_order(path: str | Path, on_bad_line: Callable[[BadLine], None] 
     return exchanges
 
 
-def read_feedback(path: str | Path) -> dict[str, str]:
-    """An operator's word on accounts: JSONL of ``accounts list --json`` lines (policy ``allow`` means
-    ordinary, a pinned level means a confirmed campaign, ``auto`` says nothing) or of
-    ``{"account": ..., "label": "benign" | "campaign"}``."""
-    feedback = {}
-    with open(path, "rb") as stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                row = orjson.loads(line)
-                account = row.get("account") or row["id"]
-            except (orjson.JSONDecodeError, KeyError, AttributeError, TypeError):
-                raise ConfigError(f"{path}:{number}: not an account line (want id/account with policy or label)") from None
-            label = row.get("label")
-            policy = row.get("policy")
-            if label in (BENIGN, CAMPAIGN):
-                feedback[account] = label
-            elif policy == "allow":
-                feedback[account] = BENIGN
-            elif policy in _CAMPAIGN_POLICIES:
-                feedback[account] = CAMPAIGN
-            elif label is not None or policy not in (None, "auto"):
-                raise ConfigError(f"{path}:{number}: label must be benign or campaign, policy allow, auto or a "
-                                  f"level; got {label or policy!r}")
-    return feedback
-
-
 def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: DetectorModel | None = None,
          model_path: str | Path | None = None, reference_path: str | Path | None = None,
-         calibration: str = "population", feedback_path: str | Path | None = None, peer_groups: bool = False,
-         use_embeddings: bool = True, on_bad_line: Callable[[BadLine], None] | None = None) -> ScanReport:
+         calibration: str = "population", feedback_path: str | Path | None = None,
+         feedback: dict[str, str] | None = None, peer_groups: bool = False, use_embeddings: bool = True,
+         on_bad_line: Callable[[BadLine], None] | None = None) -> ScanReport:
     """Score every account of ``path``; thresholds from the scanned population (default), the operator's
     ``reference_path`` (ordinary accounts only), or the model's shipped reference (``calibration="model"``)."""
     if calibration not in CALIBRATIONS:
@@ -94,32 +67,30 @@ def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: De
 
     model = model or DetectorModel.load(model_path)
     embedder = PromptEmbedder() if use_embeddings and model.uses_embeddings else None
-    feedback = read_feedback(feedback_path) if feedback_path else {}
+    feedback = {**(feedback or {}), **(read_feedback(feedback_path) if feedback_path else {})}
     exchanges = read_in_time_order(path, bad_line)
-    if calibration == "model" and not reference_path:
-        engine = DetectionEngine(model, fpr=fpr, embedder=embedder)
-        engine.feedback = feedback
-        engine.observe_all(exchanges)
-        report.calibration = {**model.threshold(fpr).to_dict(), "source": "the model's shipped reference"}
+    engine = DetectionEngine(model, fpr=fpr, embedder=embedder, threshold=float("inf"))
+    engine.feedback = feedback
+    engine.observe_all(exchanges)
+    if reference_path:
+        reference = DetectionEngine(model, embedder=embedder, threshold=float("inf"))
+        reference.observe_all(read_in_time_order(reference_path))
+        reference.link()
+        found = calibrate(reference.population(), fpr, source=f"the reference accounts of {reference_path}",
+                          peer_groups=peer_groups, clean=True)
+    elif calibration == "model":
+        shipped = model.threshold(fpr)
+        found = Calibration(fpr=fpr, source="the reference shipped with the model", groups={"all": GroupThreshold(
+            "all", shipped.value_, shipped.reference_accounts_, shipped.method_)})
     else:
-        engine = DetectionEngine(model, fpr=fpr, embedder=embedder, threshold=float("inf"))
-        engine.feedback = feedback
-        engine.observe_all(exchanges)
-        if reference_path:
-            reference = DetectionEngine(model, embedder=embedder, threshold=float("inf"))
-            reference.observe_all(read_in_time_order(reference_path))
-            reference.link()
-            everyone_ordinary = {name: BENIGN for name in reference.states}
-            found = calibrate(reference.population(), fpr, source=f"reference {reference_path}",
-                              feedback=everyone_ordinary, peer_groups=peer_groups)
-            engine.link()
-            engine.apply_calibration(found)
-        else:
-            found = engine.calibrate_on_population(fpr, source=f"scanned population {path}", peer_groups=peer_groups)
-        report.calibration = found.to_dict()
+        engine.link()
+        found = calibrate(engine.population(), fpr, source=f"the scanned accounts of {path}", feedback=feedback,
+                          peer_groups=peer_groups)
+    engine.apply_calibration(found)
+    report.calibration = found.to_dict()
     report.verdicts = engine.verdicts()
     report.exchanges = len(exchanges)
-    report.threshold = engine.threshold if engine.calibration is None else engine.calibration.groups["all"].value
+    report.threshold = found.groups["all"].value
     with open(out_path, "wb") as out:
         for verdict in sorted(report.verdicts, key=lambda v: -v.score):
             out.write(orjson.dumps(verdict.to_dict()) + b"\n")

@@ -265,7 +265,7 @@ def make_live_detector(settings: Settings, policy: Policy, *, model=None, embedd
         if settings.detect_embeddings and model.uses_embeddings:
             from distillshield.detect.embed import PromptEmbedder
             embedder = PromptEmbedder()
-    detector = LiveDetector(model, level_thresholds(model, fprs), embedder=embedder,
+    detector = LiveDetector(model, level_thresholds(model, fprs), embedder=embedder, fprs=fprs,
                             queue_size=settings.detect_queue_size, on_change=policy.on_level_change)
     described = ", ".join(f"{name} >= {threshold:.3f}" for name, threshold in detector.levels) or "no level"
     log.info("live detection on: %s", described)
