@@ -208,6 +208,18 @@ class WindowEmbeddings:
     def __init__(self, embedder, window: int):
         self.embedder, self.window, self.cache = embedder, window, {}
 
+    def prefetch(self, pairs: list[tuple[dict, str]]) -> None:
+        """Embed many accounts' windows in one batched call."""
+        todo = [(d, a, d["prompts"].get(a, [])[:self.window]) for d, a in pairs if (d["name"], a) not in self.cache]
+        todo = [(d, a, p) for d, a, p in todo if len(p) >= 4]
+        if not todo:
+            return
+        vectors = self.embedder.embed([text for _, _, prompts in todo for text in prompts])
+        offset = 0
+        for d, a, prompts in todo:
+            self.cache[(d["name"], a)] = vectors[offset:offset + len(prompts)]
+            offset += len(prompts)
+
     def __call__(self, data: dict, account: str) -> np.ndarray | None:
         key = (data["name"], account)
         if key not in self.cache:
@@ -223,6 +235,7 @@ def mmd_baseline(held: dict, train: list[dict], windows: WindowEmbeddings, refer
     account of the held-out generator is scored, and a random ``benign_sample`` of its ordinary ones."""
     benign = [(d, a) for d in train for a, label in d["labels"].items() if not label["distill"]]
     order = rng.permutation(len(benign))
+    windows.prefetch([benign[i] for i in order[:reference_size // 2 + null_size + 100]])
     pool, null_accounts = [], []
     for index in order:
         data, account = benign[index]
@@ -242,6 +255,7 @@ def mmd_baseline(held: dict, train: list[dict], windows: WindowEmbeddings, refer
     ordinary = [a for a, label in held["labels"].items() if not label["distill"]]
     sampled = set(rng.choice(ordinary, min(benign_sample, len(ordinary)), replace=False))
     labels = {a: label for a, label in held["labels"].items() if label["distill"] or a in sampled}
+    windows.prefetch([(held, a) for a in labels])
     held_scores = {}
     for account in labels:
         vectors = windows(held, account)
