@@ -176,11 +176,10 @@ class DetectionEngine:
         """Every account, its peer traits and its best score so far: what a deployment calibration is drawn from."""
         out = []
         for name, state in self.states.items():
-            track = self.tracks[name]
-            if track.best_vector is None and self.model is not None:
-                vector = state.feature_vector()
-                self._consider(name, self.model.scorer.score(vector), vector, None)
-            out.append((name, peer_traits(state), track.best_score))
+            score = self.tracks[name].best_score
+            if score == float("-inf") and self.model is not None:   # not at a checkpoint yet: its score as of now
+                score = self.model.scorer.score(state.feature_vector())
+            out.append((name, peer_traits(state), score))
         return out
 
     def calibrate_on_population(self, fpr: float, *, source: str, **options) -> Calibration:

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from distillshield.detect.calibration import BENIGN, Calibration, calibrate, peer_traits
+from distillshield.detect.calibration import BENIGN, Calibration, accounts_needed, calibrate, peer_traits
 from distillshield.detect.embed import PromptEmbedder
 from distillshield.detect.engine import DetectionEngine
 from distillshield.detect.feedback import feedback_from_accounts
@@ -115,6 +115,7 @@ class RiskScorer:
         self._fallback = {"source": "the reference shipped with the model", "group": "all",
                           "n_accounts": len(model.benign_max_scores)}
         self._published: dict[str, tuple[float, str]] = {}
+        self._accounts_for_first = min((accounts_needed(fpr) for _, fpr in self.fprs), default=0)
 
     def process(self, exchanges: Iterable[Exchange]) -> tuple[int, list[AccountRisk]]:
         """Observe exchanges, score the accounts due; returns (exchanges seen, risks that changed)."""
@@ -132,9 +133,13 @@ class RiskScorer:
         engine.score_due()
         if engine.seen // engine.link_every != links_before:   # a re-link may have raised any cluster member
             touched.update(engine.cluster_of)
-        if self.fprs and (engine.seen // self.recalibrate_every != calibrations_before or not self.calibrations):
+        due = engine.seen // self.recalibrate_every != calibrations_before
+        first = not self.calibrations and len(engine.states) >= self._accounts_for_first
+        if self.fprs and (due or first):
             if self.recalibrate():
                 touched.update(engine.states)
+            elif first:
+                self._accounts_for_first = len(engine.states) * 2   # not yet supported: try again with more
         return count, self._changed(touched)
 
     def recalibrate(self) -> bool:
