@@ -216,3 +216,23 @@ def test_live_honours_the_operators_word(tmp_path):
     detector.process(_live_exchanges(tmp_path))
     assert detector.risk["tool"].level == "none"
     assert detector.risk["harvester"].level == "none"      # scores like the allowed tool: the threshold is above it
+
+
+def test_scan_reads_the_operators_word_from_the_store(tmp_path):
+    from distillshield.store import Store
+
+    database = tmp_path / "store.db"
+    store = Store(str(database))
+    store.create_account("tool", rpm=0, tpm=0, concurrency=0, tpd=0)
+    store.update_account("tool", policy="allow")
+    store.close()
+    log = tmp_path / "log.jsonl"
+    _population_log(log)
+    model_path = tmp_path / "model.json"
+    logprob_model().save(model_path)
+    result = CliRunner().invoke(main, ["--db", str(database), "scan", str(log), "--out", str(tmp_path / "v.jsonl"),
+                                       "--model", str(model_path), "--no-embeddings", "--fpr", "0.01",
+                                       "--feedback-from-store"])
+    assert result.exit_code == 0, result.output
+    verdicts = _verdicts(tmp_path / "v.jsonl")
+    assert verdicts["tool"]["operator"] == BENIGN and not verdicts["tool"]["flagged"]
