@@ -3,9 +3,11 @@
 A threshold for a false-positive rate ``fpr`` is the score that a share ``fpr`` of ordinary accounts
 would reach. The shipped model's reference is a simulator's idea of "ordinary"; an operator's traffic
 is not. So the threshold is drawn from the population being scored (the accounts ``scan`` reads, the
-store's history for the live gateway) or from the operator's ``--reference``, and within it from the
-account's **peer group**: accounts alike in what anyone can observe (API integration or chat, templated
-or free-form, volume, client), so that an application is judged against applications.
+store's history for the live gateway) or from the operator's ``--reference``; optionally
+(``peer_groups``) within it from the account's peer group: accounts alike in what anyone can observe (API
+integration or chat, templated or free-form, volume, client), so that an application is judged against
+applications. Peer groups are off by default: campaigns concentrate in the API groups, where a group's own
+quantile then sits above them (BENCHMARKS.md).
 
 The population is not known to be clean: a few percent of it may be campaigns, and those sit in the
 upper tail, exactly where a quantile at 1e-3 is read. So the threshold is not read off the tail. The
@@ -21,9 +23,8 @@ and a censored share that shrinks while what it uncovers fits, were tried and dr
 threshold by several log-odds units when 3% of campaigns were injected. Where the population has at least
 1/fpr accounts, its conformal quantile is a second bound that campaigns can only raise (the ordinary
 accounts' rate at it is at most fpr / (1 - the campaigns' share)); the lower of the two is used, which
-matters where many kinds of ordinary use make the tail fit over-strict.
-Confirmed campaigns (a pinned level, or a label) are left
-out of the population; accounts the operator allowed are never censored, and a group's threshold stays
+matters where many kinds of ordinary use make the tail fit over-strict. Confirmed campaigns (a pinned
+level, or a label) are left out of the population; accounts the operator allowed are never censored, and a group's threshold stays
 just above the highest of them.
 
 A population supports a rate only when it has at least ``min_accounts`` accounts and the fitted tail is
@@ -39,12 +40,15 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from distillshield.errors import ConfigError
 
-_BASE_QUANTILE = 0.5
+if TYPE_CHECKING:
+    from distillshield.detect.state import AccountState
+
 CENSORED_SHARE = 0.2          # the top fifth's values are not used: campaigns hide there
 _MIN_SPREAD = 1e-3          # a group of identical scores still gets a threshold above them
 _ABOVE_ALLOWED = 1e-6
