@@ -1,6 +1,6 @@
 """Detection on traffic from generators it was not fitted on: leave one generator out, report the worst.
 
-    python bench/detect_eval.py --set sim=RUN_DIR --set enterprise=/work/gens/enterprise/out_s1 ... \
+    python bench/detect_eval.py --sim sim=601:1000 --set other=GENERATOR_OUT_DIR --set ... \
         [--mmd] [--json out.json] [--cache DIR]
 
 Each ``--set NAME=FOLDER`` is one traffic generator's output: ``exchanges.jsonl`` and ``labels.jsonl``
@@ -23,6 +23,7 @@ import json
 import pickle
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from itertools import combinations
@@ -356,7 +357,8 @@ def main() -> None:
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=FOLDER")
     parser.add_argument("--sim", action="append", default=[], metavar="NAME=SEED[:CHAT_USERS]",
                         help="simulate a set with the project's simulator (written under --cache)")
-    parser.add_argument("--cache", type=Path, default=Path("bench/results/detect_cache"))
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "distillshield_detect_cache",
+                        help="where each set's replay (and simulated sets) are kept between runs")
     parser.add_argument("--mmd", action="store_true", help="also run the MMD baseline (embeds prompts)")
     parser.add_argument("--mmd-window", type=int, default=8, help="prompts per account window")
     parser.add_argument("--mmd-reference", type=int, default=256, help="benign prompts in the reference pool")
