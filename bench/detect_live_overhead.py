@@ -76,8 +76,9 @@ def start_gateway(db: str, upstream_port: int, port: int, folder: str, settings:
     pairs = [item for name, value in settings.items() for item in ("-s", name, str(value))]
     log = open(os.path.join(folder, f"gateway-{port}.log"), "w")
     process = subprocess.Popen([PYTHON, "-m", "distillshield", "--db", db, *pairs, "serve", "--upstream",
-                                f"http://127.0.0.1:{upstream_port}/v1", "--upstream-key", "dummy", "--port", str(port)],
-                               cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+                                f"http://127.0.0.1:{upstream_port}/v1", "--port", str(port)],
+                               cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "DISTILLSHIELD_UPSTREAM_KEY": "dummy"})
     wait_ready(f"http://127.0.0.1:{port}/health", process)
     return process
 

@@ -85,8 +85,9 @@ def start_distillshield(upstream_port: int, port: int, folder: str) -> tuple[sub
     distillshield(db, "accounts", "create", "bench", "--rpm", "0", "--tpm", "0", "--concurrency", "0", "--tpd", "0")
     key = json.loads(distillshield(db, "keys", "create", "--account", "bench", "--json"))["key"]
     process = subprocess.Popen([PYTHON, "-m", "distillshield", "--db", db, "serve", "--upstream",
-                                f"http://127.0.0.1:{upstream_port}/v1", "--upstream-key", "dummy", "--port", str(port)],
-                               cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                f"http://127.0.0.1:{upstream_port}/v1", "--port", str(port)],
+                               cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "DISTILLSHIELD_UPSTREAM_KEY": "dummy"})
     wait_ready(f"http://127.0.0.1:{port}/health", process)
     return process, key
 

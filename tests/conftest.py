@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from distillshield.backends.upstream import UpstreamBackend
 from distillshield.gateway import Gateway
 from distillshield.records import Settings
-from distillshield.server import bootstrap_keys, canary_factory
+from distillshield.server import UVICORN_OPTIONS, bootstrap_keys, build_gateway
 from distillshield.store import Store
 
 from fake_upstream import app as fake_upstream_app
@@ -59,10 +58,8 @@ def start_gateway(tmp_path: Path, fake_upstream):
         store = Store(settings.store_url)
         keys = bootstrap_keys(settings, store) or {"admin": store.create_key("admin")[1],
                                                    "user": store.create_key("default")[1]}
-        backend = UpstreamBackend(settings.upstream_url, timeout=settings.upstream_timeout,
-                                  connect_timeout=settings.upstream_connect_timeout)
-        gateway = Gateway(settings, store, backend, detector_model=detector_model, canary_of=canary_factory(settings))
-        server = ServerThread(gateway.app).__enter__()
+        gateway = build_gateway(settings, store, detector_model=detector_model)
+        server = ServerThread(gateway.app, **UVICORN_OPTIONS).__enter__()
         running.append(server)
         return RunningGateway(server.url, keys["admin"], keys["user"], store, gateway, server)
 

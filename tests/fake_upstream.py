@@ -8,7 +8,12 @@
   inspect         answers with the request body it received, as the answer text
   think           answers "<think>...</think>" reasoning before its answer, and a reasoning_content field;
                   streamed, the tags are split across chunks
-Any other path under /v1 answers {"path": ..., "method": ..., "query": ...}.
+  silent-<n>      streams <n> one-word chunks and never reports usage
+  malformed       streams an event whose choices hold a number instead of an object
+POST /v1/responses answers as the Responses API with 100,010 tokens of usage; GET /v1/redirect redirects
+to /secret; GET /v1/cookie sets a cookie and reports the cookies it received. Any other path under /v1
+answers {"path": ..., "method": ..., "query": ...}; a path outside /v1 is recorded in ``ESCAPED`` (a
+request that should never have reached the model server) and answered 200.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+ESCAPED: list[str] = []
+RESPONSES_USAGE = {"input_tokens": 10, "output_tokens": 100_000, "total_tokens": 100_010}
 ANSWER_WORDS = ["Hello", " there", ",", " this", " is", " a", " fake", " answer", "."]
 THINKING = "secret plan: copy the teacher"
 THINK_PIECES = ["<thi", "nk>secret ", "plan: copy", " the teacher</th", "ink>\n\n", "The answer", " is 42."]
@@ -76,6 +83,18 @@ async def completions(request: Request) -> Response:
 
 async def _stream(model: str, delay: float, payload: dict):
     yield _chunk(model, {"role": "assistant", "content": ""})
+    if model.startswith("silent-"):
+        for _ in range(int(model.split("-", 1)[1])):
+            yield _chunk(model, {"content": " word"})
+        yield _chunk(model, {}, "stop")
+        yield b"data: [DONE]\n\n"
+        return
+    if model == "malformed":
+        yield b'data: {"id": "x", "choices": [1]}\n\n'
+        yield b'data: {"choices": [{"index": "zero", "delta": {"content": ["not", "text"]}}]}\n\n'
+        yield _chunk(model, {"content": "still here"}, "stop")
+        yield b"data: [DONE]\n\n"
+        return
     if model == "think":
         yield _chunk(model, {"reasoning_content": THINKING})
         for piece in THINK_PIECES:
@@ -104,6 +123,29 @@ async def models(_request: Request) -> Response:
                     media_type="application/json")
 
 
+async def responses(request: Request) -> Response:
+    await request.body()
+    return Response(orjson.dumps({"id": "resp_1", "object": "response", "reasoning": {"summary": "secret plan"},
+                                  "output": [{"type": "message", "content": [{"type": "output_text", "text": "hi"}]}],
+                                  "usage": RESPONSES_USAGE}), media_type="application/json")
+
+
+async def redirect(_request: Request) -> Response:
+    return Response(status_code=302, headers={"location": "/secret"})
+
+
+async def cookie(request: Request) -> Response:
+    received = dict(request.cookies)
+    response = Response(orjson.dumps({"received": received}), media_type="application/json")
+    response.set_cookie("session", request.query_params.get("who", "someone"))
+    return response
+
+
+async def outside(request: Request) -> Response:
+    ESCAPED.append(request.url.path)
+    return Response(orjson.dumps({"escaped": request.url.path}), media_type="application/json")
+
+
 async def anything(request: Request) -> Response:
     body = await request.body()
     return Response(orjson.dumps({"path": request.url.path, "method": request.method,
@@ -115,5 +157,9 @@ app = Starlette(routes=[
     Route("/v1/chat/completions", completions, methods=["POST"]),
     Route("/v1/completions", completions, methods=["POST"]),
     Route("/v1/models", models, methods=["GET"]),
+    Route("/v1/responses", responses, methods=["POST"]),
+    Route("/v1/redirect", redirect, methods=["GET"]),
+    Route("/v1/cookie", cookie, methods=["GET"]),
     Route("/v1/{path:path}", anything, methods=["GET", "POST", "PUT", "DELETE"]),
+    Route("/{path:path}", outside, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
 ])

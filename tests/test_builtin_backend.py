@@ -13,9 +13,8 @@ import pytest
 from distillshield.backends.base import BackendRequest, StreamReply
 from distillshield.backends.builtin import BuiltinBackend
 from distillshield.errors import InvalidRequest, NotFound
-from distillshield.gateway import Gateway
 from distillshield.records import Settings
-from distillshield.server import bootstrap_keys
+from distillshield.server import UVICORN_OPTIONS, bootstrap_keys, build_gateway
 from distillshield.store import Store
 
 from servers import ServerThread
@@ -29,12 +28,12 @@ def served(tmp_path_factory):
     """A gateway over the built-in model; yields (openai client, backend)."""
     folder = tmp_path_factory.mktemp("builtin")
     settings = Settings(store_url=str(folder / "gw.db"), default_rpm=0, default_tpm=0, default_concurrency=0,
-                        default_tpd=0)
+                        default_tpd=0, watermark="off")     # this backend is built without the watermark hook
     store = Store(settings.store_url)
     keys = bootstrap_keys(settings, store)
     backend = BuiltinBackend(max_batch_size=8)
-    gateway = Gateway(settings, store, backend)
-    with ServerThread(gateway.app) as server:
+    gateway = build_gateway(settings, store, backend)
+    with ServerThread(gateway.app, **UVICORN_OPTIONS) as server:
         client = openai.OpenAI(base_url=server.url + "/v1", api_key=keys["user"], max_retries=0, timeout=120)
         yield client, backend, gateway
 

@@ -47,7 +47,16 @@ def test_other_v1_paths_pass_through_with_query(gateway):
     assert response.status_code == 200
     assert response.json() == {"path": "/v1/embeddings", "method": "POST", "query": "dimensions=8",
                                "body_bytes": len(b'{"input":"x","model":"fast"}')}
+    refused = httpx.delete(gateway.api_url + "/files/f1", headers=gateway.headers())
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "not_found"
+
+
+def test_the_operator_chooses_which_other_paths_reach_the_upstream(start_gateway):
+    gateway = start_gateway(upstream_passthrough="DELETE /v1/files/*, GET /v1/batches/**")
     assert httpx.delete(gateway.api_url + "/files/f1", headers=gateway.headers()).json()["method"] == "DELETE"
+    assert httpx.get(gateway.api_url + "/batches/b/x", headers=gateway.headers()).json()["path"] == "/v1/batches/b/x"
+    assert httpx.delete(gateway.api_url + "/files/f1/x", headers=gateway.headers()).status_code == 404
+    assert httpx.post(gateway.api_url + "/embeddings", headers=gateway.headers(), json={}).status_code == 404
 
 
 @pytest.mark.parametrize("body, message", [

@@ -72,7 +72,7 @@ def test_config_layers_defaults_quick_preset_file_and_options(tmp_path):
     config = load_config(str(path), quick=True, seed=3, name=None)
     assert (config.answers, config.train.steps, config.seed) == (50, 7, 3)
     assert config.train.batch_size == 8                                  # from the quick preset
-    assert config.gateway["policy_block_fpr"] == 0.0005 and config.gateway["watermark"] == "off"
+    assert config.gateway["policy_block_fpr"] == 0.0005 and config.gateway["watermark"] == "kgw:delta=2.5"
     assert config.gateway_settings("on").detect and not config.gateway_settings("off").detect
     assert CampaignConfig().answers == 300                                # presets never change the defaults
     path.write_text("answers = [")
@@ -308,6 +308,11 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
     verdict = orjson.loads((folder / "audit" / "on-sequence" / "verdict.json").read_bytes())
     assert verdict["data"]["answers"] == summary["harvested"]
     assert "audit/on-sequence/report.html" in (folder / "report.html").read_text()
+    # the served answers carry the logged mark (the positive control) and each radioactivity test has its power
+    assert audit["positive_control"]["passed"] and audit["positive_control"]["scheme_source"].startswith("logged")
+    assert audit["outcome"] in ("evidence", "no_evidence", "inconclusive") and len(audit["power"]) >= 2
+    html = (folder / "audit" / "on-sequence" / "report.html").read_text()
+    assert html.index("Positive control (passed)") < html.index("smallest share found") < html.index("<h2>Tests</h2>")
 
     # what the attacker kept is what the gateway logged, answer for answer
     harvested = [orjson.loads(line) for line in (folder / "on" / "harvest.jsonl").read_bytes().splitlines()]

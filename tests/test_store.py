@@ -43,7 +43,7 @@ def test_accounts_and_keys(store):
         store.create_account("acme", rpm=1, tpm=2, concurrency=3, tpd=4)
     with pytest.raises(InvalidRequest, match="account id must be"):
         store.create_account("bad id!", rpm=1, tpm=2, concurrency=3, tpd=4)
-    with pytest.raises(InvalidRequest, match="rpm must be a non-negative integer"):
+    with pytest.raises(InvalidRequest, match="rpm must be an integer from 0"):
         store.create_account("neg", rpm=-1, tpm=2, concurrency=3, tpd=4)
     assert store.update_account("acme", rpm=10).rpm == 10
     key, plaintext = store.create_key("acme", label="ci")
@@ -111,3 +111,41 @@ def test_a_store_from_before_policies_gains_the_column(store):
     assert reopened.get_account("old").policy == "auto"
     assert reopened.update_account("old", policy="block").policy == "block"
     reopened.close()
+
+
+def test_the_consoles_reads_sessions_and_actions_on_both_backends(store):
+    import orjson
+    base = 1_700_000_000.0
+    rows = [{"id": f"ex{i}", "ts": base + i * 10, "account": "a" if i % 2 else "b", "key_id": None,
+             "endpoint": "/v1/chat/completions", "status": 429 if i % 5 == 0 else 200,
+             "record": orjson.dumps({"response": {"usage": {"total_tokens": 7}}}).decode()} for i in range(60)]
+    store.insert_exchanges(rows)
+    assert [r[1:] for r in store.traffic_series(base, base + 600, 3)] == [(20, 4), (20, 4), (20, 4)]
+    assert [r[1] for r in store.traffic_series(base, base + 600, 2, accounts=["a"])] == [15, 15]
+    assert store.account_volumes(base)["b"][:2] == (30, 6)
+    slices = store.account_volume_slices(base, base + 600, 2)
+    assert slices[0]["a"][0] == 15 and slices[1]["b"][1] == 3
+    assert store.account_tokens("a", base, base + 600, 2) == [105, 105]
+    assert len(store.recent_exchange_json(account="a", limit=4)) == 4
+    assert store.exchange_bounds() == (base, base + 590)
+
+    store.create_account("acme", rpm=1, tpm=2, concurrency=3, tpd=4)
+    store.record_policy_event("acme", "none", "flag", source="detector", score=1.0, reasons=[{"signal": "x"}],
+                              cluster="c_1")
+    store.record_policy_event("acme", "flag", "harden", source="detector", score=2.0, cluster="c_1")
+    store.update_account("acme", policy="block", actor="k1", reason="caught")
+    assert store.latest_detector_events()["acme"]["new_level"] == "harden"
+    operator = store.list_policy_events_filtered(source="operator")
+    assert [(e["actor"], e["note"], e["new_level"]) for e in operator] == [("k1", "caught", "block")]
+    assert len(store.list_policy_events_filtered(level="flag")) == 1
+    assert store.list_policy_events_filtered(alert="none", account="acme")[0]["account"] == "acme"
+
+    token, csrf = store.create_console_session("k1", "admin", 60)
+    session = store.get_console_session(token)
+    assert session["csrf"] == csrf and session["key_id"] == "k1" and token not in str(session)
+    store.delete_console_session(token)
+    assert store.get_console_session(token) is None
+    expired, _ = store.create_console_session("k1", "admin", -1)
+    assert store.get_console_session(expired) is None
+    store.record_operator_action("k1", "set_policy", target="acme", reason="caught", details={"policy": "block"})
+    assert store.list_operator_actions(target="acme")[0]["details"] == {"policy": "block"}

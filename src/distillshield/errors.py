@@ -102,3 +102,11 @@ class BackendOverloaded(DistillShieldError):
     status = 503
     error_type = "server_error"
     code = "overloaded"
+
+
+class ServiceUnavailable(DistillShieldError):
+    """A service the gateway depends on (the store, Redis) cannot be reached; the client may retry."""
+
+    status = 503
+    error_type = "server_error"
+    code = "service_unavailable"

@@ -1,9 +1,9 @@
 """Prove: audit a suspect model for our watermarks (radioactivity) and fingerprints; the evidence report."""
 
-from distillshield.audit.evidence import Served, ServedData, read_reading_texts, read_served
+from distillshield.audit.evidence import ReadingText, Served, ServedData, read_reading_texts, read_served
 from distillshield.audit.radioactivity import PairTape, attribute_pairs, contexts_of, pairs_in, score_pairs, trajectory
 from distillshield.audit.report import write_report
-from distillshield.audit.run import AuditConfig, ReadingText, run_audit
+from distillshield.audit.run import AuditConfig, run_audit
 from distillshield.audit.suspects import EndpointSuspect, Sampling, Suspect, TransformersSuspect
 
 __all__ = [

@@ -19,6 +19,7 @@ class Served:
     account: str
     messages: list[dict]          # the conversation that asked for it (a completion's prompt as one user turn)
     answer: str
+    watermark: dict | None = None  # what the gateway logged of the mark it put on the answer: {scheme, key_id}
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ def _served(record) -> Served | None:
         return None
     clean = [{"role": str(m.get("role", "user")), "content": _text(m.get("content"))} for m in messages
              if isinstance(m, dict)]
-    return Served(record.account, clean, answer)
+    mark = record.extra.get("watermark")
+    return Served(record.account, clean, answer, mark if isinstance(mark, dict) else None)
 
 
 def _text(content) -> str:
@@ -81,12 +83,17 @@ def _text(content) -> str:
     return ""
 
 
-def read_reading_texts(path: str | Path) -> list:
+@dataclass(frozen=True)
+class ReadingText:
+    """A text the open mode reads: one answer, and the conversation it answers (may be empty)."""
+    messages: list[dict]
+    text: str
+
+
+def read_reading_texts(path: str | Path) -> list[ReadingText]:
     """Open mode's reading texts: JSONL lines with ``text`` (and an optional ``prompt``), or exchange records
     (their prompt and answer). The texts should carry no mark of the keys tested; if they do, the pairs they
     contain are left out of the score anyway, which keeps the test valid at some cost in power."""
-    from distillshield.audit.run import ReadingText
-
     texts = []
     for number, line in enumerate(Path(path).read_text(errors="replace").splitlines(), 1):
         if not line.strip():

@@ -60,13 +60,45 @@ table { border-collapse: collapse; margin: 0.6em 0 } td, th { border-bottom: 1px
 code { background: #f4f4f4; padding: 0 3px } .muted { color: #666 } .verdict { font-size: 1.15em; padding: 0.6em 1em; border-left: 5px solid {{ colour }}; background: #fafafa }
 </style></head><body>
 <h1>Audit of a suspect model</h1>
-<p class="verdict">{{ v.conclusion }}</p>
+<p class="verdict"><b>Outcome: {{ (v.outcome or '').replace('_', ' ') }}.</b> {{ v.conclusion }}</p>
+
+<h2>Controls and power</h2>
+{% set c = v.positive_control %}
+<p><b>Positive control ({{ 'passed' if c.passed else 'FAILED' }}).</b> Before any test of the suspect, the served
+answers themselves are scored with their own accounts' keys under the scheme tested: our model marked them as
+it served them, so they must carry the mark, or no test of the suspect could find it.
+{% if c.passed %}They do: p {{ c.p_value | p }} over {{ c.pairs }} distinct pairs of {{ c.answers }} answers
+({{ c.accounts }} accounts); their mean pair value is {{ '%.3f' % c.mark_strength }} against {{ '%.3f' % c.null_mean }}
+for unmarked text.{% else %}They do not (p {{ c.p_value | p }} over {{ c.pairs }} pairs of {{ c.answers }} answers).
+{{ c.cause }}{% endif %}</p>
+<table><tr><td>scheme tested</td><td><code>{{ c.scheme }}</code>: {{ c.scheme_source }}</td></tr>
+<tr><td>what the records logged</td><td>{{ c.logged.logged }} of {{ c.logged.answers }} answers carry a watermark record{% if c.logged.schemes %}: <code>{{ c.logged.schemes | tojson }}</code>, master key <code>{{ c.logged.key_ids | tojson }}</code>{% endif %}</td></tr>
+{% if c.key_version is not none %}<tr><td>key version that marks them</td><td>{{ c.key_version }} (0: the newest)</td></tr>{% endif %}
+{% if c.marked_under %}<tr><td>marked under</td><td><code>{{ c.marked_under | join(', ') }}</code></td></tr>{% endif %}
+</table>
+{% if v.power %}<p><b>Power.</b> The smallest share of a suspect's choices that must carry our mark (as strongly
+as the served answers carry it) for each test to find it with probability {{ v.power[0].target }} at the raw level
+it needs (the verdict's level over the tests combined and, for one key's test, the keys tested).</p>
+<table><tr><th>test</th><th>pairs</th><th>level</th><th>smallest share found</th><th>mean pair value at that share</th></tr>
+{% for p in v.power %}<tr><td>{{ p.test }}</td><td>{{ p.pairs }}</td><td>{{ '%.2g' % p.level }}</td>
+<td>{% if p.share is not none %}{{ '%.1f%%' % (100 * p.share) }}{% else %}none (undetectable){% endif %}</td>
+<td>{% if p.mean_value is not none %}{{ '%.3f' % p.mean_value }}{% endif %}</td></tr>
+{% endfor %}</table>{% endif %}
+{% if v.negative_controls %}<p><b>Negative controls.</b> Models never trained on our answers, audited on the same
+data with the same keys: their p-values should be unremarkable.</p>
+<table><tr><th>model</th><th>combined p</th>{% for t in v.tests %}<th>{{ t.name }}</th>{% endfor %}</tr>
+<tr><td><b>the suspect</b></td><td>{{ '%.3g' % v.combined_p_value }}</td>{% for t in v.tests %}<td>{{ '%.3g' % t.p_value }}</td>{% endfor %}</tr>
+{% for n in v.negative_controls %}<tr><td>{{ n.name }}</td><td>{{ '%.3g' % n.combined_p_value }}</td>{% for t in v.tests %}<td>{% if t.name in n.tests %}{{ '%.3g' % n.tests[t.name] }}{% else %}&mdash;{% endif %}</td>{% endfor %}</tr>
+{% endfor %}</table>{% endif %}
+{% if v.outcome == 'inconclusive' %}<ul>{% for r in v.outcome_reasons if not r.startswith('Positive control') %}<li>{{ r }}</li>{% endfor %}</ul>{% endif %}
 
 <h2>The question</h2>
 <p>{{ v.question }} Each test below is a hypothesis test: its p-value is the probability, if the stated null
 hypothesis holds, of evidence at least this strong. The verdict's level is {{ v.alpha }}.</p>
 
 <h2>Tests</h2>
+{% if not v.positive_control.passed %}<p class="verdict">The positive control failed: these tests could not have
+found the mark, and are shown for the record only. They are no evidence either way.</p>{% endif %}
 <table><tr><th>test</th><th>p-value</th><th>tokens scored</th><th>null hypothesis</th></tr>
 {% for t in v.tests %}<tr><td>{{ t.name }}</td><td>{{ '%.3g' % t.p_value }}</td><td>{{ t.tokens_scored }}</td><td>{{ t.null }}</td></tr>
 {% endfor %}<tr><th>combined</th><th>{{ '%.3g' % v.combined_p_value }}</th><td></td><td>{{ v.combination }}</td></tr></table>
@@ -127,8 +159,9 @@ Every statistic is a sum over the pairs; the pairs and each key's values can be 
 
 def render(verdict: dict) -> str:
     plots = {name: evidence_plot(name, curve, verdict["alpha"]) for name, curve in verdict.get("curves", {}).items()}
-    colour = "#c0392b" if verdict["combined_p_value"] <= verdict["alpha"] else "#7f8c8d"
+    colour = {"evidence": "#c0392b", "no_evidence": "#27ae60"}.get(verdict.get("outcome"), "#e67e22")
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
+    environment.filters["p"] = lambda value: "< 1e-300" if value < 1e-300 else f"= {value:.3g}"
     return environment.from_string(_TEMPLATE).render(v=verdict, plots=plots, colour=colour)
 
 

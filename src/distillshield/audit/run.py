@@ -12,7 +12,11 @@ Read top to bottom:
    compare the suspect with them (``fingerprint``);
 4. the tests are combined by Bonferroni (the smallest p-value times the number of tests), valid whatever
    the dependence between them; accounts whose adjusted p-value is at most ``alpha`` in a radioactivity
-   or canary test are named.
+   or canary test are named;
+5. before any of it, the positive control scores the served answers with their accounts' keys (``controls``):
+   if they do not carry the mark, no test could have found it. After, each radioactivity test's power says
+   what it would have taken to be found, any negative controls (models never trained on our answers) are
+   audited the same way, and the outcome is evidence, no evidence, or inconclusive.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 
-from distillshield.audit.evidence import ServedData
+from distillshield.audit.controls import (NegativeControl, PositiveControl, decide, positive_control, power_of)
+from distillshield.audit.evidence import ReadingText, ServedData
 from distillshield.audit.fingerprint import (IDENTITY_PROBES, agreement_test, canary_rank_test, canary_test,
                                             identity_test)
 from distillshield.audit.radioactivity import PairTape, attribute_pairs, contexts_of, pairs_in, score_pairs, trajectory
@@ -50,6 +55,8 @@ class AuditConfig:
     canaries: bool = True             # closed mode: look for the tested accounts' canaries in the suspect's answers
     seed: int = 0
     top_accounts: int = 10            # accounts listed per test in the verdict
+    adequate_share: float = 0.25      # "no evidence" needs a test that finds a suspect with this share of its
+                                      # choices marked (as strongly as the served answers) with probability 0.9
 
     def validate(self) -> AuditConfig:
         if not self.modes or any(m not in MODES for m in self.modes):
@@ -58,27 +65,31 @@ class AuditConfig:
             raise ConfigError("prompts and reading must be at least 1")
         if not 0 < self.alpha < 1:
             raise ConfigError(f"alpha must be between 0 and 1, got {self.alpha!r}")
+        if not 0 < self.adequate_share <= 1:
+            raise ConfigError(f"adequate share must be in (0, 1], got {self.adequate_share!r}")
         return self
-
-
-@dataclass(frozen=True)
-class ReadingText:
-    messages: list[dict]      # the conversation the text answers (its prompt); may be empty
-    text: str
 
 
 def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme, tokenizer, served: ServedData,
               config: AuditConfig | None = None, reading: list[ReadingText] | None = None,
               references: dict[str, Suspect] | None = None, key_info: dict | None = None,
-              probes: list[list[dict]] | None = None, say=print) -> dict:
+              probes: list[list[dict]] | None = None, negative_controls: dict[str, Suspect] | None = None,
+              scheme_source: str = "", control: PositiveControl | None = None, say=print) -> dict:
     """The verdict (``verdict.json``'s content, plus ``curves`` for the report's plots).
 
     Closed mode asks ``probes`` (conversations), or by default ``config.prompts`` of the served prompts.
+    ``negative_controls``: models never trained on our answers, audited on the same data and keys.
+    ``key_info["key_ids"]`` (the key file's versions' ids) lets a failed positive control name a wrong key file.
     """
     config = (config or AuditConfig()).validate()
     if not keys:
         raise ConfigError("no account keys to test: name the accounts (--accounts) whose keys to test")
     references = references or {}
+    key_info = key_info or {}
+    if control is None:
+        control = positive_control(served, keys, scheme, tokenizer, level=config.alpha, scheme_source=scheme_source,
+                                   key_ids=key_info.get("key_ids"))
+        say(control.sentence)
     rng = random.Random(config.seed)
     began = time.time()
     own_contexts = _contexts_by_account(served, tokenizer, scheme.context_width) if config.use_filter else {}
@@ -127,21 +138,38 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
 
     combined = min(1.0, len(tests) * min((t["p_value"] for t in tests), default=1.0))
     attributed = _attributed(tests, config.alpha)
+    power = [power_of(t["name"], t["power_pairs"], config.alpha / len(tests) / t.get("keys_tested", 1), scheme, control)
+             for t in tests if "power_pairs" in t]
+    negatives = []
+    for name, model in (negative_controls or {}).items():
+        say(f"negative control: {name}")
+        run = run_audit(model, keys=keys, scheme=scheme, tokenizer=tokenizer, served=served, config=config,
+                        reading=reading, probes=probes, key_info=key_info, control=control, say=lambda _: None)
+        negatives.append(NegativeControl(name, run["suspect"], run["combined_p_value"],
+                                         {t["name"]: t["p_value"] for t in run["tests"]}))
+    outcome = decide(alpha=config.alpha, combined=combined, attributed=attributed, control=control, power=power,
+                     negatives=negatives, adequate_share=config.adequate_share)
     return {
         "question": "Was the suspect model trained on answers our gateway served (marked with our account keys)?",
+        "outcome": outcome.outcome,
+        "conclusion": outcome.headline,
+        "outcome_reasons": outcome.reasons,
+        "positive_control": control.to_json(),
+        "power": [estimate.to_json() for estimate in power],
+        "negative_controls": [negative.to_json() for negative in negatives],
         "created": format_ts(time.time()),
         "suspect": suspect.describe(),
         "scheme": scheme.spec,
-        "key": key_info or {},
+        "scheme_source": control.scheme_source,
+        "key": key_info,
         "data": served.describe(),
         "accounts_tested": len(keys),
         "config": asdict(config),
         "tests": tests,
         "combined_p_value": combined,
         "combination": "Bonferroni: the number of tests times the smallest p-value (valid under any dependence)",
-        "attributed_accounts": attributed,
+        "attributed_accounts": attributed if outcome.outcome == "evidence" else [],
         "alpha": config.alpha,
-        "conclusion": _conclusion(combined, attributed, config.alpha),
         "seconds": round(time.time() - began, 1),
         "curves": curves,
     }
@@ -171,6 +199,10 @@ def _radioactivity_test(name: str, tape: PairTape, keys, scheme: Scheme, config:
                    + f"; Holm-adjusted over {attribution.keys_tested} keys"),
         "data": data, "choices_seen": tape.seen, "account": account, "raw_p_value": raw.p_value,
         "statistic": raw.statistic, "score": round(raw.score, 3), "attribution": ranked,
+        "keys_tested": attribution.keys_tested,
+        # power: the pairs of the data account with the most (the best chance any one key had)
+        "power_pairs": max((r.tokens_scored for a, _, r, _ in attribution.ranked if a in own_contexts),
+                           default=raw.tokens_scored),
     }
     others = [(a, keys[a][v]) for a, _, _, v in attribution.ranked[1:6]]
     curve = {"best": trajectory(pairs_in(pairs, own_contexts.get(account)), keys[account][version], scheme),
@@ -203,7 +235,7 @@ def _pooled_test(name: str, tape: PairTape, keys, served: ServedData, scheme: Sc
              "method": f"{scheme.spec}: the statistic summed over the current keys of the {len(accounts)} accounts in "
                        f"the served data, each on the pairs in its own account's contexts; exact tail over the "
                        f"{values} (key, pair) values", "pairs": len(pairs),
-             "accounts": accounts, "statistic": statistic, "score": round(result.score, 3)}]
+             "accounts": accounts, "statistic": statistic, "score": round(result.score, 3), "power_pairs": values}]
 
 
 def _reading_texts(reading, served: ServedData, config: AuditConfig, rng: random.Random) -> list[ReadingText]:
@@ -342,15 +374,6 @@ def _attributed(tests: list[dict], alpha: float) -> list[dict]:
             if row["p_value"] <= alpha and row["p_value"] < named.get(row["account"], {}).get("p_value", 2.0):
                 named[row["account"]] = {"account": row["account"], "p_value": row["p_value"], "test": test["name"]}
     return sorted(named.values(), key=lambda row: row["p_value"])
-
-
-def _conclusion(combined: float, attributed: list[dict], alpha: float) -> str:
-    if combined > alpha:
-        return (f"No evidence at the {alpha:g} level (combined p = {combined:.3g}): the suspect's choices are "
-                f"consistent with a model never trained on our marked answers. This does not show it was not.")
-    names = ", ".join(row["account"] for row in attributed) or "no single account"
-    return (f"Evidence at the {alpha:g} level (combined p = {combined:.3g}) that the suspect was trained on our "
-            f"answers; the keys it carries are those of: {names}.")
 
 
 def _conversation_text(messages: list[dict]) -> str:

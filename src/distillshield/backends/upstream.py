@@ -3,6 +3,11 @@
 Bodies are forwarded as raw bytes both ways; aiohttp is the client because it
 sustains more requests per second than httpx on this path
 (``bench/upstream_client.py`` measures both).
+
+The gateway hands over canonical ``/v1/...`` paths only (``gateway.paths``); the URL is built with the
+path quoted as one path, redirects are never followed (a 3xx is a bad gateway), no cookie is kept
+between requests (accounts must not share a session upstream), and what the upstream said when it
+failed goes to the operator's log, not to the client.
 """
 
 from __future__ import annotations
@@ -10,8 +15,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import logging
+
 import aiohttp
 import orjson
+from yarl import URL
 
 from distillshield.backends.base import BackendRequest, Reply, StreamReply
 from distillshield.errors import UpstreamError, UpstreamTimeout
@@ -20,6 +28,8 @@ from distillshield.errors import UpstreamError, UpstreamTimeout
 # anything else (auth failures with our upstream key, 5xx) is a bad gateway.
 _PASS_THROUGH_STATUSES = {400, 404, 409, 413, 422, 429}
 _DONE_MARKER = b"[DONE]"
+
+log = logging.getLogger("distillshield.upstream")
 
 
 def _base_url(url: str) -> str:
@@ -32,6 +42,7 @@ class UpstreamBackend:
 
     def __init__(self, url: str, *, api_key: str = "", timeout: float = 600.0, connect_timeout: float = 10.0):
         self.base_url = _base_url(url)
+        self._base = URL(self.base_url)
         self.api_key = api_key
         self.timeout = timeout
         self.connect_timeout = connect_timeout
@@ -42,7 +53,8 @@ class UpstreamBackend:
         timeout = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout, sock_read=self.timeout)
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers,
-                                              auto_decompress=False, skip_auto_headers=("User-Agent",))
+                                              auto_decompress=False, skip_auto_headers=("User-Agent",),
+                                              cookie_jar=aiohttp.DummyCookieJar())
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -54,20 +66,30 @@ class UpstreamBackend:
                                                 payload=None, account=""))
 
     async def handle(self, request: BackendRequest) -> Reply | StreamReply:
-        url = self.base_url + request.endpoint
-        if request.query_string:
-            url += "?" + request.query_string
+        url = self.url_for(request.endpoint, request.query_string)
         headers = {"Content-Type": request.content_type} if request.body else {}
         try:
-            response = await self._session.request(request.method, url, data=request.body or None, headers=headers)
+            response = await self._session.request(request.method, url, data=request.body or None, headers=headers,
+                                                   allow_redirects=False)
         except asyncio.TimeoutError:
             raise UpstreamTimeout(f"the model server did not answer within {self.connect_timeout:g} s") from None
         except aiohttp.ClientError as exc:
-            raise UpstreamError(f"cannot reach the model server: {exc}") from None
+            log.warning("cannot reach the model server at %s: %s", self._base.origin(), exc)
+            raise UpstreamError("cannot reach the model server") from None
+        if 300 <= response.status < 400:
+            response.release()
+            log.warning("the model server redirected %s %s (status %d); redirects are not followed",
+                        request.method, request.endpoint, response.status)
+            raise UpstreamError(f"the model server answered {response.status}")
         if response.status >= 400 or not _is_event_stream(response):
             return await self._complete_reply(response)
         return StreamReply(status=response.status, chunks=self._relay(response),
                            content_type=response.headers.get("Content-Type", "text/event-stream"))
+
+    def url_for(self, endpoint: str, query_string: str = "") -> URL:
+        """The upstream URL of a gateway path: the base's path joined with ``endpoint``, quoted as a path."""
+        url = self._base.with_path(self._base.path.rstrip("/") + endpoint)
+        return URL(f"{url}?{query_string}") if query_string else url
 
     async def _complete_reply(self, response: aiohttp.ClientResponse) -> Reply:
         try:
@@ -75,11 +97,13 @@ class UpstreamBackend:
         except asyncio.TimeoutError:
             raise UpstreamTimeout(f"the model server did not answer within {self.timeout:g} s") from None
         except aiohttp.ClientError as exc:
-            raise UpstreamError(f"the model server dropped the connection: {exc}") from None
+            log.warning("the model server dropped the connection: %s", exc)
+            raise UpstreamError("the model server dropped the connection") from None
         finally:
             response.release()
         if response.status >= 400 and response.status not in _PASS_THROUGH_STATUSES:
-            raise UpstreamError(f"the model server answered {response.status}: {_error_text(body)}")
+            log.warning("the model server answered %d: %s", response.status, _error_text(body))
+            raise UpstreamError(f"the model server answered {response.status}")
         return Reply(status=response.status, body=body,
                      content_type=response.headers.get("Content-Type", "application/json"))
 
@@ -92,7 +116,8 @@ class UpstreamBackend:
         except asyncio.TimeoutError:
             raise UpstreamTimeout(f"the model server sent nothing for {self.timeout:g} s mid-stream") from None
         except aiohttp.ClientError as exc:
-            raise UpstreamError(f"the model server dropped the stream: {exc}") from None
+            log.warning("the model server dropped the stream: %s", exc)
+            raise UpstreamError("the model server dropped the stream") from None
         finally:
             response.release()
         if _DONE_MARKER not in tail:

@@ -451,7 +451,7 @@ def _json_bytes(record: bytes | str | Exchange) -> bytes:
     return record.to_json()
 
 
-def _decoded(records: Iterable[bytes | str]) -> Iterator[Exchange]:
+def decode_records(records: Iterable[bytes | str]) -> Iterator[Exchange]:
     for record in records:
         try:
             yield Exchange.from_dict(orjson.loads(record))
@@ -480,7 +480,7 @@ def _serve(inbox, outbox, model: DetectorModel, levels: list[tuple[str, float]],
             records = message[1]
             started = time.perf_counter()
             try:
-                _, risks = scorer.process(_decoded(records))
+                _, risks = scorer.process(decode_records(records))
                 error = None
             except Exception:                    # detection must never stop for one bad batch
                 risks, error = [], traceback.format_exc()
@@ -511,7 +511,7 @@ def _warm(scorer: RiskScorer, replay: Replay, outbox, parent_pid: int) -> bool:
     try:
         store = Store(replay.store_url)
         chunk: list[Exchange] = []
-        for exchange in _decoded(store.iter_exchange_json(since=replay.since)):
+        for exchange in decode_records(store.iter_exchange_json(since=replay.since)):
             if exchange.epoch >= replay.until:   # live from here on: those come through the pipe
                 break
             chunk.append(exchange)

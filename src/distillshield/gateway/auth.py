@@ -8,10 +8,13 @@ once, one revoked by another process stops working within that time.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
-from distillshield.errors import AuthenticationError, PermissionDenied
+from distillshield.errors import AuthenticationError, PermissionDenied, ServiceUnavailable
 from distillshield.store import Account, ApiKey, Store, secret_matches, split_key
+
+log = logging.getLogger("distillshield.gateway")
 
 
 class Authenticator:
@@ -31,11 +34,11 @@ class Authenticator:
         if key is None or account is None or not secret_matches(key, secret):
             raise AuthenticationError("Incorrect API key provided.")
         if key.revoked_at is not None:
-            raise AuthenticationError("This API key has been revoked.", code="revoked_api_key")
+            raise _known(AuthenticationError("This API key has been revoked.", code="revoked_api_key"), key)
         if key.expires_at is not None and now >= key.expires_at:
-            raise AuthenticationError("This API key has expired.", code="expired_api_key")
+            raise _known(AuthenticationError("This API key has expired.", code="expired_api_key"), key)
         if account.disabled:
-            raise PermissionDenied(f"Account {account.id} is disabled.", code="account_disabled")
+            raise _known(PermissionDenied(f"Account {account.id} is disabled.", code="account_disabled"), key)
         return account, key
 
     async def _lookup(self, key_id: str) -> tuple[ApiKey | None, Account | None]:
@@ -43,7 +46,11 @@ class Authenticator:
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.cache_seconds:
             return cached[1], cached[2]
-        key, account = await asyncio.to_thread(self._load, key_id)
+        try:
+            key, account = await asyncio.to_thread(self._load, key_id)
+        except Exception as exc:   # the store is down or refusing: the client may retry, nothing was served
+            log.error("key look-up failed: %s", exc)
+            raise ServiceUnavailable("keys cannot be checked right now; retry shortly") from None
         if len(self._cache) > 100_000:
             self._cache.clear()
         self._cache[key_id] = (now, key, account)
@@ -61,6 +68,18 @@ class Authenticator:
             self._cache.clear()
         else:
             self._cache.pop(key_id, None)
+
+
+def _known(refusal: AuthenticationError | PermissionDenied, key: ApiKey):
+    """A refusal of a genuine key (its secret matched), carrying whose it is: the traffic log records the
+    request under its account, so that detection still sees an account whose key was revoked."""
+    refusal.account_id, refusal.key_id = key.account_id, key.key_id
+    return refusal
+
+
+def refused_identity(exc: Exception) -> tuple[str | None, str | None]:
+    """The account and key a refused request genuinely came from, when the refusal knows them."""
+    return getattr(exc, "account_id", None), getattr(exc, "key_id", None)
 
 
 def _bearer_token(authorization: str | None) -> str:

@@ -100,8 +100,9 @@ class Ticket:
 class MemoryLimiter:
     """Exact limits for one gateway process."""
 
-    def __init__(self):
+    def __init__(self, *, prune_above: int = 50_000):
         self._windows: dict[str, _AccountWindow] = {}
+        self.prune_above = prune_above
 
     async def admit(self, account: Account, tokens: int) -> Ticket:
         return self.admit_now(account, tokens, time.time())
@@ -112,6 +113,8 @@ class MemoryLimiter:
     def admit_now(self, account: Account, tokens: int, now: float) -> Ticket:
         window = self._windows.get(account.id)
         if window is None:
+            if len(self._windows) >= self.prune_above:
+                self._prune(now)
             window = self._windows[account.id] = _AccountWindow()
         window.expire(now)
         self._refuse_if_over(account, window, tokens, now)
@@ -122,6 +125,16 @@ class MemoryLimiter:
         window.tokens_today += tokens
         window.in_flight += 1
         return Ticket(window, entry, tokens, _headers(account, window, now), bool(account.tpm or account.tpd))
+
+    def _prune(self, now: float) -> None:
+        """Forget windows with nothing in flight and nothing in the last minute (clients seen once, such as
+        addresses without a key), keeping today's token count only for accounts with a daily limit."""
+        for name, window in list(self._windows.items()):
+            window.expire(now)
+            idle = not window.in_flight and not window.request_times and not window.token_entries
+            if idle and (window.tokens_today == 0 or name.startswith("anonymous@")):
+                del self._windows[name]
+        self.prune_above = max(self.prune_above, 2 * len(self._windows))
 
     def _refuse_if_over(self, account: Account, window: _AccountWindow, tokens: int, now: float) -> None:
         reason, wait = None, 0.0

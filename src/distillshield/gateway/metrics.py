@@ -12,7 +12,7 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 
 
 class GatewayMetrics:
-    def __init__(self, queue_depth: Callable[[], int]):
+    def __init__(self, queue_depth: Callable[[], int], writer_restarts: Callable[[], int] = lambda: 0):
         self.registry = CollectorRegistry()
         self.requests = Counter("distillshield_requests", "Requests answered, by endpoint and status.",
                                 ("endpoint", "status"), registry=self.registry)
@@ -24,6 +24,10 @@ class GatewayMetrics:
         self.log_queue = Gauge("distillshield_log_queue_depth", "Exchange records waiting to be written.",
                                registry=self.registry)
         self.log_queue.set_function(queue_depth)
+        self.log_writer_restarts = Gauge("distillshield_log_writer_restarts",
+                                         "Times the log writer thread was found stopped and started again.",
+                                         registry=self.registry)
+        self.log_writer_restarts.set_function(writer_restarts)
         self.policy_requests = Counter("distillshield_policy_requests",
                                        "Requests served under a policy level (flag, throttle, harden, block).",
                                        ("level",), registry=self.registry)
@@ -51,6 +55,9 @@ class GatewayMetrics:
 
     def watch_detector(self, detector) -> None:
         self.registry.register(_DetectorCollector(detector))
+
+    def watch_shared_risk(self, shared) -> None:
+        self.registry.register(_SharedRiskCollector(shared))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -89,6 +96,34 @@ class _DetectorCollector:
         accounts = GaugeMetricFamily("distillshield_detect_accounts", "Accounts the live detector scored, by level.",
                                      labels=("level",))
         for level, count in sorted(Tally(risk.level for risk in list(detector.risk.values())).items()):
+            accounts.add_metric((level,), count)
+        yield accounts
+
+
+class _SharedRiskCollector:
+    """A replica's view of the shared detector (detect_source = shared), read when /metrics is scraped."""
+
+    def __init__(self, shared):
+        self.shared = shared
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        shared = self.shared
+        yield GaugeMetricFamily("distillshield_detect_shared_connected",
+                                "1 while this replica receives the shared detector's levels from Redis; 0 while it "
+                                "serves with the last levels it knew.", value=1 if shared.connected else 0)
+        yield CounterMetricFamily("distillshield_detect_shared_disconnects",
+                                  "Times this replica lost its connection to the shared levels.",
+                                  value=shared.disconnects)
+        age = shared.detector_age_seconds
+        yield GaugeMetricFamily("distillshield_detect_shared_detector_age_seconds",
+                                "Seconds since the shared detector's last heartbeat (-1: never seen).",
+                                value=-1 if age is None else age)
+        accounts = GaugeMetricFamily("distillshield_detect_accounts", "Accounts the detector scored, by level.",
+                                     labels=("level",))
+        for level, count in sorted(Tally(risk.level for risk in list(shared.risk.values())).items()):
             accounts.add_metric((level,), count)
         yield accounts
 

@@ -65,6 +65,49 @@ def _decision(level: str, source: str, throttle_factor: float) -> Decision | Non
                     record={"level": level, "source": source, "actions": actions})
 
 
+def _asks(value, _endpoint) -> bool:
+    return value not in (None, False, 0, "", [], {})
+
+
+def _more_than_one(value, _endpoint) -> bool:
+    return value not in (None, 0, 1)
+
+
+def _several_prompts(value, _endpoint) -> bool:
+    return isinstance(value, list) and len(value) > 1
+
+
+def _completion_logprobs(value, endpoint) -> bool:
+    # /v1/completions takes logprobs as a count, where 0 still returns the chosen tokens' log-probabilities
+    return value is not None if endpoint == "/v1/completions" else _asks(value, endpoint)
+
+
+# (parameter, is it asking for something refused, the action's name): what a hardened account is refused,
+# with a 403 that names it, rather than silently answered without it
+_HARDENED_REFUSALS = (
+    ("n", _more_than_one, "n", "several answers per request"),
+    ("best_of", _more_than_one, "n", "several answers per request"),
+    ("prompt", _several_prompts, "n", "several prompts per request"),
+    ("logprobs", _completion_logprobs, "logprobs", "log-probabilities"),
+    ("top_logprobs", _asks, "logprobs", "log-probabilities"),
+    ("prompt_logprobs", _asks, "logprobs", "log-probabilities"),
+    ("logit_bias", _asks, "logit_bias", "a logit bias"),
+)
+# what a hardened account's request may carry to the model; anything else is dropped (and recorded).
+# Tools and functions are dropped too: an answer forced into a tool call's arguments would carry reasoning
+# past the filter and no canary.
+_HARDENED_FORWARDED = frozenset({
+    "model", "messages", "prompt", "suffix", "temperature", "top_p", "max_tokens", "max_completion_tokens",
+    "stop", "stream", "stream_options", "seed", "presence_penalty", "frequency_penalty", "n", "user",
+    "response_format",
+})
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
 class Policy:
     def __init__(self, settings: Settings, store: Store, metrics, *, alerts: AlertSender | None = None,
                  canary_of=None):
@@ -86,6 +129,15 @@ class Policy:
     def attach(self, detector: LiveDetector | None) -> None:
         self.detector = detector
         self._risk = detector.risk if detector is not None else {}
+
+    def attach_risk(self, risk: dict[str, AccountRisk]) -> None:
+        """Read levels from a table kept by someone else (the shared detector's subscriber)."""
+        self.detector = None
+        self._risk = risk
+
+    @property
+    def risk_table(self) -> dict[str, AccountRisk]:
+        return self._risk
 
     # the hot path -----------------------------------------------------------------------------------
     def decide(self, account: Account) -> Decision | None:
@@ -130,42 +182,49 @@ class Policy:
 
     def harden_request(self, endpoint: str, payload: dict, body: bytes, decision: Decision,
                        call) -> tuple[dict, bytes]:
-        """Refuse what a hardened account may not ask for; cap the answer length. Returns what to send on.
+        """Refuse what a hardened account may not ask for; forward only the parameters known to be safe;
+        cap the answer length. Returns what to send on.
 
         The client's own payload stays as it is (the traffic log and the detector see what was asked); the
         upstream gets a copy, re-encoded only when something changed.
         """
         actions = list(decision.record["actions"])
-        record = {**decision.record, "actions": actions}
-        call.policy = record
-        chat = endpoint == "/v1/chat/completions"
-        if (payload.get("n") or 1) > 1:
-            actions.append("refuse_n")
-            self.count(decision.level, "refuse_n")
-            raise PermissionDenied(f"n must be 1 for this account (hardened by the operator's usage policy), "
-                                   f"got {payload['n']}", param="n", code="hardened_by_policy")
-        wants_logprobs = (payload.get("logprobs") or payload.get("top_logprobs")) if chat \
-            else payload.get("logprobs") is not None
-        if wants_logprobs:
-            actions.append("refuse_logprobs")
-            self.count(decision.level, "refuse_logprobs")
-            raise PermissionDenied("log-probabilities are not available to this account (hardened by the "
-                                   "operator's usage policy)", param="logprobs", code="hardened_by_policy")
+        call.policy = {**decision.record, "actions": actions}
+        for name, refused, action, what in _HARDENED_REFUSALS:
+            if refused(payload.get(name), endpoint):
+                actions.append(f"refuse_{action}")
+                self.count(decision.level, f"refuse_{action}")
+                raise PermissionDenied(f"{what} ({name}) are not available to this account (hardened by the "
+                                       f"operator's usage policy), got {_shown(payload[name])}", param=name,
+                                       code="hardened_by_policy")
+        changes: dict = {}
+        dropped = sorted(name for name in payload if name not in _HARDENED_FORWARDED)
+        if dropped:
+            actions.append("drop_params:" + ",".join(dropped)[:200])
+            self.count(decision.level, "drop_params")
         cap = self.max_tokens
         if cap:
-            changes = {}
             for name in ("max_tokens", "max_completion_tokens"):
                 value = payload.get(name)
                 if isinstance(value, int) and value > cap:
                     changes[name] = cap
-            if chat and payload.get("max_tokens") is None and payload.get("max_completion_tokens") is None:
+            if endpoint == "/v1/chat/completions" and payload.get("max_tokens") is None \
+                    and payload.get("max_completion_tokens") is None:
                 changes["max_tokens"] = cap
             if changes:
                 actions.append(f"cap_max_tokens:{cap}")
                 self.count(decision.level, "cap_max_tokens")
-                payload = {**payload, **changes}
-                body = orjson.dumps(payload)
+        if changes or dropped:
+            payload = {name: value for name, value in {**payload, **changes}.items() if name not in dropped}
+            body = orjson.dumps(payload)
         return payload, body
+
+    def refuse_passthrough(self, decision: Decision, call) -> None:
+        """A hardened account gets only the endpoints whose answers the gateway can harden."""
+        call.policy = {**decision.record, "actions": [*decision.record["actions"], "refuse_endpoint"]}
+        self.count(decision.level, "refuse_endpoint")
+        raise PermissionDenied(f"{call.endpoint} is not available to this account (hardened by the operator's usage "
+                               "policy); use /v1/chat/completions or /v1/completions", code="hardened_by_policy")
 
     def strip_reply(self, reply: Reply | StreamReply, decision: Decision, call) -> Reply | StreamReply:
         """The answer without reasoning blocks and fields, ending with the account's canary (hardened accounts)."""
@@ -240,8 +299,8 @@ class Policy:
                 log.exception("could not record the outcome of the alert for policy event %s", event_id)
 
 
-def make_live_detector(settings: Settings, policy: Policy, *, model=None, embedder="auto") -> LiveDetector | None:
-    """The live detector the settings ask for, or None (detection off, or no model to detect with)."""
+def detector_parts(settings: Settings, *, model=None, embedder="auto"):
+    """(model, levels, embedder) for the detection the settings ask for, or None (off, or no model)."""
     from distillshield.detect.scoring import DetectorModel, default_model_path
 
     if not settings.detect:
@@ -265,8 +324,25 @@ def make_live_detector(settings: Settings, policy: Policy, *, model=None, embedd
         if settings.detect_embeddings and model.uses_embeddings:
             from distillshield.detect.embed import PromptEmbedder
             embedder = PromptEmbedder()
-    detector = LiveDetector(model, level_thresholds(model, fprs), embedder=embedder, fprs=fprs,
-                            queue_size=settings.detect_queue_size, on_change=policy.on_level_change)
+    levels = [(name, threshold) for name, threshold in level_thresholds(model, fprs) if threshold is not None]
+    return model, levels, embedder
+
+
+def level_fprs(settings: Settings) -> list[tuple[str, float]]:
+    """(level, false-positive rate) of each action level: the live detector draws their thresholds from the
+    accounts it has seen once there are enough of them (detect/calibration.py)."""
+    return [(level, getattr(settings, f"policy_{level}_fpr")) for level in ACTION_LEVELS]
+
+
+def make_live_detector(settings: Settings, policy: Policy, *, model=None, embedder="auto") -> LiveDetector | None:
+    """The live detector the settings ask for, or None (detection off, or no model to detect with)."""
+    parts = detector_parts(settings, model=model, embedder=embedder)
+    if parts is None:
+        return None
+    model, levels, embedder = parts
+    detector = LiveDetector(model, levels, embedder=embedder, queue_size=settings.detect_queue_size,
+                            on_change=policy.on_level_change, link_every=max(1, settings.detect_link_every),
+                            fprs=level_fprs(settings))
     described = ", ".join(f"{name} >= {threshold:.3f}" for name, threshold in detector.levels) or "no level"
     log.info("live detection on: %s", described)
     return detector

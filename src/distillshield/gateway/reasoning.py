@@ -109,6 +109,8 @@ def harden_answer(body: bytes, suffix: str = "") -> tuple[bytes | None, bool]:
         holder, key = (message, "content") if isinstance(message, dict) else (choice, "text")
         if isinstance(message, dict) and _drop_reasoning_fields(message):
             changed = reasoning = True
+        if choice.pop("logprobs", None) is not None:
+            changed = True
         if isinstance(holder.get(key), str):
             text, stripped = strip_think(holder[key])
             if stripped or suffix:
@@ -187,9 +189,13 @@ class ReasoningStreamFilter:
             holder, key = (delta, "content") if isinstance(delta, dict) else (choice, "text")
             if isinstance(delta, dict) and _drop_reasoning_fields(delta):
                 changed = self.fields_removed = True
-            stripper = self._strippers.get(choice.get("index", 0))
+            if choice.pop("logprobs", None) is not None:     # never asked for by a hardened account
+                changed = True
+            index = choice.get("index", 0)
+            index = index if isinstance(index, int) else 0
+            stripper = self._strippers.get(index)
             if stripper is None:
-                stripper = self._strippers[choice.get("index", 0)] = ThinkStripper()
+                stripper = self._strippers[index] = ThinkStripper()
             text = holder.get(key)
             if isinstance(text, str) or finished:
                 new = stripper.feed(text) if isinstance(text, str) else ""
@@ -198,7 +204,7 @@ class ReasoningStreamFilter:
                 if new != (text or ""):
                     holder[key] = new
                     changed = True
-            if finished or choice.get("logprobs") or holder.get(key) or (
+            if finished or holder.get(key) or (
                     isinstance(delta, dict) and any(name != "content" for name in delta)):
                 empty = False
         return changed, empty

@@ -9,13 +9,17 @@ concurrency slots for longer than ``stale_after`` seconds.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 
 import redis.asyncio as redis
 
+from distillshield.errors import ServiceUnavailable
 from distillshield.gateway.limits import DAY_S, WINDOW_S, rate_headers, refusal
 from distillshield.store import Account
+
+log = logging.getLogger("distillshield.limits")
 
 # KEYS: requests zset, token zset, token amounts hash, in-flight zset, day counter
 # ARGV: now, rpm, tpm, concurrency, tpd, tokens, request id, stale_after, window, day_ttl
@@ -119,9 +123,13 @@ class RedisLimiter:
         now = time.time()
         day = int(now // DAY_S)
         request_id = secrets.token_hex(8)
-        result = await self._admit(keys=self._keys(account.id, day), args=[
-            now, account.rpm, account.tpm, account.concurrency, account.tpd, tokens, request_id,
-            self.stale_after, WINDOW_S, int(2 * DAY_S)])
+        try:
+            result = await self._admit(keys=self._keys(account.id, day), args=[
+                now, account.rpm, account.tpm, account.concurrency, account.tpd, tokens, request_id,
+                self.stale_after, WINDOW_S, int(2 * DAY_S)])
+        except redis.RedisError:    # no limit can be checked: refuse rather than serve unlimited
+            log.exception("rate limits: Redis cannot be reached")
+            raise ServiceUnavailable("rate limits cannot be checked right now; retry shortly") from None
         admitted, reason, wait = int(result[0]), _text(result[1]), float(_text(result[2]))
         requests, in_window = int(result[3]), int(result[4])
         oldest_request, oldest_tokens = float(_text(result[6])), float(_text(result[7]))

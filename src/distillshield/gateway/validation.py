@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from distillshield.errors import InvalidRequest
+from distillshield.records.exchange import MAX_DEPTH
 
 _ROLES = {"system", "user", "assistant", "tool", "developer", "function"}
 
@@ -21,7 +22,21 @@ def parse_json_object(body: bytes) -> dict:
         raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise InvalidRequest(f"the request body must be a JSON object, got {_kind(payload)}")
+    if _deeper_than(payload, MAX_DEPTH):
+        raise InvalidRequest(f"the request body is nested deeper than {MAX_DEPTH} levels")
     return payload
+
+
+def _deeper_than(value: Any, levels: int) -> bool:
+    """Whether arrays and objects nest more than ``levels`` deep (nothing an API request needs)."""
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > levels:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _kind(value: Any) -> str:
@@ -156,5 +171,8 @@ def prompt_characters(payload: dict) -> int:
 
 def estimated_tokens(payload: dict, default_max_tokens: int) -> int:
     """Tokens a request may use: its prompt (about 4 characters a token) plus its longest possible answer."""
-    max_tokens = payload.get("max_tokens") or payload.get("max_completion_tokens") or default_max_tokens
-    return prompt_characters(payload) // 4 + 1 + max_tokens * (payload.get("n") or 1)
+    named = [payload.get(name) for name in ("max_tokens", "max_completion_tokens") if payload.get(name)]
+    max_tokens = max(named) if named else default_max_tokens     # a server may honour either
+    prompt = payload.get("prompt")
+    prompts = len(prompt) if isinstance(prompt, list) and prompt else 1     # a batch of prompts: one answer each
+    return prompt_characters(payload) // 4 + 1 + max_tokens * (payload.get("n") or 1) * prompts

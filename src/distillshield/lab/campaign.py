@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
-import math
 import platform
 import re
 import time
@@ -41,7 +40,7 @@ from distillshield.lab.harvest import (
 )
 from distillshield.lab.report import write_report
 from distillshield.lab.student import (
-    Example, Fidelity, Student, StudentConfig, TrainConfig, fidelity, generate, save_student, train,
+    Example, Fidelity, Student, StudentConfig, Tokens, TrainConfig, fidelity, generate, save_student, train,
 )
 from distillshield.records import Exchange, Settings, format_ts, read_toml, write_exchanges
 
@@ -190,10 +189,11 @@ class CampaignConfig:
 
 
 # A few accounts, a few hundred short answers, a short training: under 5 minutes on two CPU cores.
-# The watermark is off here because the tournament scheme makes the teacher several times slower on CPU.
+# The answers carry the default watermark (kgw, a green-list bias: cheap on CPU), so the audit's positive
+# control and power have a mark to measure.
 QUICK = {"answers": 100, "max_tokens": 32, "eval_prompts": 20, "samples": 3,
          "accounts": {"bulk": 1, "many_accounts": 2, "reasoning_harvest": 0, "logprob_harvest": 1, "cover": 1},
-         "modes": ["sequence", "token"], "gateway": {"watermark": "off"},
+         "modes": ["sequence", "token"], "gateway": {"watermark": "kgw:delta=2.5"},
          "student": {"context": 160, "d_model": 96}, "train": {"steps": 60, "batch_size": 8, "warmup_steps": 6}}
 
 # For a GPU machine (docs/lab.md quotes it as TOML): the students train on the GPU; the teacher (the built-in
@@ -232,62 +232,6 @@ def _check_fields(part, prefix: str, **ranges) -> None:
 
 
 # -- tokens ----------------------------------------------------------------------------------------------------
-class Tokens:
-    """The teacher's tokenizer, for the student: prompts in ChatML, answers as the teacher's own token ids."""
-
-    def __init__(self, tokenizer):
-        self.tokenizer = tokenizer
-        self.stop_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
-        by_text: dict[str, int] = {}
-        ambiguous = set()
-        for token_id, text in enumerate(tokenizer.batch_decode([[i] for i in range(len(tokenizer))])):
-            if text in by_text:
-                ambiguous.add(text)
-            by_text.setdefault(text, token_id)
-        # the logprobs of an answer name tokens by their text; a text several tokens share names none of them
-        self.by_text = {text: token_id for text, token_id in by_text.items() if text not in ambiguous}
-
-    def prompt(self, messages: list[dict]) -> list[int]:
-        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        return self.tokenizer.encode(text + "<|im_start|>assistant\n", add_special_tokens=False)
-
-    def example(self, request: dict, response: dict, *, soft: bool) -> Example | None:
-        """A harvested answer as a training example; with ``soft``, the teacher's top-k where it came with them."""
-        choice = (response.get("choices") or [None])[0]
-        if not choice:
-            return None
-        text = (choice.get("message") or {}).get("content") or ""
-        entries = ((choice.get("logprobs") or {}).get("content") or []) if soft else []
-        answer = [self.by_text.get(e.get("token")) for e in entries]
-        targets = None
-        if entries and all(token is not None for token in answer):
-            targets = []
-            for entry in entries:
-                ids, probs = [], []
-                for alternative in entry.get("top_logprobs") or []:
-                    token_id = self.by_text.get(alternative.get("token"))
-                    if token_id is not None and token_id not in ids:
-                        ids.append(token_id)
-                        probs.append(math.exp(alternative["logprob"]))
-                total = sum(probs)
-                targets.append((ids, [p / total for p in probs]) if total > 0 else ([], []))
-        else:
-            answer = self.tokenizer.encode(text, add_special_tokens=False)
-        if choice.get("finish_reason") == "stop":
-            answer = answer + [self.stop_id]
-        if not answer:
-            return None
-        return Example(self.prompt(request["messages"]), answer, targets)
-
-    def examples(self, exchanges: list[Exchange], *, soft: bool) -> list[Example]:
-        """The training examples of the exchanges that were answered (status 200, or none recorded)."""
-        answered = (r for r in exchanges if r.status in (None, 200) and r.response)
-        return [e for e in (self.example(r.request, r.response, soft=soft) for r in answered) if e is not None]
-
-    def decode(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids, skip_special_tokens=True)
-
-
 # -- one arm: a gateway, the attacker's harvest, what the defender saw -------------------------------------------------
 @dataclass
 class ArmResult:
@@ -508,37 +452,45 @@ def _audit_students(config: CampaignConfig, folder: Path, arms: dict[str, ArmRes
     longer than the harvest's, so that a canary at the end of a hardened account's answers can be written.
     """
     from distillshield.audit import AuditConfig, ReadingText, Sampling, read_served, run_audit
+    from distillshield.audit.controls import choose_scheme
     from distillshield.audit.report import write_report as write_audit
     from distillshield.lab.suspect import StudentSuspect
-    from distillshield.watermark import MasterKey, parse_scheme
+    from distillshield.watermark import MasterKey
     from distillshield.watermark.inputs import answer_of_response
 
-    key_path = folder / "watermark.key"
-    if not config.audit_prompts or settings.watermark == "off" or not key_path.exists():
+    if not config.audit_prompts:
         return {}
-    master = MasterKey.load(key_path)
-    scheme = parse_scheme(settings.watermark)
+    # with the watermark off there is no key file yet: the audit makes one, and its positive control says the
+    # answers carry no mark, instead of the audit being skipped in silence
+    master = MasterKey.load_or_create(folder / "watermark.key")
     reading = [ReadingText(r.request["messages"], answer_of_response(r.response) or "") for r in reference]
     mode = "sequence" if "sequence" in config.modes else config.modes[0]
     audits = {}
     for student in (s for s in students if s.mode == mode):
         mark = time.perf_counter()
         accounts = sorted(arms[student.arm].harvest.outcomes) + [f"decoy-{i:03d}" for i in range(config.audit_decoys)]
-        served = read_served(folder / student.arm / "harvest.jsonl")
+        # the gateway's own log of what it served (what `distillshield export` gives an investigator): it records
+        # the scheme and key each answer was marked with
+        served = read_served(folder / student.arm / "gateway.jsonl")
+        scheme, source = choose_scheme(served, None, settings.watermark)
         verdict = run_audit(StudentSuspect.load(student.path, tokens), tokenizer=tokens.tokenizer, scheme=scheme,
                             keys={a: master.account_keys(a) for a in accounts}, served=served, reading=reading,
-                            key_info={"key_id": master.current.key_id, "versions": len(master.versions)},
+                            key_info={"key_id": master.current.key_id, "versions": len(master.versions),
+                                      "key_ids": [v.key_id for v in reversed(master.versions)]},
                             config=AuditConfig(prompts=config.audit_prompts, seed=config.seed,
                                                sampling=Sampling(max_tokens=config.max_tokens + 32, seed=config.seed)),
-                            say=lambda _: None)
+                            scheme_source=source, say=lambda _: None)
         name = f"{student.arm}-{student.mode}"
         write_audit(verdict, folder / "audit" / name)
-        audits[name] = {"combined_p_value": verdict["combined_p_value"],
+        audits[name] = {"outcome": verdict["outcome"], "conclusion": verdict["conclusion"],
+                        "positive_control": verdict["positive_control"], "power": verdict["power"],
+                        "combined_p_value": verdict["combined_p_value"],
                         "attributed_accounts": verdict["attributed_accounts"], "accounts_tested": len(accounts),
                         "tests": [{k: t[k] for k in ("name", "p_value", "tokens_scored")} for t in verdict["tests"]],
                         "report": f"audit/{name}/report.html"}
         timings[f"audit_{name}"] = time.perf_counter() - mark
-        say(f"[{student.arm}] audit of the {student.mode} student: combined p = {verdict['combined_p_value']:.3g}, "
+        say(f"[{student.arm}] audit of the {student.mode} student: {verdict['outcome']}; combined p = "
+            f"{verdict['combined_p_value']:.3g}, "
             f"{len(verdict['attributed_accounts'])} account(s) named in {timings[f'audit_{name}']:.0f} s")
     return audits
 

@@ -29,13 +29,12 @@ import orjson
 import uvicorn
 
 from distillshield.errors import ConfigError, DistillShieldError
-from distillshield.gateway import Gateway
 from distillshield.lab import prompts as P
 from distillshield.lab.fixtures import vocab as V
 from distillshield.lab.kinds import Harvest
 from distillshield.lab.world import World
 from distillshield.records import Exchange, Settings, format_ts, new_exchange_id
-from distillshield.server import canary_factory
+from distillshield.server import UVICORN_OPTIONS, build_gateway
 from distillshield.store import Store
 
 CHAT = "/v1/chat/completions"
@@ -350,11 +349,10 @@ class TeacherGateway:
         self.store = Store(settings.store_url)
         self.store.create_account("lab-admin", is_admin=True, rpm=0, tpm=0, concurrency=0, tpd=0)
         _, self.admin_key = self.store.create_key("lab-admin", label="lab campaign")
-        self.gateway = Gateway(settings, self.store, backend, detector_model=detector_model,
-                               canary_of=canary_factory(settings))
+        self.gateway = build_gateway(settings, self.store, backend, detector_model=detector_model)
         self.port = free_port()
         config = uvicorn.Config(self.gateway.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", loop="asyncio", timeout_graceful_shutdown=10)
+                                lifespan="on", loop="asyncio", timeout_graceful_shutdown=10, **UVICORN_OPTIONS)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="lab-gateway", daemon=True)
 

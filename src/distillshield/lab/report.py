@@ -163,13 +163,20 @@ tokens it ranks first (agreement).</p>
 <h2>Audit</h2>
 {% if audits %}<p>Each arm's student audited as <code>distillshield audit</code> does: does it carry the watermark keys of the
 accounts that harvested its training data? Keys tested: the arm's accounts and accounts that harvested nothing.</p>
-<table><tr><th class="l">student</th><th>combined p-value</th>{% for t in audit_tests %}<th>{{ t }}</th>{% endfor %}<th class="l">accounts named</th><th class="l">report</th></tr>
-{% for name, a in audits.items() %}<tr><td class="l">{{ name }}</td><td>{{ '%.3g' % a.combined_p_value }}</td>
+<table><tr><th class="l">student</th><th class="l">outcome</th><th class="l">positive control</th><th>smallest share found</th><th>combined p-value</th>{% for t in audit_tests %}<th>{{ t }}</th>{% endfor %}<th class="l">accounts named</th><th class="l">report</th></tr>
+{% for name, a in audits.items() %}{% set shares = (a.power or []) | selectattr("share") | map(attribute="share") | list %}<tr><td class="l">{{ name }}</td>
+<td class="l">{{ (a.outcome or '').replace('_', ' ') }}</td>
+<td class="l">{% if a.positive_control %}{{ 'passed' if a.positive_control.passed else 'failed' }} ({% if a.positive_control.p_value < 1e-300 %}p &lt; 1e-300{% else %}p = {{ '%.3g' % a.positive_control.p_value }}{% endif %}){% endif %}</td>
+<td>{% if shares %}{{ '%.1f%%' % (100 * (shares | min)) }}{% else %}&mdash;{% endif %}</td>
+<td>{{ '%.3g' % a.combined_p_value }}</td>
 {% for t in audit_tests %}<td>{% for x in a.tests if x.name == t %}{{ '%.3g' % x.p_value }} ({{ x.tokens_scored }}){% endfor %}</td>{% endfor %}
 <td class="l">{{ a.attributed_accounts | map(attribute="account") | join(", ") or "none" }} (of {{ a.accounts_tested }})</td>
 <td class="l"><a href="{{ a.report }}">{{ a.report }}</a></td></tr>{% endfor %}</table>
-<p class="muted">Cells: p-value (distinct pairs scored). The pooled tests sum the evidence over all the arm's accounts' keys.</p>
-{% else %}<p class="muted">No audit: the watermark was off, or <code>audit_prompts = 0</code>.</p>{% endif %}
+<p class="muted">Cells: p-value (distinct pairs scored). The pooled tests sum the evidence over all the arm's accounts' keys.
+The positive control scores the served answers with their own accounts' keys (did they carry the mark?); the
+smallest share is that of a student's choices which, marked as strongly as the served answers, the most sensitive
+test would find with probability 0.9.</p>
+{% else %}<p class="muted">No audit: <code>audit_prompts = 0</code>.</p>{% endif %}
 
 <h2>Files</h2>
 <p class="muted">Everything is in <code>{{ folder }}</code>: <code>manifest.json</code> (configuration, seeds, versions, sha256 of every

@@ -29,6 +29,8 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
+from distillshield.records import Exchange
+
 WEIGHTS_FILE = "model.pt"
 CONFIG_FILE = "config.json"
 
@@ -323,3 +325,59 @@ def load_student(folder: str | Path) -> tuple[Student, dict]:
     model = Student(StudentConfig(**about["student"]))
     model.load_state_dict(torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True))
     return model.eval(), about
+
+
+class Tokens:
+    """The teacher's tokenizer, for the student: prompts in ChatML, answers as the teacher's own token ids."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.stop_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
+        by_text: dict[str, int] = {}
+        ambiguous = set()
+        for token_id, text in enumerate(tokenizer.batch_decode([[i] for i in range(len(tokenizer))])):
+            if text in by_text:
+                ambiguous.add(text)
+            by_text.setdefault(text, token_id)
+        # the logprobs of an answer name tokens by their text; a text several tokens share names none of them
+        self.by_text = {text: token_id for text, token_id in by_text.items() if text not in ambiguous}
+
+    def prompt(self, messages: list[dict]) -> list[int]:
+        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        return self.tokenizer.encode(text + "<|im_start|>assistant\n", add_special_tokens=False)
+
+    def example(self, request: dict, response: dict, *, soft: bool) -> Example | None:
+        """A harvested answer as a training example; with ``soft``, the teacher's top-k where it came with them."""
+        choice = (response.get("choices") or [None])[0]
+        if not choice:
+            return None
+        text = (choice.get("message") or {}).get("content") or ""
+        entries = ((choice.get("logprobs") or {}).get("content") or []) if soft else []
+        answer = [self.by_text.get(e.get("token")) for e in entries]
+        targets = None
+        if entries and all(token is not None for token in answer):
+            targets = []
+            for entry in entries:
+                ids, probs = [], []
+                for alternative in entry.get("top_logprobs") or []:
+                    token_id = self.by_text.get(alternative.get("token"))
+                    if token_id is not None and token_id not in ids:
+                        ids.append(token_id)
+                        probs.append(math.exp(alternative["logprob"]))
+                total = sum(probs)
+                targets.append((ids, [p / total for p in probs]) if total > 0 else ([], []))
+        else:
+            answer = self.tokenizer.encode(text, add_special_tokens=False)
+        if choice.get("finish_reason") == "stop":
+            answer = answer + [self.stop_id]
+        if not answer:
+            return None
+        return Example(self.prompt(request["messages"]), answer, targets)
+
+    def examples(self, exchanges: list[Exchange], *, soft: bool) -> list[Example]:
+        """The training examples of the exchanges that were answered (status 200, or none recorded)."""
+        answered = (r for r in exchanges if r.status in (None, 200) and r.response)
+        return [e for e in (self.example(r.request, r.response, soft=soft) for r in answered) if e is not None]
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)

