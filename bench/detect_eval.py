@@ -1,21 +1,29 @@
-"""How well the shipped detector separates distillation from ordinary use, on traffic it was not tuned on.
+"""Detection on traffic from generators it was not fitted on: leave one generator out, report the worst.
 
-    python bench/detect_eval.py [--scale 1.0] [--seeds 101,102] [--no-embeddings] [--json out.json]
+    python bench/detect_eval.py --sim sim=601:1000 --set other=GENERATOR_OUT_DIR --set ... \
+        [--mmd] [--json out.json] [--cache DIR]
 
-Simulates EVAL_SEEDS with prompt sources held out of tuning (bench/detect_common.py),
-replays each log through the engine in time order as `distillshield scan` does, and
-reports: account-level AUROC; TPR and measured FPR at the thresholds the shipped
-reference sets for FPR 1e-3 and 1e-2 (and, for comparison, at the evaluation's own
-benign quantile); the median `flagged_after` per campaign kind; what was flagged of
-each ordinary kind; cluster precision and recall over account pairs; scan throughput.
+Each ``--set NAME=FOLDER`` is one traffic generator's output: ``exchanges.jsonl`` and ``labels.jsonl``
+(either the simulator's ``{"account", "label", "kind", "campaign"}`` or ``{"account", "kind", "campaign":
+bool, "campaign_id"}``). ``--sim NAME=SEED[:CHAT_USERS]`` simulates one with ``distillshield lab traffic``'s
+engine instead. For each generator held out, the scorer is fitted on the others' labelled checkpoints
+(bench/train_detector.py's recipe), and the held-out traffic is replayed through the engine in time order
+and calibrated on its own population, as ``distillshield scan`` does. Printed per held-out generator:
+AUROC; TPR at a measured FPR of 1e-3 and 1e-2 (by ranking); measured FPR and TPR at ``--fpr 0.001`` and
+``0.01``; per kind, accounts flagged and the median ``flagged_after``; linking precision and recall over
+account pairs; the same for the shipped model (its shipped reference, then population calibration); and,
+with ``--mmd``, the MMD two-sample baseline of arXiv 2606.05725 on the same accounts. The last block is
+the worst held-out generator on each figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from itertools import combinations
@@ -25,129 +33,378 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from detect_common import EVAL_SEEDS, labels_of, simulation  # noqa: E402
 
 from distillshield.detect import DetectionEngine, DetectorModel  # noqa: E402
-from distillshield.detect.embed import PromptEmbedder  # noqa: E402
+from distillshield.detect.calibration import calibrate, peer_traits  # noqa: E402
+from distillshield.detect.features import extract  # noqa: E402
+from distillshield.detect.scan import read_in_time_order  # noqa: E402
+from distillshield.detect.training import fit_scorer  # noqa: E402
+from distillshield.errors import ConfigError  # noqa: E402
 
 FPRS = (1e-3, 1e-2)
 
 
-def evaluate_seed(seed: int, model: DetectorModel, embedder, scale: float) -> tuple[list[dict], dict]:
-    sim = simulation(seed, "eval", scale=scale)
-    labels = labels_of(sim)
+# loading --------------------------------------------------------------------------------------------
+def read_labels(path: Path) -> dict[str, dict]:
+    """account -> {distill, kind, campaign}, whichever of the two label formats the file uses."""
+    out = {}
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if "label" in row:
+            distill = row["label"] == "distill"
+            campaign = row.get("campaign") if distill else None
+        else:
+            distill = bool(row.get("campaign"))
+            campaign = row.get("campaign_id") if distill else None
+        out[row["account"]] = {"distill": distill, "kind": row.get("kind", "?"),
+                               "campaign": f"{campaign}" if campaign is not None else None}
+    return out
+
+
+def simulated(seed: int, chat_users: int | None, folder: Path) -> Path:
+    from distillshield.lab import SimulationConfig, simulate, write_simulation
+
+    if not (folder / "labels.jsonl").exists():
+        counts = {"chat_user": chat_users} if chat_users else {}
+        write_simulation(simulate(SimulationConfig(seed=seed, days=3.0, counts=counts)), folder)
+    return folder
+
+
+def observe(name: str, folder: Path, cache: Path | None) -> dict:
+    """One generator's traffic through the engine (no model): checkpoints, clusters, peer traits."""
+    cached = cache / f"{name}.pkl" if cache else None
+    if cached and cached.exists() and cached.stat().st_mtime > (folder / "exchanges.jsonl").stat().st_mtime:
+        return pickle.loads(cached.read_bytes())
+    exchanges = read_in_time_order(folder / "exchanges.jsonl")
     started = time.perf_counter()
-    engine = DetectionEngine(model, fpr=FPRS[0], embedder=embedder)
-    engine.observe_all(sim.exchanges)
-    verdicts = engine.verdicts()
+    engine = DetectionEngine(None)
+    engine.snapshots = []
+    engine.observe_all(exchanges)
+    engine.link()
     seconds = time.perf_counter() - started
-    rows = [{**labels[v.account], "score": v.score, "flagged_after": v.flagged_after, "cluster": v.cluster,
-             "requests": v.requests, "seed": seed,
-             "top_reason": v.reasons[0]["signal"] if v.reasons else None} for v in verdicts]
-    return rows, {"seed": seed, "exchanges": len(sim.exchanges), "accounts": len(rows), "seconds": seconds}
+    prompts = defaultdict(list)
+    for exchange in exchanges:
+        if len(prompts[exchange.account]) < 64:
+            text = extract(exchange).prompt
+            if text.strip():
+                prompts[exchange.account].append(text)
+    data = {"name": name, "labels": read_labels(folder / "labels.jsonl"), "snapshots": engine.snapshots,
+            "traits": {a: peer_traits(s) for a, s in engine.states.items()},
+            "requests": {a: s.count for a, s in engine.states.items()},
+            "cluster_of": dict(engine.cluster_of), "exchanges": len(exchanges), "seconds": seconds,
+            "prompts": dict(prompts)}
+    if cached:
+        cache.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(pickle.dumps(data))
+    return data
 
 
-def tpr_at(scores: np.ndarray, is_distill: np.ndarray, threshold: float) -> tuple[float, float]:
-    flagged = scores >= threshold
-    return float(flagged[is_distill].mean()), float(flagged[~is_distill].mean())
+# scoring -------------------------------------------------------------------------------------------
+def histories(data: dict, scorer) -> dict[str, list[tuple[int, float]]]:
+    """(requests seen, score) per account at each checkpoint, its clusters' scores included, in order."""
+    out: dict[str, list] = defaultdict(list)
+    seen: dict[str, int] = {}
+    vectors = np.asarray([vector for _, _, vector in data["snapshots"]])
+    scores = [scorer.score(vector) for vector in vectors]
+    for (subject, count, _), score in zip(data["snapshots"], scores):
+        if len(subject) == 1:
+            seen[subject[0]] = count
+            out[subject[0]].append((count, score))
+        else:
+            for member in subject:
+                out[member].append((seen.get(member, 1), score))
+    return out
 
 
-def cluster_pairs(rows: list[dict]) -> dict:
-    """Pairwise precision and recall of clusters against campaigns (within each simulated world)."""
-    together = same_campaign = both = 0
-    by_seed = defaultdict(list)
-    for row in rows:
-        by_seed[row["seed"]].append(row)
-    for seed_rows in by_seed.values():
-        for a, b in combinations(seed_rows, 2):
-            clustered = a["cluster"] is not None and a["cluster"] == b["cluster"]
-            campaign = a["campaign"] is not None and a["campaign"] == b["campaign"]
-            together += clustered
-            same_campaign += campaign
-            both += clustered and campaign
-    return {"precision": both / together if together else None, "recall": both / same_campaign if same_campaign else None,
-            "clustered_pairs": together, "campaign_pairs": same_campaign}
+def verdict_rows(data: dict, history: dict, thresholds: dict[str, float] | None) -> list[dict]:
+    rows = []
+    for account, label in data["labels"].items():
+        points = history.get(account, [])
+        best = max((score for _, score in points), default=-np.inf)
+        threshold = thresholds.get(account, np.inf) if thresholds is not None else np.inf
+        after = next((count for count, score in points if score >= threshold), None)
+        rows.append({"account": account, **label, "score": best, "flagged_after": after,
+                     "cluster": data["cluster_of"].get(account), "requests": data["requests"].get(account, 0)})
+    return rows
 
 
-def summarise(rows: list[dict], runs: list[dict], model: DetectorModel) -> dict:
-    scores = np.array([row["score"] for row in rows])
-    is_distill = np.array([row["label"] == "distill" for row in rows])
-    benign_sorted = np.sort(scores[~is_distill])
-    result = {"accounts": len(rows), "distill_accounts": int(is_distill.sum()),
-              "benign_accounts": int((~is_distill).sum()), "auroc": float(roc_auc_score(is_distill, scores)),
-              "exchanges": sum(run["exchanges"] for run in runs),
-              "scan_exchanges_per_s": sum(run["exchanges"] for run in runs) / sum(run["seconds"] for run in runs),
-              "at_fpr": {}}
+def population_thresholds(data: dict, history: dict, fpr: float,
+                          peer_groups: bool) -> tuple[dict[str, float] | None, str]:
+    population = [(a, data["traits"][a], max(s for _, s in points)) for a, points in history.items()
+                  if a in data["traits"] and points]
+    try:
+        calibration = calibrate(population, fpr, source=data["name"], peer_groups=peer_groups)
+    except ConfigError as refused:
+        return None, f"refused: {refused}"
+    groups = ", ".join(f"{name} (n={g.n_accounts}, {g.method})" for name, g in sorted(calibration.groups.items()))
+    return {a: calibration.threshold_for(data["traits"][a]).value for a in data["traits"]}, groups
+
+
+# figures -------------------------------------------------------------------------------------------
+def at_measured_fpr(scores: np.ndarray, distill: np.ndarray, fpr: float) -> float:
+    benign = np.sort(scores[~distill])
+    allowed = int(np.floor(fpr * len(benign)))
+    cut = benign[len(benign) - allowed - 1] if allowed < len(benign) else -np.inf
+    return float((scores[distill] > cut).mean())
+
+
+def pair_linking(rows: list[dict]) -> dict:
+    together = same = both = 0
+    for a, b in combinations([r for r in rows if r["cluster"] or r["campaign"]], 2):
+        clustered = a["cluster"] is not None and a["cluster"] == b["cluster"]
+        campaign = a["campaign"] is not None and a["campaign"] == b["campaign"]
+        together += clustered
+        same += campaign
+        both += clustered and campaign
+    return {"precision": both / together if together else None, "recall": both / same if same else None,
+            "clustered_pairs": together, "campaign_pairs": same}
+
+
+def figures(rows_at: dict[float, list[dict]], notes: dict[float, str]) -> dict:
+    rows = next(iter(rows_at.values()))
+    scores = np.array([r["score"] for r in rows])
+    finite = scores[np.isfinite(scores)]
+    scores[~np.isfinite(scores)] = (finite.min() if len(finite) else 0.0) - 1.0   # too few requests to score
+    distill = np.array([r["distill"] for r in rows])
+    out = {"accounts": len(rows), "distill": int(distill.sum()),
+           "auroc": float(roc_auc_score(distill, scores)) if 0 < distill.sum() < len(rows) else None,
+           "tpr_at_measured": {f"{f:g}": at_measured_fpr(scores, distill, f) for f in FPRS}, "at_fpr": {},
+           "linking": pair_linking(rows)}
+    for fpr, fpr_rows in rows_at.items():
+        flagged = np.array([r["flagged_after"] is not None for r in fpr_rows])
+        kinds = defaultdict(list)
+        for row in fpr_rows:
+            kinds[row["kind"]].append(row)
+        out["at_fpr"][f"{fpr:g}"] = {
+            "measured_fpr": float(flagged[~distill].mean()), "tpr": float(flagged[distill].mean()),
+            "calibration": notes.get(fpr, ""),
+            "by_kind": {kind: {"distill": members[0]["distill"], "accounts": len(members),
+                               "flagged": sum(m["flagged_after"] is not None for m in members),
+                               "median_flagged_after": _median([m["flagged_after"] for m in members])}
+                        for kind, members in sorted(kinds.items())}}
+    return out
+
+
+def _median(values):
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+# the MMD baseline (arXiv 2606.05725) -----------------------------------------------------------------
+def mmd_squared(x: np.ndarray, y: np.ndarray, bandwidth: float) -> float:
+    """Unbiased MMD² with a Gaussian kernel."""
+    def kernel(a, b):
+        return np.exp(-np.maximum(2 - 2 * a @ b.T, 0) / (2 * bandwidth ** 2))   # unit vectors: |a-b|² = 2-2a·b
+    kxx, kyy, kxy = kernel(x, x), kernel(y, y), kernel(x, y)
+    m, n = len(x), len(y)
+    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+                 - 2 * kxy.mean())
+
+
+class WindowEmbeddings:
+    """Each account's first ``window`` prompts, embedded once and shared by every fold."""
+
+    def __init__(self, embedder, window: int):
+        self.embedder, self.window, self.cache = embedder, window, {}
+
+    def prefetch(self, pairs: list[tuple[dict, str]]) -> None:
+        """Embed many accounts' windows in one batched call."""
+        todo = [(d, a, d["prompts"].get(a, [])[:self.window]) for d, a in pairs if (d["name"], a) not in self.cache]
+        todo = [(d, a, p) for d, a, p in todo if len(p) >= 4]
+        if not todo:
+            return
+        vectors = self.embedder.embed([text for _, _, prompts in todo for text in prompts])
+        offset = 0
+        for d, a, prompts in todo:
+            self.cache[(d["name"], a)] = vectors[offset:offset + len(prompts)]
+            offset += len(prompts)
+
+    def __call__(self, data: dict, account: str) -> np.ndarray | None:
+        key = (data["name"], account)
+        if key not in self.cache:
+            prompts = data["prompts"].get(account, [])[:self.window]
+            self.cache[key] = self.embedder.embed(prompts) if len(prompts) >= 4 else None
+        return self.cache[key]
+
+
+def mmd_baseline(held: dict, train: list[dict], windows: WindowEmbeddings, reference_size: int,
+                 null_size: int, benign_sample: int, rng: np.random.Generator) -> dict:
+    """Each account's window of prompts against a pool of benign prompts from the fitting generators;
+    thresholds from benign-vs-benign windows of those generators (the paper's recipe). Every campaign
+    account of the held-out generator is scored, and a random ``benign_sample`` of its ordinary ones."""
+    benign = [(d, a) for d in train for a, label in d["labels"].items() if not label["distill"]]
+    order = rng.permutation(len(benign))
+    windows.prefetch([benign[i] for i in order[:reference_size // 2 + null_size + 100]])
+    pool, null_accounts = [], []
+    for index in order:
+        data, account = benign[index]
+        vectors = windows(data, account)
+        if vectors is None:
+            continue
+        if sum(len(v) for v in pool) < reference_size:
+            pool.append(vectors[:2])            # two prompts per account: a pool of many accounts
+        elif len(null_accounts) < null_size:
+            null_accounts.append(vectors)
+        else:
+            break
+    reference = np.concatenate(pool)
+    bandwidth = float(np.sqrt(np.median(np.maximum(2 - 2 * reference @ reference.T, 1e-9)) / 2))
+    null = np.sort([mmd_squared(vectors, reference, bandwidth) for vectors in null_accounts])
+    started = time.perf_counter()
+    ordinary = [a for a, label in held["labels"].items() if not label["distill"]]
+    sampled = set(rng.choice(ordinary, min(benign_sample, len(ordinary)), replace=False))
+    labels = {a: label for a, label in held["labels"].items() if label["distill"] or a in sampled}
+    windows.prefetch([(held, a) for a in labels])
+    held_scores = {}
+    for account in labels:
+        vectors = windows(held, account)
+        held_scores[account] = None if vectors is None else mmd_squared(vectors, reference, bandwidth)
+    seconds = time.perf_counter() - started
+    rows_at, notes = {}, {}
     for fpr in FPRS:
-        threshold = model.threshold(fpr).value_
-        tpr, measured_fpr = tpr_at(scores, is_distill, threshold)
-        own = benign_sorted[min(len(benign_sorted) - 1, int(np.ceil((1 - fpr) * len(benign_sorted))))]
-        own_tpr = float((scores[is_distill] > own).mean())
-        result["at_fpr"][f"{fpr:g}"] = {"threshold": threshold, "tpr": tpr, "measured_fpr": measured_fpr,
-                                        "benign_flagged": int((scores[~is_distill] >= threshold).sum()),
-                                        "tpr_at_eval_quantile": own_tpr}
-    kinds = defaultdict(list)
-    for row in rows:
-        kinds[row["kind"]].append(row)
-    result["by_kind"] = {}
-    for kind, members in sorted(kinds.items()):
-        after = [m["flagged_after"] for m in members if m["flagged_after"] is not None]
-        result["by_kind"][kind] = {
-            "label": members[0]["label"], "accounts": len(members), "flagged": len(after),
-            "median_flagged_after": statistics.median(after) if after else None,
-            "median_requests": statistics.median(m["requests"] for m in members),
-            "top_reasons": _top(m["top_reason"] for m in members if m["flagged_after"] is not None)}
-    result["clusters"] = cluster_pairs(rows)
+        cut = float(np.quantile(null, 1 - fpr, method="higher"))
+        notes[fpr] = f"benign-vs-benign quantile over {len(null)} windows of the fitting generators"
+        rows_at[fpr] = [{"account": a, **label, "score": -np.inf if held_scores[a] is None else held_scores[a],
+                         "flagged_after": (min(windows.window, held["requests"].get(a, 0))
+                                           if held_scores[a] is not None and held_scores[a] > cut else None),
+                         "cluster": None, "requests": held["requests"].get(a, 0)}
+                        for a, label in labels.items()]
+    result = figures(rows_at, notes)
+    result["seconds"] = seconds
+    result["ordinary_accounts_sampled"] = len(sampled)
     return result
 
 
-def _top(values) -> list[str]:
-    counts = defaultdict(int)
-    for value in values:
-        counts[value] += 1
-    return [name for name, _ in sorted(counts.items(), key=lambda item: -item[1])[:2]]
+# the protocol ----------------------------------------------------------------------------------------
+def evaluate_held_out(held: dict, train: list[dict], shipped: DetectorModel) -> dict:
+    labels = {a: label["distill"] for d in train for a, label in d["labels"].items()}
+    snapshots = [snap for d in train for snap in d["snapshots"]]
+    scorer = fit_scorer(snapshots, labels)
+    out = {}
+    for variant, variant_scorer in (("fitted on the others, population calibration", scorer),
+                                    ("fitted on the others, population calibration per peer group", scorer),
+                                    ("shipped model, population calibration", shipped.scorer),
+                                    ("shipped model, shipped reference", shipped.scorer)):
+        history = histories(held, variant_scorer)
+        rows_at, notes = {}, {}
+        for fpr in FPRS:
+            if variant.endswith("shipped reference"):
+                cut = shipped.threshold(fpr).value_
+                thresholds, notes[fpr] = {a: cut for a in held["traits"]}, f"shipped reference, threshold {cut:.2f}"
+            else:
+                thresholds, notes[fpr] = population_thresholds(held, history, fpr, variant.endswith("peer group"))
+            rows_at[fpr] = verdict_rows(held, history, thresholds)
+        out[variant] = figures(rows_at, notes)
+    return out
 
 
-def report(result: dict) -> str:
-    lines = [f"{result['accounts']} accounts ({result['distill_accounts']} distilling), {result['exchanges']} exchanges; "
-             f"AUROC {result['auroc']:.4f}; scan {result['scan_exchanges_per_s']:.0f} exchanges/s"]
-    for fpr, row in result["at_fpr"].items():
-        lines.append(f"at fpr {fpr}: TPR {row['tpr']:.3f} with the shipped threshold {row['threshold']:.2f} "
-                     f"(measured FPR {row['measured_fpr']:.4f}, {row['benign_flagged']} ordinary accounts flagged); "
-                     f"TPR {row['tpr_at_eval_quantile']:.3f} at the evaluation's own benign quantile")
-    lines.append("")
-    lines.append(f"{'kind':<20}{'label':<9}{'accounts':>9}{'flagged':>9}{'median after':>14}{'median reqs':>13}  top reasons")
-    for kind, row in result["by_kind"].items():
-        after = "-" if row["median_flagged_after"] is None else f"{row['median_flagged_after']:.0f}"
-        lines.append(f"{kind:<20}{row['label']:<9}{row['accounts']:>9}{row['flagged']:>9}{after:>14}"
-                     f"{row['median_requests']:>13.0f}  {', '.join(row['top_reasons'])}")
-    clusters = result["clusters"]
-    if clusters["precision"] is not None:
-        lines.append(f"\nclusters: pairwise precision {clusters['precision']:.3f}, recall {clusters['recall']:.3f} "
-                     f"({clusters['clustered_pairs']} clustered pairs, {clusters['campaign_pairs']} campaign pairs)")
+def report(name: str, results: dict, data: dict) -> str:
+    lines = [f"== held out: {name} ({data['exchanges']} exchanges, {len(data['labels'])} accounts, "
+             f"scan {data['exchanges'] / max(data['seconds'], 1e-9):.0f} exchanges/s)"]
+    for variant, result in results.items():
+        link = result["linking"]
+        lines.append(f"  [{variant}] AUROC {_f(result['auroc'])}; TPR at measured FPR 1e-3 "
+                     f"{_f(result['tpr_at_measured']['0.001'])}, 1e-2 {_f(result['tpr_at_measured']['0.01'])}; "
+                     f"linking P {_f(link['precision'])} R {_f(link['recall'])}")
+        for fpr, row in result["at_fpr"].items():
+            lines.append(f"    --fpr {fpr}: measured FPR {row['measured_fpr']:.4f}, TPR {row['tpr']:.3f}  "
+                         f"[{row['calibration'][:160]}]")
+        if variant.endswith("population calibration") and variant.startswith("fitted") or variant.startswith("MMD"):
+            for kind, row in result["at_fpr"]["0.01"]["by_kind"].items():
+                after = "-" if row["median_flagged_after"] is None else f"{row['median_flagged_after']:.0f}"
+                low = result["at_fpr"]["0.001"]["by_kind"][kind]["flagged"]
+                lines.append(f"      {kind:<28}{'distill' if row['distill'] else 'benign':<8}{row['accounts']:>5} "
+                             f"flagged {low:>4} at 1e-3, {row['flagged']:>4} at 1e-2; median after {after}")
     return "\n".join(lines)
+
+
+def _f(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def worst(all_results: dict) -> dict:
+    out = {}
+    for variant in next(iter(all_results.values())):
+        rows = {name: results[variant] for name, results in all_results.items() if variant in results}
+
+        def pick(get, higher_is_worse=False):
+            values = {name: get(r) for name, r in rows.items() if get(r) is not None}
+            if not values:
+                return None
+            name = (max if higher_is_worse else min)(values, key=values.get)
+            return {"value": values[name], "generator": name}
+
+        out[variant] = {
+            "auroc": pick(lambda r: r["auroc"]),
+            "tpr_at_measured_1e-2": pick(lambda r: r["tpr_at_measured"]["0.01"]),
+            "tpr_at_measured_1e-3": pick(lambda r: r["tpr_at_measured"]["0.001"]),
+            "measured_fpr_at_0.001": pick(lambda r: r["at_fpr"]["0.001"]["measured_fpr"], True),
+            "measured_fpr_at_0.01": pick(lambda r: r["at_fpr"]["0.01"]["measured_fpr"], True),
+            "tpr_at_0.01": pick(lambda r: r["at_fpr"]["0.01"]["tpr"]),
+            "linking_recall": pick(lambda r: r["linking"]["recall"]),
+            "linking_precision": pick(lambda r: r["linking"]["precision"]),
+            "campaign_kinds_missed_at_0.01": {name: [k for k, row in r["at_fpr"]["0.01"]["by_kind"].items()
+                                                     if row["distill"] and row["flagged"] == 0]
+                                              for name, r in rows.items()},
+        }
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--seeds", default=",".join(map(str, EVAL_SEEDS)))
-    parser.add_argument("--model", help="detector model JSON (default: the shipped one)")
-    parser.add_argument("--no-embeddings", action="store_true")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=FOLDER")
+    parser.add_argument("--sim", action="append", default=[], metavar="NAME=SEED[:CHAT_USERS]",
+                        help="simulate a set with the project's simulator (written under --cache)")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "distillshield_detect_cache",
+                        help="where each set's replay (and simulated sets) are kept between runs")
+    parser.add_argument("--mmd", action="store_true", help="also run the MMD baseline (embeds prompts)")
+    parser.add_argument("--mmd-window", type=int, default=8, help="prompts per account window")
+    parser.add_argument("--mmd-reference", type=int, default=256, help="benign prompts in the reference pool")
+    parser.add_argument("--mmd-null", type=int, default=400, help="benign-vs-benign windows for the threshold")
+    parser.add_argument("--mmd-ordinary", type=int, default=400,
+                        help="ordinary accounts of the held-out generator scored by the baseline (a random sample)")
     parser.add_argument("--json", dest="json_path")
     args = parser.parse_args()
-    model = DetectorModel.load(args.model)
-    embedder = PromptEmbedder() if model.uses_embeddings and not args.no_embeddings else None
-    rows, runs = [], []
-    for seed in (int(s) for s in args.seeds.split(",")):
-        seed_rows, run = evaluate_seed(seed, model, embedder, args.scale)
-        rows += seed_rows
-        runs.append(run)
-        print(f"seed {seed}: {run['exchanges']} exchanges in {run['seconds']:.0f} s", flush=True)
-    result = summarise(rows, runs, model)
-    print(report(result))
+    folders = {}
+    for spec in args.sim:
+        name, _, rest = spec.partition("=")
+        seed, _, chat = rest.partition(":")
+        folders[name] = simulated(int(seed), int(chat) if chat else None, args.cache / f"sim_{name}")
+    for spec in args.sets:
+        name, _, folder = spec.partition("=")
+        folders[name] = Path(folder)
+    if len(folders) < 2:
+        parser.error("leave-one-out needs at least two sets")
+    data = {}
+    for name, folder in folders.items():
+        data[name] = observe(name, folder, args.cache)
+        print(f"{name}: {data[name]['exchanges']} exchanges, {len(data[name]['labels'])} accounts observed in "
+              f"{data[name]['seconds']:.0f} s", flush=True)
+    shipped = DetectorModel.load()
+    windows = None
+    if args.mmd:
+        from distillshield.detect.embed import PromptEmbedder
+        windows = WindowEmbeddings(PromptEmbedder(threads=2), args.mmd_window)
+    all_results = {}
+    for name, held in data.items():
+        train = [d for other, d in data.items() if other != name]
+        results = evaluate_held_out(held, train, shipped)
+        if windows is not None:
+            results["MMD baseline (arXiv 2606.05725)"] = mmd_baseline(
+                held, train, windows, args.mmd_reference, args.mmd_null, args.mmd_ordinary, np.random.default_rng(0))
+        all_results[name] = results
+        print(report(name, results, held), flush=True)
+    summary = worst(all_results)
+    print("\n== worst held-out generator, per figure")
+    for variant, figures_ in summary.items():
+        print(f"  [{variant}]")
+        for figure, found in figures_.items():
+            print(f"    {figure}: {found}")
     if args.json_path:
-        Path(args.json_path).write_text(json.dumps(result, indent=1))
+        Path(args.json_path).write_text(json.dumps({"held_out": all_results, "worst": summary}, indent=1,
+                                                   default=float))
 
 
 if __name__ == "__main__":

@@ -139,7 +139,7 @@ def test_scan_reports_bad_lines_by_number_and_skips_them(tmp_path):
         out.write(b"{not json\n")
         out.write(b'{"id": "x", "ts": "2026-11-22T10:00:00Z", "account": "a"}\n')
         write_exchanges(out, stream_of("human", CHATTY * 2, gap=600.0))
-    result = CliRunner().invoke(main, ["scan", str(log), "--out", str(tmp_path / "v.jsonl"),
+    result = CliRunner().invoke(main, ["scan", str(log), "--out", str(tmp_path / "v.jsonl"), "--calibration", "model",
                                        "--model", str(model_path), "--no-embeddings"])
     assert result.exit_code == 0, result.output
     assert "log.jsonl:21: skipped: not valid JSON" in result.output
@@ -155,14 +155,14 @@ def test_scan_with_the_operators_own_reference(tmp_path):
     logprob_model().save(model_path)
     reference = tmp_path / "reference.jsonl"
     with open(reference, "wb") as out:  # ordinary accounts that, here, do ask for log-probabilities
-        for index in range(30):
+        for index in range(60):
             write_exchanges(out, stream_of(f"ref{index}", CHATTY, gap=600.0, logprobs=index % 2 == 0))
     log = tmp_path / "log.jsonl"
     with open(log, "wb") as out:
         write_exchanges(out, stream_of("lp", CHATTY, logprobs=True))
-    args = ["scan", str(log), "--model", str(model_path), "--no-embeddings", "--out"]
+    args = ["scan", str(log), "--model", str(model_path), "--no-embeddings", "--fpr", "0.01", "--out"]
     runner = CliRunner()
-    assert runner.invoke(main, [*args, str(tmp_path / "a.jsonl")]).exit_code == 0
+    assert runner.invoke(main, [*args, str(tmp_path / "a.jsonl"), "--calibration", "model"]).exit_code == 0
     assert runner.invoke(main, [*args, str(tmp_path / "b.jsonl"), "--reference", str(reference)]).exit_code == 0
     flagged_default = json.loads((tmp_path / "a.jsonl").read_text())["flagged"]
     flagged_own = json.loads((tmp_path / "b.jsonl").read_text())["flagged"]

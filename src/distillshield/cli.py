@@ -315,12 +315,26 @@ def export(obj: Context, since, account_id, out_path) -> None:
               help="Share of ordinary accounts that may be flagged.")
 @click.option("--reference", "reference_path", type=click.Path(exists=True, dir_okay=False),
               help="Exchanges of ordinary accounts only (e.g. your own history) to set the threshold from, "
-                   "instead of the reference shipped with the model.")
+                   "instead of the scanned accounts themselves.")
+@click.option("--calibration", type=click.Choice(["population", "model"]), default="population", show_default=True,
+              help="Where thresholds come from without --reference: the scanned accounts (robust to a few "
+                   "percent of campaigns among them) or the simulator reference shipped with the model.")
+@click.option("--peer-groups", is_flag=True,
+              help="Calibrate each account against its peer group (chat or API, templated or free-form, volume, "
+                   "client) where the group is large enough, instead of against everyone.")
+@click.option("--feedback", "feedback_path", type=click.Path(exists=True, dir_okay=False),
+              help="An operator's word on accounts, JSONL: `accounts list --json` lines (policy allow: ordinary; "
+                   "a pinned level: confirmed campaign) or {\"account\", \"label\": benign|campaign}.")
+@click.option("--feedback-from-store", is_flag=True,
+              help="Take the operator's word from the store's account policies (see --db).")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False),
               help="Detector model JSON (default: the one shipped with DistillShield).")
 @click.option("--no-embeddings", is_flag=True, help="Skip the topic signal (faster; no sentence-embedding model).")
-def scan(exchanges_path, out_path, fpr, reference_path, model_path, no_embeddings) -> None:
+@click.pass_obj
+def scan(obj: Context, exchanges_path, out_path, fpr, reference_path, calibration, peer_groups, feedback_path,
+         feedback_from_store, model_path, no_embeddings) -> None:
     """Score every account of an exchange log for distillation, in time order as if live."""
+    from distillshield.detect.feedback import feedback_from_accounts
     from distillshield.detect.scan import scan as run_scan
 
     if not 0 < fpr < 1:
@@ -329,12 +343,15 @@ def scan(exchanges_path, out_path, fpr, reference_path, model_path, no_embedding
     def bad_line(item) -> None:
         click.echo(f"{exchanges_path}:{item.line_number}: skipped: {item.message}", err=True)
 
+    feedback = feedback_from_accounts(obj.store.list_accounts()) if feedback_from_store else None
     report = run_scan(exchanges_path, out_path, fpr=fpr, model_path=model_path, reference_path=reference_path,
-                      use_embeddings=not no_embeddings, on_bad_line=bad_line)
+                      calibration=calibration, peer_groups=peer_groups, feedback_path=feedback_path,
+                      feedback=feedback, use_embeddings=not no_embeddings, on_bad_line=bad_line)
     rate = report.exchanges / report.seconds if report.seconds else 0.0
+    source = report.calibration.get("source", "")
     click.echo(f"scanned {report.exchanges} exchanges of {len(report.verdicts)} accounts in {report.seconds:.1f} s "
-               f"({rate:.0f}/s); flagged {report.flagged} at fpr {fpr:g} (threshold {report.threshold:.3f}); "
-               f"{len(report.bad_lines)} bad lines skipped; wrote {Path(out_path)}", err=True)
+               f"({rate:.0f}/s); flagged {report.flagged} at fpr {fpr:g} (threshold {report.threshold:.3f}, "
+               f"calibrated on {source}); {len(report.bad_lines)} bad lines skipped; wrote {Path(out_path)}", err=True)
 
 
 # lab ------------------------------------------------------------------------

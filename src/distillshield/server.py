@@ -161,7 +161,8 @@ def run_detector(settings: Settings, store: Store, *, stop=None) -> None:
     from distillshield.detect.service import DetectorService
     from distillshield.gateway.alerts import AlertSender
     from distillshield.gateway.metrics import GatewayMetrics
-    from distillshield.gateway.policy import Policy, detector_parts
+    from distillshield.detect.feedback import feedback_from_accounts
+    from distillshield.gateway.policy import Policy, detector_parts, level_fprs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not settings.redis_url:
@@ -174,7 +175,8 @@ def run_detector(settings: Settings, store: Store, *, stop=None) -> None:
     if settings.alert_webhook_url:
         policy.alerts = AlertSender(settings.alert_webhook_url, on_result=policy.on_alert_result)
         policy.alerts.start()
-    scorer = RiskScorer(model, levels, embedder=embedder, link_every=max(1, settings.detect_link_every))
+    scorer = RiskScorer(model, levels, embedder=embedder, link_every=max(1, settings.detect_link_every),
+                        fprs=level_fprs(settings), feedback=lambda: feedback_from_accounts(store.list_accounts()))
     service = DetectorService(store, redis.Redis.from_url(settings.redis_url), scorer, prefix=settings.redis_prefix,
                               on_change=policy.on_level_change, replay_hours=settings.detect_replay_hours)
     stop = stop or threading.Event()

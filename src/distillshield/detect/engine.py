@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from distillshield.detect.calibration import CAMPAIGN, Calibration, calibrate, peer_traits
 from distillshield.detect.cluster import link_accounts
 from distillshield.detect.embed import PromptEmbedder
 from distillshield.detect.features import extract
@@ -41,11 +42,18 @@ class Verdict:
     cluster: str | None
     reasons: list[dict]
     requests: int
+    calibration: dict | None = None   # which population set this account's threshold (source, group, n_accounts)
+    operator: str | None = None       # the operator's word on the account, when given: benign or campaign
 
     def to_dict(self) -> dict:
-        return {"account": self.account, "score": round(self.score, 4), "flagged": self.flagged,
-                "flagged_after": self.flagged_after, "cluster": self.cluster, "reasons": self.reasons,
-                "requests": self.requests}
+        out = {"account": self.account, "score": round(self.score, 4), "flagged": self.flagged,
+               "flagged_after": self.flagged_after, "cluster": self.cluster, "reasons": self.reasons,
+               "requests": self.requests}
+        if self.calibration is not None:
+            out["calibration"] = self.calibration
+        if self.operator is not None:
+            out["operator"] = self.operator
+        return out
 
 
 @dataclass(slots=True)
@@ -62,7 +70,7 @@ class _Track:
     best_vector: object = None
     best_from_cluster: str | None = None
     flagged_after: int | None = None
-    history: list = field(default_factory=list)
+    history: list = field(default_factory=list)   # (requests seen, score) at each scoring, the account's or its cluster's
 
 
 class DetectionEngine:
@@ -83,6 +91,8 @@ class DetectionEngine:
         self.seen = 0
         self._due: list[_Checkpoint] = []
         self.snapshots: list[tuple[tuple[str, ...], int, object]] | None = None  # training mode only
+        self.calibration: Calibration | None = None
+        self.feedback: dict[str, str] = {}
 
     # feeding ----------------------------------------------------------------------------------------
     def observe(self, exchange: Exchange) -> None:
@@ -133,9 +143,10 @@ class DetectionEngine:
 
     def _consider(self, account: str, score: float, vector, cluster: str | None, count: int | None = None) -> None:
         track = self.tracks[account]
+        track.history.append((count or self.states[account].count, score))
         if score > track.best_score:
             track.best_score, track.best_vector, track.best_from_cluster = score, vector, cluster
-        if track.flagged_after is None and score >= self.threshold:
+        if track.flagged_after is None and score >= self.threshold_of(account):
             track.flagged_after = count or self.states[account].count
 
     def link(self) -> None:
@@ -160,9 +171,41 @@ class DetectionEngine:
             for member in members:
                 self._consider(member, score, vector, f"{cluster_id} ({len(members)} accounts linked by {rule})")
 
+    # calibration ------------------------------------------------------------------------------------
+    def population(self) -> list[tuple[str, dict[str, str], float]]:
+        """Every account, its peer traits and its best score so far: what a deployment calibration is drawn from."""
+        out = []
+        for name, state in self.states.items():
+            score = self.tracks[name].best_score
+            if score == float("-inf") and self.model is not None:   # not at a checkpoint yet: its score as of now
+                score = self.model.scorer.score(state.feature_vector())
+            out.append((name, peer_traits(state), score))
+        return out
+
+    def calibrate_on_population(self, fpr: float, *, source: str, **options) -> Calibration:
+        """Thresholds from the accounts seen (see ``calibration.py``), applied to every account's history."""
+        self.link()
+        calibration = calibrate(self.population(), fpr, source=source, feedback=self.feedback, **options)
+        self.apply_calibration(calibration)
+        return calibration
+
+    def apply_calibration(self, calibration: Calibration) -> None:
+        """Each account's threshold from its peer group; ``flagged_after`` replayed from its score history."""
+        self.calibration = calibration
+        for name, track in self.tracks.items():
+            threshold = calibration.threshold_for(peer_traits(self.states[name])).value
+            track.flagged_after = next((count for count, score in track.history if score >= threshold), None)
+
+    def threshold_of(self, account: str) -> float:
+        if self.calibration is None:
+            return self.threshold
+        return self.calibration.threshold_for(peer_traits(self.states[account])).value
+
     # results ----------------------------------------------------------------------------------------
     def verdicts(self) -> list[Verdict]:
         self.link()
+        if self.calibration is not None:   # the re-link may have raised cluster members' histories
+            self.apply_calibration(self.calibration)
         return [self.verdict(name) for name in sorted(self.states)]
 
     def verdict(self, account: str) -> Verdict:
@@ -170,9 +213,15 @@ class DetectionEngine:
         if track.best_vector is None:
             vector = state.feature_vector()
             track.best_score, track.best_vector = self.model.scorer.score(vector), vector
-        return Verdict(account=account, score=track.best_score, flagged=track.flagged_after is not None,
-                       flagged_after=track.flagged_after, cluster=self.cluster_of.get(account),
-                       reasons=self._reasons(state, track), requests=state.count)
+        operator = self.feedback.get(account)
+        flagged_after = track.flagged_after
+        if operator is not None:   # the operator's word overrides the score: allow never flags, a campaign always
+            flagged_after = None if operator != CAMPAIGN else (flagged_after or state.count)
+        return Verdict(account=account, score=track.best_score, flagged=flagged_after is not None,
+                       flagged_after=flagged_after, cluster=self.cluster_of.get(account),
+                       reasons=self._reasons(state, track), requests=state.count,
+                       calibration=self.calibration.describe(peer_traits(state)) if self.calibration else None,
+                       operator=operator)
 
     def _reasons(self, state: AccountState, track: _Track) -> list[dict]:
         evidence = state.evidence()

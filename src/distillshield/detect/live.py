@@ -44,10 +44,12 @@ from dataclasses import dataclass
 
 import orjson
 
+from distillshield.detect.calibration import BENIGN, Calibration, accounts_needed, calibrate, peer_traits
 from distillshield.detect.embed import PromptEmbedder
 from distillshield.detect.engine import DetectionEngine
+from distillshield.detect.feedback import feedback_from_accounts
 from distillshield.detect.scoring import DetectorModel
-from distillshield.errors import DistillShieldError
+from distillshield.errors import ConfigError, DistillShieldError
 from distillshield.records import Exchange
 from distillshield.store import Store
 
@@ -67,11 +69,12 @@ class AccountRisk:
     reasons: tuple
     flagged_after: int | None    # requests seen when the account first reached the lowest level
     requests: int
+    calibration: dict | None = None   # the population the lowest level's threshold came from
 
     def as_dict(self) -> dict:
         return {"account": self.account, "score": round(self.score, 4), "level": self.level,
                 "threshold": self.threshold, "cluster": self.cluster, "reasons": list(self.reasons),
-                "flagged_after": self.flagged_after, "requests": self.requests}
+                "flagged_after": self.flagged_after, "requests": self.requests, "calibration": self.calibration}
 
 
 @dataclass(frozen=True)
@@ -85,15 +88,35 @@ class Replay:
 LevelChange = Callable[[str, AccountRisk], None]   # (old level, new risk)
 
 
+Feedback = Callable[[], dict]   # () -> {account: "benign" | "campaign"}: the operator's word, read when recalibrating
+
+
 class RiskScorer:
-    """The engine and the rule that turns its scores into risks to publish (runs where detection runs)."""
+    """The engine and the rule that turns its scores into risks to publish (runs where detection runs).
+
+    With ``fprs`` (level, false-positive rate), each level's threshold is drawn from the accounts the
+    engine has seen (the store's history it warmed with, then live traffic), re-drawn every
+    ``recalibrate_every`` exchanges, exactly as ``scan`` draws it from the accounts it reads; the operator's
+    word (``feedback``) counts as in ``scan``. Until the accounts seen support a level's rate, that level
+    keeps the threshold it was given (the model's shipped reference), and says so.
+    """
 
     def __init__(self, model: DetectorModel, levels: list[tuple[str, float]], *,
-                 embedder: PromptEmbedder | None = None, link_every: int = 2000):
+                 embedder: PromptEmbedder | None = None, link_every: int = 2000,
+                 fprs: list[tuple[str, float]] | None = None, feedback: Feedback | None = None,
+                 recalibrate_every: int | None = None, peer_groups: bool = False):
         self.levels = levels
+        self.fprs = [(name, fpr) for name, fpr in (fprs or []) if fpr > 0]
+        self.feedback = feedback
+        self.peer_groups = peer_groups
+        self.recalibrate_every = recalibrate_every or link_every
         lowest = min((threshold for _, threshold in levels), default=float("inf"))
         self.engine = DetectionEngine(model, embedder=embedder, threshold=lowest, link_every=link_every)
-        self._published: dict[str, float] = {}
+        self.calibrations: dict[str, Calibration] = {}
+        self._fallback = {"source": "the reference shipped with the model", "group": "all",
+                          "n_accounts": len(model.benign_max_scores)}
+        self._published: dict[str, tuple[float, str]] = {}
+        self._accounts_for_first = min((accounts_needed(fpr) for _, fpr in self.fprs), default=0)
 
     def process(self, exchanges: Iterable[Exchange]) -> tuple[int, list[AccountRisk]]:
         """Observe exchanges, score the accounts due; returns (exchanges seen, risks that changed)."""
@@ -101,6 +124,7 @@ class RiskScorer:
         count = 0
         touched: set[str] = set()
         links_before = engine.seen // engine.link_every
+        calibrations_before = engine.seen // self.recalibrate_every
         for exchange in exchanges:
             count += 1
             if exchange.account == "anonymous" or not exchange.endpoint.startswith("/v1/"):
@@ -110,7 +134,33 @@ class RiskScorer:
         engine.score_due()
         if engine.seen // engine.link_every != links_before:   # a re-link may have raised any cluster member
             touched.update(engine.cluster_of)
+        due = engine.seen // self.recalibrate_every != calibrations_before
+        first = not self.calibrations and len(engine.states) >= self._accounts_for_first
+        if self.fprs and (due or first):
+            if self.recalibrate():
+                touched.update(engine.states)
+            elif first:
+                self._accounts_for_first = len(engine.states) * 2   # not yet supported: try again with more
         return count, self._changed(touched)
+
+    def recalibrate(self) -> bool:
+        """Draw each level's threshold from the accounts seen; True when any level could be drawn."""
+        engine = self.engine
+        engine.link()
+        engine.feedback = self.feedback() if self.feedback is not None else {}
+        population = engine.population()
+        drawn = {}
+        for name, fpr in self.fprs:
+            try:
+                drawn[name] = calibrate(population, fpr, feedback=engine.feedback, peer_groups=self.peer_groups,
+                                        source=f"the accounts seen live and in the store's history")
+            except ConfigError:
+                continue   # too few accounts for this rate yet: the level keeps its shipped threshold
+        self.calibrations = drawn
+        lowest = min(self.levels, key=lambda level: level[1], default=None)
+        if lowest is not None and lowest[0] in drawn:
+            engine.apply_calibration(drawn[lowest[0]])   # flagged_after: when the drawn threshold was first reached
+        return bool(drawn)
 
     def _changed(self, accounts: Iterable[str]) -> list[AccountRisk]:
         engine = self.engine
@@ -118,19 +168,37 @@ class RiskScorer:
         for account in accounts:
             track = engine.tracks[account]
             score = track.best_score
-            if score == float("-inf") or self._published.get(account) == score:
+            if score == float("-inf"):
                 continue
-            self._published[account] = score
-            level, threshold = self.level_for(score)
+            traits = peer_traits(engine.states[account]) if self.calibrations else None
+            level, threshold = self.level_for(score, traits, engine.feedback.get(account))
+            if self._published.get(account) == (score, level):
+                continue
+            self._published[account] = (score, level)
             verdict = engine.verdict(account)
             changed.append(AccountRisk(account=account, score=score, level=level, threshold=threshold,
                                        cluster=engine.cluster_of.get(account), reasons=tuple(verdict.reasons),
-                                       flagged_after=track.flagged_after, requests=engine.states[account].count))
+                                       flagged_after=track.flagged_after, requests=engine.states[account].count,
+                                       calibration=self._described(traits)))
         return changed
 
-    def level_for(self, score: float) -> tuple[str, float | None]:
+    def _described(self, traits: dict | None) -> dict:
+        lowest = min(self.levels, key=lambda level: level[1], default=None)
+        if lowest is None or traits is None or lowest[0] not in self.calibrations:
+            return self._fallback
+        return self.calibrations[lowest[0]].describe(traits)
+
+    def threshold_of(self, name: str, threshold: float, traits: dict | None) -> float:
+        calibration = self.calibrations.get(name)
+        return calibration.threshold_for(traits).value if calibration is not None and traits else threshold
+
+    def level_for(self, score: float, traits: dict | None = None, operator: str | None = None
+                  ) -> tuple[str, float | None]:
         level, reached = "none", None
+        if operator == BENIGN:   # the operator allowed it: the policy override acts; the detector stays quiet
+            return level, reached
         for name, threshold in self.levels:
+            threshold = self.threshold_of(name, threshold, traits)
             if score >= threshold:
                 level, reached = name, threshold
         return level, reached
@@ -146,9 +214,12 @@ class LiveDetector:
 
     def __init__(self, model: DetectorModel, levels: list[tuple[str, float | None]], *,
                  embedder: PromptEmbedder | None = None, queue_size: int = 100_000, queue_bytes: int = 256 << 20,
-                 on_change: LevelChange | None = None, link_every: int = 2000):
+                 on_change: LevelChange | None = None, link_every: int = 2000,
+                 fprs: list[tuple[str, float]] | None = None, feedback: Feedback | None = None):
         self.model = model
         self.levels = [(name, threshold) for name, threshold in levels if threshold is not None]
+        self.fprs = fprs            # (level, rate): thresholds drawn from the accounts seen (see RiskScorer)
+        self.feedback = feedback    # the operator's word, in this process; the detector's process reads the store
         self.embedder = embedder
         self.link_every = link_every
         self.on_change = on_change
@@ -217,7 +288,7 @@ class LiveDetector:
         from_child, outbox = context.Pipe(duplex=False)
         process = context.Process(target=_serve, name="distillshield-detector", daemon=True,
                                   args=(inbox, outbox, self.model, self.levels, self.embedder, self.link_every,
-                                        replay, os.getpid()))
+                                        replay, os.getpid(), self.fprs))
         try:
             process.start()
         except Exception:
@@ -275,7 +346,8 @@ class LiveDetector:
         """Observe exchanges in the calling thread and publish what changed (tests and tools; the gateway
         feeds the process instead). Level changes are reported unless ``replaying``."""
         if self._local is None:
-            self._local = RiskScorer(self.model, self.levels, embedder=self.embedder, link_every=self.link_every)
+            self._local = RiskScorer(self.model, self.levels, embedder=self.embedder, link_every=self.link_every,
+                                     fprs=self.fprs, feedback=self.feedback)
         count, risks = self._local.process(exchanges)
         if replaying:
             self.replayed += count
@@ -400,10 +472,11 @@ def decode_records(records: Iterable[bytes | str]) -> Iterator[Exchange]:
 
 # the detector's process ---------------------------------------------------------------------------------
 def _serve(inbox, outbox, model: DetectorModel, levels: list[tuple[str, float]], embedder, link_every: int,
-           replay: Replay | None, parent_pid: int) -> None:
+           replay: Replay | None, parent_pid: int, fprs: list[tuple[str, float]] | None = None) -> None:
     """The detector's process: warm up, then one message in (a batch), one message out (what changed)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the gateway, which drains and stops us
-    scorer = RiskScorer(model, levels, embedder=embedder, link_every=link_every)
+    feedback = _store_feedback(replay.store_url) if replay is not None else None
+    scorer = RiskScorer(model, levels, embedder=embedder, link_every=link_every, fprs=fprs, feedback=feedback)
     try:
         if replay is not None and not _warm(scorer, replay, outbox, parent_pid):
             return
@@ -425,6 +498,20 @@ def _serve(inbox, outbox, model: DetectorModel, levels: list[tuple[str, float]],
             outbox.send(("done", len(records), risks, time.perf_counter() - started, error))
     except (BrokenPipeError, ConnectionResetError):   # the gateway is gone
         return
+
+
+def _store_feedback(store_url: str) -> Feedback:
+    """The operator's word from the store's account policies, read afresh at each recalibration."""
+    def read() -> dict:
+        store = Store(store_url)
+        try:
+            return feedback_from_accounts(store.list_accounts())
+        except Exception:
+            log.exception("reading operators' account policies for calibration failed; calibrating without them")
+            return {}
+        finally:
+            store.close()
+    return read
 
 
 def _warm(scorer: RiskScorer, replay: Replay, outbox, parent_pid: int) -> bool:

@@ -9,11 +9,15 @@ from pathlib import Path
 
 import orjson
 
+from distillshield.detect.calibration import Calibration, GroupThreshold, calibrate
 from distillshield.detect.embed import PromptEmbedder
 from distillshield.detect.engine import DetectionEngine, Verdict
+from distillshield.detect.feedback import read_feedback
 from distillshield.detect.scoring import DetectorModel
-from distillshield.detect.training import benign_max_scores
+from distillshield.errors import ConfigError
 from distillshield.records import BadLine, Exchange, read_exchanges
+
+CALIBRATIONS = ("population", "model")
 
 
 @dataclass
@@ -44,17 +48,15 @@ def read_in_time_order(path: str | Path, on_bad_line: Callable[[BadLine], None] 
     return exchanges
 
 
-def calibrated_on(model: DetectorModel, reference: list[Exchange], embedder: PromptEmbedder | None,
-                  description: str) -> DetectorModel:
-    """The model with its thresholds drawn from ``reference``, traffic the operator knows to be ordinary."""
-    accounts = {exchange.account for exchange in reference}
-    scores = benign_max_scores(reference, model.scorer, accounts, embedder)
-    return model.with_reference(scores, description)
-
-
 def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: DetectorModel | None = None,
          model_path: str | Path | None = None, reference_path: str | Path | None = None,
-         use_embeddings: bool = True, on_bad_line: Callable[[BadLine], None] | None = None) -> ScanReport:
+         calibration: str = "population", feedback_path: str | Path | None = None,
+         feedback: dict[str, str] | None = None, peer_groups: bool = False, use_embeddings: bool = True,
+         on_bad_line: Callable[[BadLine], None] | None = None) -> ScanReport:
+    """Score every account of ``path``; thresholds from the scanned population (default), the operator's
+    ``reference_path`` (ordinary accounts only), or the model's shipped reference (``calibration="model"``)."""
+    if calibration not in CALIBRATIONS:
+        raise ConfigError(f"calibration must be one of {', '.join(CALIBRATIONS)}, got {calibration!r}")
     report = ScanReport()
     started = time.perf_counter()
 
@@ -65,15 +67,30 @@ def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: De
 
     model = model or DetectorModel.load(model_path)
     embedder = PromptEmbedder() if use_embeddings and model.uses_embeddings else None
-    if reference_path:
-        model = calibrated_on(model, read_in_time_order(reference_path), embedder, str(reference_path))
+    feedback = {**(feedback or {}), **(read_feedback(feedback_path) if feedback_path else {})}
     exchanges = read_in_time_order(path, bad_line)
-    engine = DetectionEngine(model, fpr=fpr, embedder=embedder)
+    engine = DetectionEngine(model, fpr=fpr, embedder=embedder, threshold=float("inf"))
+    engine.feedback = feedback
     engine.observe_all(exchanges)
+    if reference_path:
+        reference = DetectionEngine(model, embedder=embedder, threshold=float("inf"))
+        reference.observe_all(read_in_time_order(reference_path))
+        reference.link()
+        found = calibrate(reference.population(), fpr, source=f"the reference accounts of {reference_path}",
+                          peer_groups=peer_groups, clean=True)
+    elif calibration == "model":
+        shipped = model.threshold(fpr)
+        found = Calibration(fpr=fpr, source="the reference shipped with the model", groups={"all": GroupThreshold(
+            "all", shipped.value_, shipped.reference_accounts_, shipped.method_)})
+    else:
+        engine.link()
+        found = calibrate(engine.population(), fpr, source=f"the scanned accounts of {path}", feedback=feedback,
+                          peer_groups=peer_groups)
+    engine.apply_calibration(found)
+    report.calibration = found.to_dict()
     report.verdicts = engine.verdicts()
     report.exchanges = len(exchanges)
-    report.threshold = engine.threshold
-    report.calibration = model.threshold(fpr).to_dict()
+    report.threshold = found.groups["all"].value
     with open(out_path, "wb") as out:
         for verdict in sorted(report.verdicts, key=lambda v: -v.score):
             out.write(orjson.dumps(verdict.to_dict()) + b"\n")

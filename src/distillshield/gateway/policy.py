@@ -328,6 +328,12 @@ def detector_parts(settings: Settings, *, model=None, embedder="auto"):
     return model, levels, embedder
 
 
+def level_fprs(settings: Settings) -> list[tuple[str, float]]:
+    """(level, false-positive rate) of each action level: the live detector draws their thresholds from the
+    accounts it has seen once there are enough of them (detect/calibration.py)."""
+    return [(level, getattr(settings, f"policy_{level}_fpr")) for level in ACTION_LEVELS]
+
+
 def make_live_detector(settings: Settings, policy: Policy, *, model=None, embedder="auto") -> LiveDetector | None:
     """The live detector the settings ask for, or None (detection off, or no model to detect with)."""
     parts = detector_parts(settings, model=model, embedder=embedder)
@@ -336,7 +342,8 @@ def make_live_detector(settings: Settings, policy: Policy, *, model=None, embedd
     model, levels, embedder = parts
     detector = LiveDetector(model, levels, embedder=embedder, queue_size=settings.detect_queue_size,
                             queue_bytes=settings.detect_queue_bytes,
-                            on_change=policy.on_level_change, link_every=max(1, settings.detect_link_every))
+                            on_change=policy.on_level_change, link_every=max(1, settings.detect_link_every),
+                            fprs=level_fprs(settings))
     described = ", ".join(f"{name} >= {threshold:.3f}" for name, threshold in detector.levels) or "no level"
     log.info("live detection on: %s", described)
     return detector
