@@ -128,18 +128,24 @@ litellm_settings:
 
 
 # ---- load generator (runs in its own process) ----------------------------------------------------------
-async def generate_load(url: str, key: str, concurrency: int, requests: int, stream: bool) -> dict:
+async def generate_load(url: str | list[str], key: str, concurrency: int, requests: int, stream: bool) -> dict:
+    """Send ``requests`` chat completions from ``concurrency`` clients (to several URLs in turn, when given a
+    list: replicas without a load balancer); throughput and latency to the last byte."""
     import aiohttp
+    urls = [url] if isinstance(url, str) else url
     body = json.dumps({**BODY, "stream": stream}).encode()
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     latencies: list[float] = []
     failures = 0
+    sent = 0
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
         async def one():
-            nonlocal failures
+            nonlocal failures, sent
+            target = urls[sent % len(urls)]
+            sent += 1
             started = time.perf_counter()
-            async with session.post(url, data=body, headers=headers) as response:
+            async with session.post(target, data=body, headers=headers) as response:
                 await response.read()
                 if response.status != 200:
                     failures += 1

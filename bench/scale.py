@@ -36,46 +36,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gateway_overhead import PYTHON, free_port, start_mock, wait_ready
+from gateway_overhead import PYTHON, free_port, generate_load, start_mock, wait_ready
 
-BODY = {"model": "mock", "messages": [{"role": "user", "content": "Say something short about benchmarks."}],
-        "max_tokens": 32}
 POSTGRES = "postgresql://127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-async def generate_load(urls: list[str], key: str, concurrency: int, requests: int) -> dict:
-    import aiohttp
-    body = json.dumps(BODY).encode()
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    latencies: list[float] = []
-    failures = 0
-    sent = 0
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
-        async def one():
-            nonlocal failures, sent
-            url = urls[sent % len(urls)]
-            sent += 1
-            started = time.perf_counter()
-            async with session.post(url, data=body, headers=headers) as response:
-                await response.read()
-                failures += response.status != 200
-            latencies.append(time.perf_counter() - started)
-
-        for _ in range(min(20, requests)):
-            await one()
-        latencies.clear()
-        queue = iter(range(requests))
-
-        async def worker():
-            for _ in queue:
-                await one()
-        started = time.perf_counter()
-        await asyncio.gather(*[worker() for _ in range(concurrency)])
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {"throughput": requests / elapsed, "p50_ms": 1000 * latencies[len(latencies) // 2],
-            "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], "failures": failures}
 
 
 def run_load(urls: list[str], key: str, concurrency: int, requests: int) -> dict:
@@ -265,7 +229,7 @@ def report(results: dict) -> str:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--load":
         urls, key, concurrency, requests = sys.argv[2:6]
-        print(json.dumps(asyncio.run(generate_load(json.loads(urls), key, int(concurrency), int(requests)))))
+        print(json.dumps(asyncio.run(generate_load(json.loads(urls), key, int(concurrency), int(requests), False))))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
@@ -279,8 +243,7 @@ def main() -> None:
     if args.detector_seconds > 0:
         results["detector"] = measure_detector(args.detector_rate, args.detector_seconds)
     if args.no_replicas:
-        detector = results["detector"]
-        print(json.dumps(detector, indent=1))
+        print(json.dumps(results.get("detector"), indent=1))
         if args.json_path:
             Path(args.json_path).write_text(json.dumps(results, indent=1))
         return

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 
+import httpx
 import uvicorn
 
 
@@ -39,3 +42,18 @@ class ServerThread:
     def __exit__(self, *_exc) -> None:
         self.server.should_exit = True
         self.thread.join(30)
+
+
+def serve_process(port: int, *args: str, cwd=None) -> subprocess.Popen:
+    """``distillshield ARGS`` (a ``serve`` on ``port``) in its own process, once its /health answers."""
+    process = subprocess.Popen([sys.executable, "-m", "distillshield", *args], cwd=cwd,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the gateway on port {port} did not start")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import time
 
 import httpx
 import orjson
-import pytest
 from starlette.testclient import TestClient
 
 from distillshield.console import standalone_app

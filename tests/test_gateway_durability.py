@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from servers import free_port
+from servers import free_port, serve_process
 
 CHAT = {"model": "fast", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -25,19 +24,9 @@ def cli(db: str, *args: str) -> str:
 
 def start(db: str, upstream: str, port: int, spool: str) -> subprocess.Popen:
     # a minute between writes: every record is still in the writer's memory when the process is killed
-    process = subprocess.Popen([sys.executable, "-m", "distillshield", "--db", db, "-s", "log_flush_ms", "60000",
-                                "-s", "log_batch_size", "100000", "-s", "detect", "false", "-s", "spool", spool,
-                                "serve", "--port", str(port), "--upstream", upstream],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the gateway did not start")
+    return serve_process(port, "--db", db, "-s", "log_flush_ms", "60000", "-s", "log_batch_size", "100000",
+                         "-s", "detect", "false", "-s", "spool", spool, "serve", "--port", str(port),
+                         "--upstream", upstream)
 
 
 def answered_ids(port: int, key: str, requests: int) -> list[str]:

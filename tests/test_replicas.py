@@ -15,7 +15,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from servers import free_port
+from servers import free_port, serve_process
 
 POSTGRES = "postgresql://127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -57,20 +57,9 @@ class Replicas:
                               capture_output=True, text=True, cwd=self.folder).stdout
 
     def start(self, port: int) -> subprocess.Popen:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "distillshield", "--db", self.db, "-s", "redis_url", REDIS_URL,
-             "-s", "redis_prefix", self.prefix, "-s", "detect", "false", "-s", "log_flush_ms", "30000", *self.extra,
-             "serve", "--port", str(port), "--upstream", self.upstream],
-            cwd=self.folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    return process
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        process.kill()
-        raise RuntimeError("a replica did not start")
+        return serve_process(port, "--db", self.db, "-s", "redis_url", REDIS_URL, "-s", "redis_prefix", self.prefix,
+                             "-s", "detect", "false", "-s", "log_flush_ms", "30000", *self.extra,
+                             "serve", "--port", str(port), "--upstream", self.upstream, cwd=self.folder)
 
     def post(self, replica: int, key: str, body: dict, headers: dict | None = None) -> httpx.Response:
         return httpx.post(f"http://127.0.0.1:{self.ports[replica]}/v1/chat/completions", json=body, timeout=30,

@@ -125,8 +125,7 @@ class Console:
         async def endpoint(request: Request) -> Response:
             began = time.perf_counter()
             if _has_nul(request):
-                return self._secure(self.render("error.html", request, None, status=400,
-                                                message="This address holds a NUL character."), began)
+                return self._nul_refused(request, began)
             session = await asyncio.to_thread(self._session, request)
             if session is None:
                 target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
@@ -145,8 +144,7 @@ class Console:
         async def endpoint(request: Request) -> Response:
             began = time.perf_counter()
             if _has_nul(request):
-                return self._secure(self.render("error.html", request, None, status=400,
-                                                message="This address holds a NUL character."), began)
+                return self._nul_refused(request, began)
             session = await asyncio.to_thread(self._session, request)
             if session is None:
                 return self._secure(self.render("error.html", request, None, status=401,
@@ -164,6 +162,10 @@ class Console:
             return self._secure(response, began)
 
         return endpoint
+
+    def _nul_refused(self, request: Request, began: float) -> Response:
+        return self._secure(self.render("error.html", request, None, status=400,
+                                        message="This address holds a NUL character."), began)
 
     def _secure(self, response: Response, began: float) -> Response:
         response.headers.update(_HEADERS)

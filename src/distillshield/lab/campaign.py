@@ -40,7 +40,7 @@ from distillshield.lab.harvest import (
 )
 from distillshield.lab.report import write_report
 from distillshield.lab.student import (
-    Example, Fidelity, Student, StudentConfig, Tokens, TrainConfig, fidelity, generate, save_student, train,
+    Fidelity, Student, StudentConfig, Tokens, TrainConfig, fidelity, generate, save_student, train,
 )
 from distillshield.records import Exchange, Settings, format_ts, read_toml, write_exchanges
 
