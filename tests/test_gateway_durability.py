@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -70,3 +71,18 @@ def test_kill_9_loses_no_answered_exchange(tmp_path, fake_upstream, spool):
     assert sorted(stored) == sorted(answered)       # each answered exchange exactly once
     assert not list((tmp_path / "gw.db.spool").glob("*.spool")) or all(
         path.stat().st_size == 0 for path in (tmp_path / "gw.db.spool").glob("*.spool"))
+
+
+def test_only_the_end_of_a_stream_waits_for_its_record(gateway):
+    """Each chunk leaves as it comes (the first token is not held back); only the one carrying [DONE] waits."""
+    started = time.monotonic()
+    arrivals = []
+    with httpx.stream("POST", gateway.api_url + "/chat/completions", headers=gateway.headers(), timeout=30,
+                      json={"model": "slow-400", "messages": [{"role": "user", "content": "hi"}], "stream": True}) as r:
+        for chunk in r.iter_raw():
+            arrivals.append((time.monotonic() - started, chunk))
+    first_word = next(at for at, chunk in arrivals if b"Hello" in chunk)
+    # 9 words, 400 ms apart: the first comes at 0.4 s (holding each chunk for the next would make it 0.8 s)
+    assert first_word < 0.65 and arrivals[-1][0] > 3.0
+    assert b"[DONE]" in arrivals[-1][1]
+    assert gateway.records()[0]["response"]["choices"][0]["message"]["content"].startswith("Hello there")

@@ -55,6 +55,7 @@ _REFUSAL_REASONS = {400: "invalid_request", 401: "auth", 403: "forbidden", 404: 
                     413: "body_too_large", 429: "rate_limit"}
 _POLICY_CODES = ("blocked_by_policy", "hardened_by_policy")
 _USER_AGENT_KEPT = 512
+_DONE = b"[DONE]"
 _COUNTED_REFUSALS = (400, 401, 403, 404, 405, 413)   # the gateway's refusals, before any limit counts a request
 
 
@@ -391,16 +392,22 @@ class Gateway:
         return validator(parse_json_object(body), max_n=self.settings.max_n)
 
     async def _relay(self, reply: StreamReply, call: Call, ticket: Ticket) -> AsyncIterator[bytes]:
-        """The stream's chunks, each held back until the next arrives, so that the exchange is recorded
-        (spooled) before the last one leaves."""
+        """The stream's chunks as they come, except the one that ends it (``[DONE]``): that one leaves only
+        once the exchange is recorded (spooled), so that an answer a client saw complete is never lost."""
         chunks = call.stream_chunks = []
         held = None
+        tail = b""
         try:
             async for chunk in reply.chunks:
-                if held is not None:
+                if held is not None:        # more came after the end marker: the end was not the end
                     yield held
+                    held = None
                 chunks.append(chunk)
-                held = chunk
+                if _DONE in tail + chunk:
+                    held = chunk
+                else:
+                    yield chunk
+                tail = chunk[-len(_DONE):]
         except DistillShieldError as exc:
             call.fail(exc)
             event = error_event(exc)
