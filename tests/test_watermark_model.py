@@ -127,6 +127,7 @@ def test_cli_detects_attributes_rotates_and_commits(tmp_path, tokenizer, words):
     result = runner.invoke(main, [*base, "watermark", "detect", "--attribute", "--input", str(tmp_path / "answer.txt")])
     line = orjson.loads(result.stdout)
     assert line["account"] == "acct_42" and line["account_p_value"] < 1e-3 and line["keys_tested"] == 100
+    assert line["p_value"] == line["account_p_value"] >= line["best_key_p_value"]    # the headline is corrected
 
     (tmp_path / "accounts.txt").write_text("acct_1\nacct_42\nacct_7\n")
     result = runner.invoke(main, [*base, "watermark", "detect", "--attribute", "--accounts", str(tmp_path / "accounts.txt")],

@@ -547,11 +547,15 @@ def watermark_detect(obj: Context, inputs, scheme_spec, key_file, account_id, at
                 continue
             found = attribute_tokens(tokenize(item.text, tokenizer), keys if attribute else
                                      {account: master.account_keys(account)}, scheme)
-            line = {"source": item.source, **found.detection.as_dict()}
+            detection = found.detection.as_dict()
             if attribute:
-                line.update(account=found.account, account_p_value=found.account_p_value, keys_tested=found.keys_tested)
+                # the headline is the evidence corrected for every key tested; the best key's own p-value is a
+                # minimum over keys_tested keys and says so in its name
+                line = {"source": item.source, "p_value": found.account_p_value, "account": found.account,
+                        "keys_tested": found.keys_tested, "best_key_p_value": detection.pop("p_value"),
+                        **detection, "account_p_value": found.account_p_value}
             else:
-                line.update(p_value=found.account_p_value, account=account)
+                line = {"source": item.source, **detection, "p_value": found.account_p_value, "account": account}
             click.echo(orjson.dumps(line))
 
 
