@@ -199,7 +199,7 @@ def measure(config: Config) -> dict:
                 for name, (url, key) in targets.items():
                     rounds[name].append(run_load(url, key, concurrency, config.requests_for(concurrency), stream))
             for name in targets:
-                results[name][cell] = _summarise(rounds[name], rounds["direct"])
+                results[name][cell] = summarise(rounds[name], rounds["direct"])
             print(f"measured {cell}", flush=True)
         return {"targets": list(targets), "cells": results, "cores": os.cpu_count(), "rounds": config.rounds,
                 "litellm_version": _litellm_version(binary) if binary else None}
@@ -211,7 +211,8 @@ def measure(config: Config) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _summarise(rounds: list[dict], direct_rounds: list[dict]) -> dict:
+def summarise(rounds: list[dict], direct_rounds: list[dict]) -> dict:
+    """Medians over rounds of a target's figures, and of its latency minus the direct one of each round."""
     median = statistics.median
     return {"throughput": median(r["throughput"] for r in rounds), "p50_ms": median(r["p50_ms"] for r in rounds),
             "p99_ms": median(r["p99_ms"] for r in rounds),

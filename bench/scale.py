@@ -36,7 +36,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gateway_overhead import PYTHON, free_port, generate_load, start_mock, wait_ready
+from gateway_overhead import PYTHON, free_port, generate_load, start_mock, summarise, wait_ready
 
 POSTGRES = "postgresql://127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -104,7 +104,7 @@ def measure(rounds: int, scale: float) -> dict:
                 for name, (target_urls, target_key) in targets.items():
                     measured[name].append(run_load(target_urls, target_key, concurrency, requests))
             for name in targets:
-                results[name][f"c{concurrency}"] = _summarise(measured[name], measured["direct"])
+                results[name][f"c{concurrency}"] = summarise(measured[name], measured["direct"])
             print(f"measured concurrency {concurrency}", flush=True)
         return {"cells": results, "rounds": rounds, "cores": os.cpu_count()}
     finally:
@@ -191,15 +191,6 @@ def _lag(client, prefix: str) -> float:
     checkpoint = client.get(f"{prefix}:detector:checkpoint")
     last_ts = json.loads(checkpoint).get("last_ts", 0.0) if checkpoint else 0.0
     return time.time() - last_ts if last_ts else float("inf")
-
-
-def _summarise(rounds: list[dict], direct: list[dict]) -> dict:
-    median = statistics.median
-    return {"throughput": median(r["throughput"] for r in rounds), "p50_ms": median(r["p50_ms"] for r in rounds),
-            "p99_ms": median(r["p99_ms"] for r in rounds),
-            "added_p50_ms": median(r["p50_ms"] - d["p50_ms"] for r, d in zip(rounds, direct)),
-            "added_p99_ms": median(r["p99_ms"] - d["p99_ms"] for r, d in zip(rounds, direct)),
-            "failures": sum(r["failures"] for r in rounds)}
 
 
 def report(results: dict) -> str:
