@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from scipy.stats import binom
 
-from detect_helpers import stream_of
+from detect_helpers import exchange, stream_of
 from distillshield.cli import main
 from distillshield.detect import DetectionEngine, DetectorModel, DistillationScorer
 from distillshield.detect.calibration import (BENIGN, CAMPAIGN, accounts_needed, calibrate, peer_traits,
@@ -52,6 +52,23 @@ def test_a_few_percent_of_campaigns_barely_move_the_threshold():
     assert 0 <= mixed - clean < 1.5
     assert 1e-3 / 3 <= (fresh >= mixed).mean() <= 1e-3 * 1.5
     assert (campaigns >= mixed).mean() >= 0.9
+
+
+def test_a_population_most_of_which_ties_at_one_score_still_holds_its_rate():
+    """85% of accounts at one score (young accounts do): the censoring point is the tie itself. The threshold
+    must not fall to just above the tie, which would flag every account above it (15% here)."""
+    rng = np.random.default_rng(5)
+
+    def draw(n):
+        return np.where(rng.random(n) < 0.85, -5.0, rng.exponential(1.0, n) - 5.0 + 1e-6)
+
+    fresh = draw(200_000)
+    rates = []
+    for _ in range(20):
+        value, method = robust_threshold(draw(600), 1e-3)    # too few accounts for the conformal bound at 1e-3
+        assert "nothing censored" in method
+        rates.append(float((fresh >= value).mean()))
+    assert np.median(rates) <= 2 * 1e-3
 
 
 def test_the_threshold_stays_above_accounts_the_operator_allowed():
@@ -117,9 +134,9 @@ def _population_log(path, ordinary: int = 120):
     """Ordinary accounts, a few of which ask for log-probabilities now and then, and two harvesters."""
     with open(path, "wb") as out:
         for index in range(ordinary):
-            asks = index % 10 == 0
-            write_exchanges(out, stream_of(f"user{index:03d}", CHATTY, gap=600.0, start=index,
-                                           logprobs=asks and index % 20 == 0))
+            asks = index % 10 == 0      # every tenth account, on one request in four
+            write_exchanges(out, [exchange(f"user{index:03d}", prompt, at=index + turn * 600.0,
+                                           logprobs=asks and turn % 4 == 0) for turn, prompt in enumerate(CHATTY)])
         write_exchanges(out, stream_of("harvester", CHATTY * 3, logprobs=True))
         write_exchanges(out, stream_of("tool", CHATTY * 3, logprobs=True, start=7))
 

@@ -104,9 +104,16 @@ def robust_threshold(scores: np.ndarray, fpr: float, *, known_benign: np.ndarray
     base = float(np.median(scores))
     share_above = max(float((scores > base).mean()), 1.0 / len(scores))
     mean_excess = _censored_mean_excess(scores, known, base, 0.0 if clean else CENSORED_SHARE)
-    value = base + mean_excess * math.log(max(share_above / fpr, 1.0))
     method = ("exponential tail over the median of a clean reference" if clean
               else f"exponential tail over the median, top {CENSORED_SHARE:.0%} censored")
+    if mean_excess is None:
+        # Most accounts tie at one score (young accounts do), so the censoring point is the median itself and
+        # every score above it would be censored: nothing left to fit (the old estimate, a spread of ~0, put
+        # the threshold just above the tie and flagged every account above it). Fitted uncensored instead:
+        # campaigns then lengthen the tail, which only raises the threshold.
+        mean_excess = _censored_mean_excess(scores, known, base, 0.0)
+        method = "exponential tail over the median, nothing censored (most accounts share one score)"
+    value = base + mean_excess * math.log(max(share_above / fpr, 1.0))
     rank = math.ceil((1 - fpr) * (len(scores) + 1))
     if rank <= len(scores):
         # The conformal quantile of the whole population: campaigns among it only raise it (the ordinary
@@ -124,14 +131,17 @@ def robust_threshold(scores: np.ndarray, fpr: float, *, known_benign: np.ndarray
     return value, method
 
 
-def _censored_mean_excess(scores: np.ndarray, known: np.ndarray, base: float, share: float) -> float:
+def _censored_mean_excess(scores: np.ndarray, known: np.ndarray, base: float, share: float) -> float | None:
     """The exponential's mean excess over ``base`` (maximum likelihood), the unknown accounts above the
-    top ``share`` counted only as being above that point."""
+    top ``share`` counted only as being above that point; None when every account above ``base`` is censored
+    while some lie above it (nothing to fit)."""
     point = float(np.quantile(scores, 1 - share))
     over = scores > base
     is_censored = (~known[over]) & (scores[over] > point)
     excess = np.where(is_censored, point, scores[over]) - base
     exact = int((~is_censored).sum())
+    if exact == 0 and over.any():
+        return None
     return max(float(excess.sum()) / max(exact, 1), _MIN_SPREAD)
 
 
