@@ -7,6 +7,7 @@ same sources, and evaluated on prompt sources and seeds it never saw. Without
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from distillshield.lab.kinds import KINDS
@@ -44,3 +45,23 @@ def simulation(seed: int, role: str, *, scale: float = 1.0, days: float = 3.0, b
 
 def labels_of(sim: Simulation) -> dict[str, dict]:
     return {row["account"]: row for row in sim.labels}
+
+
+def read_labels(path: Path) -> dict[str, dict]:
+    """account -> {distill, kind, campaign}, whichever of the two label formats the file uses: the simulator's
+    ``{"account", "label", "kind", "campaign"}`` or the generators' ``{"account", "kind", "campaign": bool,
+    "campaign_id"}``."""
+    out = {}
+    for line in Path(path).read_text().splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if "label" in row:
+            distill = row["label"] == "distill"
+            campaign = row.get("campaign") if distill else None
+        else:
+            distill = bool(row.get("campaign"))
+            campaign = row.get("campaign_id") if distill else None
+        out[row["account"]] = {"distill": distill, "kind": row.get("kind", "?"),
+                               "campaign": f"{campaign}" if campaign is not None else None}
+    return out

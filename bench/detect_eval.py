@@ -33,6 +33,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from detect_common import read_labels  # noqa: E402
 
 from distillshield.detect import DetectionEngine, DetectorModel  # noqa: E402
 from distillshield.detect.calibration import calibrate, peer_traits  # noqa: E402
@@ -45,24 +46,6 @@ FPRS = (1e-3, 1e-2)
 
 
 # loading --------------------------------------------------------------------------------------------
-def read_labels(path: Path) -> dict[str, dict]:
-    """account -> {distill, kind, campaign}, whichever of the two label formats the file uses."""
-    out = {}
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        if "label" in row:
-            distill = row["label"] == "distill"
-            campaign = row.get("campaign") if distill else None
-        else:
-            distill = bool(row.get("campaign"))
-            campaign = row.get("campaign_id") if distill else None
-        out[row["account"]] = {"distill": distill, "kind": row.get("kind", "?"),
-                               "campaign": f"{campaign}" if campaign is not None else None}
-    return out
-
-
 def simulated(seed: int, chat_users: int | None, folder: Path) -> Path:
     from distillshield.lab import SimulationConfig, simulate, write_simulation
 
@@ -278,15 +261,27 @@ def mmd_baseline(held: dict, train: list[dict], windows: WindowEmbeddings, refer
 
 
 # the protocol ----------------------------------------------------------------------------------------
-def evaluate_held_out(held: dict, train: list[dict], shipped: DetectorModel) -> dict:
-    labels = {a: label["distill"] for d in train for a, label in d["labels"].items()}
-    snapshots = [snap for d in train for snap in d["snapshots"]]
-    scorer = fit_scorer(snapshots, labels)
+def fit_on(sets: list[dict]):
+    labels = {a: label["distill"] for d in sets for a, label in d["labels"].items()}
+    return fit_scorer([snap for d in sets for snap in d["snapshots"]], labels)
+
+
+def benign_best_scores(data: dict, scorer) -> list[float]:
+    """Each ordinary account's best score (its clusters' included) under ``scorer``."""
+    history = histories(data, scorer)
+    return [max(score for _, score in history[a]) for a, label in data["labels"].items()
+            if not label["distill"] and history.get(a)]
+
+
+def evaluate_held_out(held: dict, train: list[dict], shipped: DetectorModel | None) -> dict:
+    scorer = fit_on(train)
     out = {}
-    for variant, variant_scorer in (("fitted on the others, population calibration", scorer),
-                                    ("fitted on the others, population calibration per peer group", scorer),
-                                    ("shipped model, population calibration", shipped.scorer),
-                                    ("shipped model, shipped reference", shipped.scorer)):
+    variants = [("fitted on the others, population calibration", scorer),
+                ("fitted on the others, population calibration per peer group", scorer)]
+    if shipped is not None:
+        variants += [("shipped model, population calibration", shipped.scorer),
+                     ("shipped model, shipped reference", shipped.scorer)]
+    for variant, variant_scorer in variants:
         history = histories(held, variant_scorer)
         rows_at, notes = {}, {}
         for fpr in FPRS:
@@ -352,6 +347,28 @@ def worst(all_results: dict) -> dict:
     return out
 
 
+def save_model(data: dict[str, dict], path: str) -> None:
+    """One scorer fitted on every set; thresholds from ordinary accounts it never saw (cross-fitted: each
+    set's ordinary accounts scored by the scorer fitted on the other sets)."""
+    from datetime import datetime, timezone
+
+    reference = []
+    for name, held in data.items():
+        reference += benign_best_scores(held, fit_on([d for other, d in data.items() if other != name]))
+    model = DetectorModel(fit_on(list(data.values())), np.asarray(reference), {
+        "trained": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "fit": {"sets": sorted(data), "accounts": sum(len(d["labels"]) for d in data.values()),
+                "snapshots": sum(len(d["snapshots"]) for d in data.values())},
+        "reference": {"accounts": len(reference), "how": "each set's ordinary accounts, scored by the model "
+                                                           "fitted without that set (bench/detect_eval.py --save-model)"},
+        "embeddings": False})
+    model.save(path)
+    for fpr in FPRS:
+        threshold = model.threshold(fpr)
+        print(f"saved {path}: threshold at fpr {fpr:g}: {threshold.value_:.3f} ({threshold.method_}, "
+              f"{threshold.reference_accounts_} reference accounts)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=FOLDER")
@@ -366,6 +383,10 @@ def main() -> None:
     parser.add_argument("--mmd-ordinary", type=int, default=400,
                         help="ordinary accounts of the held-out generator scored by the baseline (a random sample)")
     parser.add_argument("--json", dest="json_path")
+    parser.add_argument("--no-shipped", action="store_true", help="leave out the shipped model's rows")
+    parser.add_argument("--save-model", metavar="PATH",
+                        help="also fit a model on every set and save it (the shipped model.json's recipe): its "
+                             "reference is each set's ordinary accounts scored by the model fitted without that set")
     args = parser.parse_args()
     folders = {}
     for spec in args.sim:
@@ -382,7 +403,7 @@ def main() -> None:
         data[name] = observe(name, folder, args.cache)
         print(f"{name}: {data[name]['exchanges']} exchanges, {len(data[name]['labels'])} accounts observed in "
               f"{data[name]['seconds']:.0f} s", flush=True)
-    shipped = DetectorModel.load()
+    shipped = None if args.no_shipped else DetectorModel.load()
     windows = None
     if args.mmd:
         from distillshield.detect.embed import PromptEmbedder
@@ -396,6 +417,8 @@ def main() -> None:
                 held, train, windows, args.mmd_reference, args.mmd_null, args.mmd_ordinary, np.random.default_rng(0))
         all_results[name] = results
         print(report(name, results, held), flush=True)
+    if args.save_model:
+        save_model(data, args.save_model)
     summary = worst(all_results)
     print("\n== worst held-out generator, per figure")
     for variant, figures_ in summary.items():

@@ -225,7 +225,7 @@ def test_an_operator_finds_a_flagged_campaign_account_and_blocks_it(start_gatewa
     page.get_by_role("link", name="Campaigns").click()
     check_accessibility(page)
     campaign_row = page.locator("tbody tr").first.inner_text()
-    assert "shared address and client" in campaign_row and "block: 1" in campaign_row
+    assert "shared client, network" in campaign_row and "block: 1" in campaign_row
     shoot(page, "campaigns")
     page.locator("tbody tr a").first.click()
     check_accessibility(page)

@@ -37,24 +37,44 @@ def logprob_model(benign_scores=None) -> DetectorModel:
 
 
 # clustering -------------------------------------------------------------------------------------------
-def test_accounts_sharing_a_dominant_template_are_linked():
+def test_a_template_and_a_client_shared_link_accounts():
     items = []
     for index, account in enumerate(["a1", "a2", "a3"]):
-        items += stream_of(account, [f"Translate into French, keeping the tone: sentence number {index}-{i}"
-                                     for i in range(10)], ip=f"203.0.113.{index}", user_agent=f"agent-{index}")
+        items += stream_of(account, [f"Translate into French, keeping the tone: sentence number {index}-{i} of the "
+                                     "report we sent" for i in range(10)], ip=f"203.0.{index}.7", user_agent="harvester/2.1")
     items += stream_of("human", CHATTY, ip="198.51.100.9", user_agent="Mozilla/5.0")
     clusters = link_accounts(states_of(items))
     assert list(clusters.values()) == [["a1", "a2", "a3"]]
-    assert "shared template" in next(iter(clusters))
+    assert "client, template" in next(iter(clusters))
 
 
-def test_shared_address_and_client_links_accounts_but_an_office_network_does_not():
+def test_one_kind_of_evidence_alone_never_links_customers():
+    """Customers share a common instruction, a popular client or an office network all the time."""
+    template = [stream_of(f"t{index}", [f"Translate into French, keeping the tone: sentence number {index}-{i} of the "
+                                        "report we sent" for i in range(10)], ip=f"203.0.{index}.7",
+                          user_agent=f"agent-{index}") for index in range(3)]
+    client = [stream_of(f"c{index}", CHATTY, ip=f"198.18.{index}.9", user_agent="OpenAI/Python 1.99")
+              for index in range(3)]
+    network = [stream_of(f"n{index}", CHATTY, ip=f"192.0.2.{index + 1}", user_agent=f"Mozilla/5.0 ({index})")
+               for index in range(3)]
+    assert link_accounts(states_of([item for group in template + client + network for item in group])) == {}
+
+
+def test_shared_network_and_client_link_accounts_but_an_office_network_does_not():
     proxy = stream_of("p1", CHATTY, ip="192.0.2.44", user_agent="harvester/2.1") \
-        + stream_of("p2", CHATTY[::-1], ip="192.0.2.44", user_agent="harvester/2.1")
-    office = stream_of("o1", CHATTY, ip="192.0.2.80", user_agent="Mozilla/5.0 (Mac)") \
-        + stream_of("o2", CHATTY[::-1], ip="192.0.2.80", user_agent="OpenAI/Python 1.99")
+        + stream_of("p2", CHATTY[::-1], ip="192.0.2.45", user_agent="harvester/2.1")
+    office = stream_of("o1", CHATTY, ip="198.51.100.80", user_agent="Mozilla/5.0 (Mac)") \
+        + stream_of("o2", CHATTY[::-1], ip="198.51.100.80", user_agent="OpenAI/Python 1.99")
     clusters = link_accounts(states_of(proxy + office))
     assert list(clusters.values()) == [["p1", "p2"]]
+    assert "client, network" in next(iter(clusters))
+
+
+def test_a_value_most_of_the_population_shares_is_no_evidence():
+    """A campus NAT where everyone uses one browser: 40 accounts of 40 share network and client."""
+    campus = [item for index in range(40)
+              for item in stream_of(f"s{index}", CHATTY, ip="10.9.8.7", user_agent="Mozilla/5.0 (campus)")]
+    assert link_accounts(states_of(campus)) == {}
 
 
 def test_accounts_below_the_minimum_are_never_linked():
@@ -222,3 +242,25 @@ def test_boosted_reasons_add_up_to_the_score(boosted):
     root_values = boosted.value_[:, 0].sum()
     assert boosted.baseline_ + root_values + parts.sum() == pytest.approx(boosted.score(vector))
     assert boosted.reasons(vector)[0].feature == "logprob_share"
+
+
+def test_boosted_scorer_reads_lightgbms_own_predictions_from_its_public_dump(boosted):
+    """The trees are read from LightGBM's public model dump, not a library's private attributes: the scores
+    they give are the library's own raw predictions, to rounding."""
+    import lightgbm
+
+    from distillshield.detect.state import FEATURE_DIRECTIONS
+
+    rng = np.random.default_rng(3)
+    features = rng.uniform(0, 1, size=(3000, len(FEATURE_NAMES)))
+    labels = (features[:, 0] > 0.5).astype(int)
+    from distillshield.detect.scoring import BoostedScorer
+
+    ours = BoostedScorer(max_iter=30).fit(features, labels)
+    theirs = lightgbm.train({"objective": "binary", "max_depth": 3, "num_leaves": 8, "learning_rate": 0.1,
+                             "lambda_l2": 1.0, "min_data_in_leaf": 20, "monotone_constraints": list(FEATURE_DIRECTIONS),
+                             "deterministic": True, "force_row_wise": True, "num_threads": 2, "seed": 0,
+                             "verbose": -1}, lightgbm.Dataset(features, label=labels, params={"verbose": -1}),
+                            num_boost_round=30)
+    probe = rng.uniform(0, 1, size=(50, len(FEATURE_NAMES)))
+    assert np.allclose([ours.score(row) for row in probe], theirs.predict(probe, raw_score=True), atol=1e-9)

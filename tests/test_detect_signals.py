@@ -134,3 +134,51 @@ def test_harvest_like_requests_are_counted_through_cover_traffic():
     chatty = features_of(cover)
     assert mixed["log_harvest_like"] == pytest.approx(np.log1p(40))
     assert chatty["log_harvest_like"] == 0.0
+
+
+def _answered(item, text: str):
+    item.response["choices"][0]["message"]["content"] = text
+    return item
+
+
+def test_a_conversation_carrying_served_answers_is_not_fabricated_but_a_written_history_is():
+    real, history = [], []
+    for turn in range(12):
+        answer = f"Answer number {turn}: water it sparingly, {turn * 7} days apart, and keep it in the sun."
+        real.append(_answered(exchange("chat", f"and then what about step {turn}?", at=turn * 60.0,
+                                       history=list(history)), answer))
+        history += [{"role": "user", "content": f"and then what about step {turn}?"},
+                    {"role": "assistant", "content": "  " + answer.replace(" ", "\n", 3)}]   # re-wrapped by the client
+    written = [exchange("fake", f"continue the story {turn}", at=turn * 60.0,
+                        history=[{"role": "user", "content": f"tell me a story {turn}"},
+                                 {"role": "assistant", "content": f"Once upon a time, hero {turn} set out..."}])
+               for turn in range(12)]
+    preamble = [{"role": "user", "content": "Classify: great product"}, {"role": "assistant", "content": "positive"}]
+    few_shot = [exchange("app", f"Classify: review {turn}", at=turn * 60.0, history=preamble) for turn in range(12)]
+    assert features_of(real)["fabricated_history_share"] == 0.0
+    assert features_of(few_shot)["fabricated_history_share"] < 0.1      # one fixed preamble, carried every time
+    assert features_of(written)["fabricated_history_share"] > 0.7
+
+
+def test_answers_written_anew_versus_transformations_and_labels():
+    generated = features_of(stream_of("g", TOPICS, answer_tokens=600))
+    summaries = features_of(stream_of("s", ["Summarise: " + "the quarterly report says revenue grew. " * 40] * 12,
+                                      answer_tokens=120))
+    labels = features_of(stream_of("l", TOPICS, answer_tokens=3))
+    assert generated["generative_share"] > 0.7 > 0.2 > summaries["generative_share"]
+    assert labels["short_answer_share"] > 0.7 and generated["short_answer_share"] == 0.0
+
+
+def test_a_clusters_gap_regularity_counts_the_spread_between_its_accounts():
+    """Two perfectly regular accounts, one every 10 s and one every 1000 s: together they are not regular."""
+    from distillshield.detect.state import merge_states
+
+    fast = AccountState("fast")
+    slow = AccountState("slow")
+    for item in stream_of("fast", TOPICS * 2, gap=10.0):
+        fast.update(extract(item))
+    for item in stream_of("slow", TOPICS * 2, gap=1000.0):
+        slow.update(extract(item))
+    merged = dict(zip(FEATURE_NAMES, merge_states("c", [fast, slow]).feature_vector()))
+    assert features_of(stream_of("fast", TOPICS * 2, gap=10.0))["gap_regularity"] > 0.9
+    assert merged["gap_regularity"] < 0.8

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import orjson
 
+from distillshield.detect.cluster import shared_evidence
 from distillshield.detect.features import extract
+from distillshield.detect.state import AccountState
 from distillshield.records import Exchange
 from distillshield.store import POLICY_LEVELS, Account, Store
 
@@ -268,42 +270,24 @@ def campaign_page(store: Store, detector, cluster: str, window: float, now: floa
         nodes.append({"id": name, "level": level, "href": f"/console/accounts/{name}"})
     series = cache.series(store, now, window, BUCKETS, accounts=found["accounts"])
     edges = cache.links(store, found["accounts"])
-    kinds = sorted({part.split(" ")[0] if part.startswith("address") else part
-                    for _, _, why in edges for part in why.split("; ")})
-    rules = found["rules"] or ", ".join("shared address and client" if kind == "address" else kind for kind in kinds)
+    kinds = sorted({part.split(" ")[0] for _, _, why in edges for part in why.split("; ")})
+    rules = found["rules"] or ("shared " + ", ".join(kinds) if kinds else "")
     return {**found, "rules": rules or "the detector's prompt-stream similarity", "nodes": nodes, "edges": edges,
             "series": series}
 
 
 def links_between(store: Store, accounts: list[str], per_account: int = 40) -> list[tuple[str, str, str]]:
-    """What links each pair of a campaign's accounts, from their recent exchanges: a shared address with the
-    same client, a shared dominant prompt template (the detector's own feature extraction)."""
-    addresses: dict[str, set] = {}
-    templates: dict[str, set] = {}
+    """What links each pair of a campaign's accounts, from their recent exchanges, by the detector's own rule
+    (``cluster.shared_evidence``): a shared network, client, prompt template or prompt stream."""
+    states: dict[str, AccountState] = {}
     for name in accounts:
-        features = []
-        for text in store.recent_exchange_json(account=name, limit=per_account):
+        state = states[name] = AccountState(name)
+        for text in reversed(store.recent_exchange_json(account=name, limit=per_account)):
             try:
-                features.append(extract(Exchange.from_dict(orjson.loads(text))))
+                state.update(extract(Exchange.from_dict(orjson.loads(text))))
             except Exception:                    # a record the detector would skip is no link
                 continue
-        addresses[name] = {(item.ip, item.user_agent) for item in features if item.ip}
-        counts = Counter(("prefix", item.prefix_key) for item in features)
-        counts.update(("suffix", item.suffix_key) for item in features)
-        templates[name] = {key for key, seen in counts.items() if features and seen / len(features) >= 0.3 and seen >= 3}
-    edges = []
-    for index, first in enumerate(accounts):
-        for second in accounts[index + 1:]:
-            why = []
-            shared = addresses[first] & addresses[second]
-            if shared:
-                ip, agent = sorted(shared, key=str)[0]
-                why.append(f"address {ip} with client {agent or '?'}")
-            if templates[first] & templates[second]:
-                why.append("shared prompt template")
-            if why:
-                edges.append((first, second, "; ".join(why)))
-    return edges
+    return [(first, second, "; ".join(why.values())) for (first, second), why in sorted(shared_evidence(states).items())]
 
 
 def reports(folders: list[str]) -> list[dict]:

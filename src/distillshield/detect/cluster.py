@@ -1,25 +1,33 @@
-"""Linking the accounts of one campaign: shared templates, shared address and client, similar prompt streams.
+"""Linking the accounts of one campaign: two accounts are linked when they agree on two kinds of evidence.
 
-Each rule adds edges between accounts; connected components of two or more
-accounts are clusters. Rules are deliberately strict (a template must
-dominate both accounts' traffic, an address must come with the same client),
-because ordinary users share generic phrasings and office networks.
+The kinds are a network (a shared /24 or /48 address range), a client (the same agent string, body
+fields and sampling settings), a template (the same dominant opening or closing of prompts that go on
+past it) and a prompt stream (near-identical topic centres). One kind alone is what ordinary customers
+share all the time (an office network, a popular SDK, a common instruction), so it never links; and a
+value shared by a large part of the population (a campus NAT, a default client) is no evidence at all.
+Linked pairs form clusters by connected components.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import ipaddress
+from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
 from distillshield.detect.state import AccountState
 
 _MIN_REQUESTS = 5
-_DOMINANT_TEMPLATE_SHARE = 0.3
+_DOMINANT_SHARE = 0.3
+_DOMINANT_MIN = 3
 _SIMILAR_STREAM_COSINE = 0.92
 _SINGLE_TURN_FOR_STREAMS = 0.8
-_MAX_ACCOUNTS_PER_ADDRESS = 500
+_RARE_SHARE = 0.03           # a value shared by more than this share of accounts says nothing of who sent it
+_RARE_FLOOR = 10             # ... but any population may have a campaign this large
+_EVIDENCE_NEEDED = 2
 
 
 class _UnionFind:
@@ -39,64 +47,106 @@ class _UnionFind:
             self.parent[max(root_first, root_second)] = min(root_first, root_second)
 
 
-def _dominant_keys(state: AccountState) -> Iterable[tuple[str, int]]:
-    for kind, counter in (("prefix", state.prefixes), ("suffix", state.suffixes)):
-        if counter:
-            key, seen = counter.most_common(1)[0]
-            if seen / state.count >= _DOMINANT_TEMPLATE_SHARE and seen >= 3:
-                yield kind, key
+@dataclass(frozen=True, slots=True)
+class LinkKeys:
+    """What linking reads of one account: all ``link_by_keys`` needs, small enough to ship between machines."""
+
+    networks: tuple                          # the /24 (or /48) ranges it was seen from
+    client: int | None                       # its dominant client fingerprint
+    agent: str | None                        # its most common agent string (for a person to read)
+    templates: tuple[tuple[str, int], ...]   # its dominant opening and closing skeletons
+    stream_centre: tuple[float, ...] | None  # unit centre of its prompts' embeddings, for a single-turn stream
+
+
+def link_keys(state: AccountState) -> LinkKeys | None:
+    """The account's ``LinkKeys``, or None while it has too few requests to be linked."""
+    if state.count < _MIN_REQUESTS:
+        return None
+    centre = None
+    if len(state.embeddings) >= 4 and state.single_turn / state.count >= _SINGLE_TURN_FOR_STREAMS:
+        mean = np.mean(state.embeddings, axis=0)
+        centre = tuple((mean / (np.linalg.norm(mean) or 1.0)).tolist())
+    networks = sorted({str(net) for net in map(_network, (a for a in state.ips if a)) if net is not None})
+    templates = [("prefix", key) for key in _dominant(state.template_prefixes, state.count)]
+    templates += [("suffix", key) for key in _dominant(state.template_suffixes, state.count)]
+    return LinkKeys(tuple(networks), next(iter(_dominant(state.clients, state.count)), None),
+                    state.user_agents.most_common(1)[0][0] if state.user_agents else None, tuple(templates), centre)
+
+
+def _dominant(counter: Counter, count: int) -> Iterable:
+    if counter:
+        key, seen = counter.most_common(1)[0]
+        if seen / count >= _DOMINANT_SHARE and seen >= _DOMINANT_MIN:
+            yield key
+
+
+def _network(address: str):
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return ipaddress.ip_network(f"{parsed}/{24 if parsed.version == 4 else 48}", strict=False)
 
 
 def link_accounts(states: dict[str, AccountState]) -> dict[str, list[str]]:
     """Groups of linked accounts, keyed by the kinds of evidence that linked them."""
-    eligible = {name: state for name, state in states.items() if state.count >= _MIN_REQUESTS}
+    return link_by_keys({name: link_keys(state) for name, state in states.items()})
+
+
+def link_by_keys(keys: dict[str, LinkKeys | None]) -> dict[str, list[str]]:
+    """``link_accounts`` from each account's ``LinkKeys`` (None: not eligible); the result does not depend
+    on the accounts' order, so partitions' keys can be gathered in any order."""
     links = _UnionFind()
     evidence: dict[str, set[str]] = defaultdict(set)
-    for rule, groups in (("shared template", _template_groups(eligible)),
-                         ("shared address and client", _address_groups(eligible)),
-                         ("similar prompt streams", _stream_groups(eligible))):
-        for group in groups:
-            for other in group[1:]:
-                links.union(group[0], other)
-            for member in group:
-                evidence[member].add(rule)
+    for (first, second), kinds in sorted(shared_evidence_by_keys(keys).items()):
+        if len(kinds) >= _EVIDENCE_NEEDED:
+            links.union(first, second)
+            evidence[first] |= set(kinds)
+            evidence[second] |= set(kinds)
     components: dict[str, list[str]] = defaultdict(list)
-    for name in eligible:
+    for name in evidence:
         components[links.find(name)].append(name)
-    clusters = {}
-    for members in components.values():
-        if len(members) >= 2:
-            rules = sorted(set().union(*(evidence[m] for m in members)))
-            clusters[", ".join(rules) + "|" + min(members)] = sorted(members)
-    return clusters
+    return {"shared " + ", ".join(sorted(set().union(*(evidence[m] for m in members)))) + "|" + min(members):
+            sorted(members) for members in components.values()}
 
 
-def _template_groups(states: dict[str, AccountState]) -> list[list[str]]:
+def shared_evidence(states: dict[str, AccountState]) -> dict[tuple[str, str], dict[str, str]]:
+    """For each pair of accounts that share anything, what they share: kind of evidence -> what a person can
+    check (the network, the client's agent string, ...)."""
+    return shared_evidence_by_keys({name: link_keys(state) for name, state in states.items()})
+
+
+def shared_evidence_by_keys(keys: dict[str, LinkKeys | None]) -> dict[tuple[str, str], dict[str, str]]:
+    eligible = {name: found for name, found in keys.items() if found is not None}
+    largest_bucket = max(_RARE_FLOOR, int(_RARE_SHARE * len(eligible)))
     buckets: dict[tuple, list[str]] = defaultdict(list)
-    for name, state in states.items():
-        for key in _dominant_keys(state):
-            buckets[key].append(name)
-    return [members for members in buckets.values() if len(members) >= 2]
+    for name, found in eligible.items():
+        for kind, values in (("network", found.networks), ("client", (found.client,) if found.client else ()),
+                             ("template", found.templates)):
+            for value in values:
+                buckets[(kind, value)].append(name)
+    shared: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+    for (kind, value), members in buckets.items():
+        if 2 <= len(members) <= largest_bucket:
+            for first, second in combinations(sorted(members), 2):
+                shared[(first, second)].setdefault(kind, _described(kind, value, eligible[first]))
+    for first, second in _stream_groups(eligible):
+        shared[(first, second)].setdefault("prompt stream", "near-identical prompt topics")
+    return dict(shared)
 
 
-def _address_groups(states: dict[str, AccountState]) -> list[list[str]]:
-    buckets: dict[tuple, list[str]] = defaultdict(list)
-    for name, state in states.items():
-        agent = state.user_agents.most_common(1)[0][0] if state.user_agents else None
-        for address in state.ips:
-            buckets[(address, agent)].append(name)
-    return [members for members in buckets.values() if 2 <= len(members) <= _MAX_ACCOUNTS_PER_ADDRESS]
+def _described(kind: str, value, found: LinkKeys) -> str:
+    if kind == "network":
+        return f"network {value}"
+    if kind == "client":
+        return f"client {found.agent or '?'} (same body fields and sampling)"
+    return f"prompt template (the same {value[0]})"
 
 
-def _stream_groups(states: dict[str, AccountState]) -> list[list[str]]:
-    names, centres = [], []
-    for name, state in states.items():
-        if len(state.embeddings) >= 4 and state.single_turn / state.count >= _SINGLE_TURN_FOR_STREAMS:
-            centre = np.mean(state.embeddings, axis=0)
-            names.append(name)
-            centres.append(centre / (np.linalg.norm(centre) or 1.0))
+def _stream_groups(keys: dict[str, LinkKeys]) -> list[tuple[str, str]]:
+    names = sorted(name for name, found in keys.items() if found.stream_centre is not None)
     if len(names) < 2:
         return []
-    matrix = np.asarray(centres)
+    matrix = np.asarray([keys[name].stream_centre for name in names])
     similar = matrix @ matrix.T >= _SIMILAR_STREAM_COSINE
-    return [[names[i], names[j]] for i, j in zip(*np.nonzero(np.triu(similar, k=1)))]
+    return [(names[i], names[j]) for i, j in zip(*np.nonzero(np.triu(similar, k=1)))]

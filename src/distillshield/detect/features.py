@@ -46,6 +46,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _NUMBER = re.compile(r"\d+")
 _SKELETON_WORDS = 5
 _INSTRUCTION_CHARS = 600
+_ANSWER_KEY_WORDS = 40
+_HISTORY_KEYS = 8
 
 
 @dataclass(slots=True)
@@ -71,6 +73,10 @@ class ExchangeFeatures:
     prefix_key: int             # hash of the first words, numbers masked
     suffix_key: int             # hash of the last words, numbers masked
     refused: bool
+    history_answer_keys: tuple[int, ...] = ()   # the earlier answers the request carries, as text keys
+    answer_key: int | None = None               # the answer this exchange was served, as a text key
+    skeleton_only: bool = False                 # the prompt is no longer than its opening and closing words
+    client_key: int | None = None               # the client's fingerprint: agent, body fields in order, sampling
 
 
 def _text_of(content) -> str:
@@ -94,6 +100,44 @@ def _prompt_and_turns(request: dict) -> tuple[str, int, bool]:
     if isinstance(prompt, list):
         prompt = prompt[0] if prompt and isinstance(prompt[0], str) else ""
     return (prompt if isinstance(prompt, str) else ""), 1, False
+
+
+def text_key(text: str) -> int:
+    """A key for "the same answer text": whitespace-insensitive, over the opening, where clients that
+    trim or re-wrap a conversation still agree."""
+    return zlib.crc32(" ".join(text.split()[:_ANSWER_KEY_WORDS]).encode())
+
+
+def _history_answer_keys(request: dict) -> tuple[int, ...]:
+    """Keys of the non-empty assistant turns before the newest user turn (tool calls carry no text)."""
+    messages = request.get("messages")
+    if not isinstance(messages, list):
+        return ()
+    last_user = max((i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"), default=-1)
+    keys = []
+    for message in messages[:max(last_user, 0)]:
+        if isinstance(message, dict) and message.get("role") == "assistant":
+            text = _text_of(message.get("content"))
+            if text.strip():
+                keys.append(text_key(text))
+    return tuple(keys[-_HISTORY_KEYS:])
+
+
+def _answer_key(response) -> int | None:
+    choices = response.get("choices") if isinstance(response, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return None
+    message = choices[0].get("message")
+    text = _text_of(message.get("content")) if isinstance(message, dict) else choices[0].get("text")
+    return text_key(text) if isinstance(text, str) and text.strip() else None
+
+
+def _client_key(user_agent: str | None, request: dict) -> int:
+    """What one client program sends the same way every time: its agent string, the fields of its body in
+    the order it writes them, and its sampling settings."""
+    shape = (user_agent or "", tuple(request), request.get("temperature"), request.get("top_p"),
+             request.get("max_tokens") or request.get("max_completion_tokens"))
+    return zlib.crc32(repr(shape).encode())
 
 
 def _skeleton_keys(text: str) -> tuple[int, int]:
@@ -129,6 +173,10 @@ def extract(exchange: Exchange) -> ExchangeFeatures:
         completion_tokens=completion_tokens if isinstance(completion_tokens, int) else None,
         prefix_key=prefix_key, suffix_key=suffix_key,
         refused=isinstance(exchange.status, int) and exchange.status >= 400,
+        history_answer_keys=_history_answer_keys(request) if has_history else (),
+        answer_key=_answer_key(exchange.response),
+        client_key=_client_key(exchange.user_agent, request),
+        skeleton_only=len(_WORD.findall(prompt)) <= 2 * _SKELETON_WORDS,
     )
 
 

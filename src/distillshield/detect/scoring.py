@@ -103,32 +103,37 @@ class DistillationScorer:
 
 
 class BoostedScorer:
-    """Gradient-boosted trees (scikit-learn's HistGradientBoosting), monotone in every signal with a direction.
+    """Gradient-boosted trees (LightGBM), monotone in every signal with a direction.
 
     Trees see what a linear score cannot: templated traffic is ordinary for an application that
     sends one task, and suspect for an account sweeping many. Each weight-of-evidence constraint
-    of ``FEATURE_DIRECTIONS`` holds for the whole model (monotonic constraints), so no signal can
-    argue for innocence that domain knowledge says argues for guilt. The fitted trees are kept as
-    plain arrays (JSON, no pickle); a score's reasons are the per-feature changes along each tree's
-    path (Saabas attribution), which add up exactly to the score minus the trees' root values.
+    of ``FEATURE_DIRECTIONS`` holds for the whole model (monotone constraints), so no signal can
+    argue for innocence that domain knowledge says argues for guilt. The fitted trees are read from
+    LightGBM's public model dump and kept as plain arrays (JSON, no pickle); a score's reasons are the
+    per-feature changes along each tree's path (Saabas attribution), which add up exactly to the score
+    minus the trees' root values.
     """
 
     def __init__(self, *, max_depth: int = 3, max_iter: int = 200, learning_rate: float = 0.1,
-                 l2_regularization: float = 1.0):
+                 l2_regularization: float = 1.0, min_child_samples: int = 20):
         self.max_depth = max_depth
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.l2_regularization = l2_regularization
+        self.min_child_samples = min_child_samples
 
     def fit(self, features: np.ndarray, labels: np.ndarray, sample_weight: np.ndarray | None = None):
-        from sklearn.ensemble import HistGradientBoostingClassifier
+        import lightgbm
 
-        model = HistGradientBoostingClassifier(
-            max_depth=self.max_depth, max_iter=self.max_iter, learning_rate=self.learning_rate,
-            l2_regularization=self.l2_regularization, monotonic_cst=list(FEATURE_DIRECTIONS), random_state=0)
-        model.fit(features, labels, sample_weight=sample_weight)
-        self.baseline_ = float(np.ravel(model._baseline_prediction)[0])
-        self._set_trees([_tree_arrays(predictors[0].nodes) for predictors in model._predictors])
+        params = {"objective": "binary", "max_depth": self.max_depth, "num_leaves": 2 ** self.max_depth,
+                  "learning_rate": self.learning_rate, "lambda_l2": self.l2_regularization,
+                  "min_data_in_leaf": self.min_child_samples, "monotone_constraints": list(FEATURE_DIRECTIONS),
+                  "deterministic": True, "force_row_wise": True, "num_threads": 2, "seed": 0, "verbose": -1}
+        data = lightgbm.Dataset(np.asarray(features, dtype=float), label=labels, weight=sample_weight,
+                                params={"verbose": -1})
+        booster = lightgbm.train(params, data, num_boost_round=self.max_iter)
+        self.baseline_ = 0.0   # LightGBM folds the prior log-odds into the first tree's values
+        self._set_trees([_tree_arrays(tree["tree_structure"]) for tree in booster.dump_model()["tree_info"]])
         return self
 
     def _set_trees(self, trees: list[dict]) -> None:
@@ -182,7 +187,8 @@ class BoostedScorer:
     def to_dict(self) -> dict:
         return {"kind": "boosted", "features": list(FEATURE_NAMES), "baseline": self.baseline_,
                 "params": {"max_depth": self.max_depth, "max_iter": self.max_iter,
-                           "learning_rate": self.learning_rate, "l2_regularization": self.l2_regularization},
+                           "learning_rate": self.learning_rate, "l2_regularization": self.l2_regularization,
+                           "min_child_samples": self.min_child_samples},
                 "trees": [{name: (np.round(values, 6).tolist() if name in ("threshold", "value") else values)
                            for name, values in tree.items()} for tree in self.trees_]}
 
@@ -195,22 +201,31 @@ class BoostedScorer:
         return scorer
 
 
-def _tree_arrays(nodes: np.ndarray) -> dict:
-    """One fitted tree as plain lists; an inner node's value is the count-weighted mean of its leaves'."""
-    values = nodes["value"].astype(float).copy()
-    counts = nodes["count"].astype(float)
+def _tree_arrays(root: dict) -> dict:
+    """One tree of LightGBM's dump (nested nodes) as flat arrays, node 0 the root; an inner node's value is
+    LightGBM's own value for it (what the tree would say had it stopped there)."""
+    tree = {"feature": [], "threshold": [], "left": [], "right": [], "leaf": [], "value": [], "depth": 0}
 
-    def fill(index: int) -> float:
-        if not nodes["is_leaf"][index]:
-            left, right = int(nodes["left"][index]), int(nodes["right"][index])
-            total = max(counts[left] + counts[right], 1.0)
-            values[index] = (fill(left) * counts[left] + fill(right) * counts[right]) / total
-        return values[index]
+    def add(node: dict, depth: int) -> int:
+        index = len(tree["feature"])
+        leaf = "leaf_value" in node
+        tree["depth"] = max(tree["depth"], depth)
+        for name, value in (("feature", 0 if leaf else int(node["split_feature"])),
+                            ("threshold", 0.0 if leaf else float(node["threshold"])),
+                            ("left", index), ("right", index), ("leaf", leaf),
+                            ("value", float(node["leaf_value"] if leaf else node["internal_value"]))):
+            tree[name].append(value)
+        if not leaf:
+            if node.get("decision_type", "<=") != "<=":
+                raise ValueError(f"unexpected split {node.get('decision_type')!r} in a LightGBM tree")
+            tree["left"][index] = add(node["left_child"], depth + 1)
+            tree["right"][index] = add(node["right_child"], depth + 1)
+        return index
 
-    fill(0)
-    return {"feature": nodes["feature_idx"].astype(int).tolist(), "threshold": nodes["num_threshold"].astype(float),
-            "left": nodes["left"].astype(int).tolist(), "right": nodes["right"].astype(int).tolist(),
-            "leaf": nodes["is_leaf"].astype(bool).tolist(), "value": values, "depth": int(nodes["depth"].max())}
+    add(root, 0)
+    tree["threshold"] = np.asarray(tree["threshold"], dtype=float)
+    tree["value"] = np.asarray(tree["value"], dtype=float)
+    return tree
 
 
 def _top_contributions(parts: np.ndarray, top: int) -> list[Contribution]:

@@ -27,6 +27,11 @@ _LONG_ANSWER_TOKENS = 1000
 _LONG_ANSWER_SEEN = 500
 _MAX_TRACKED_KEYS = 4096
 _UNKNOWN_TOPIC_SPREAD = 0.35
+_SERVED_KEYS_KEPT = 256      # recent answers a follow-up may carry back (conversations continue recent answers)
+_HISTORY_KEYS_KEPT = 512
+_GENERATIVE_MIN_TOKENS = 100
+_GENERATIVE_RATIO = 1.5      # answer tokens per token of the newest prompt (about 4 characters a token)
+_SHORT_ANSWER_TOKENS = 16
 
 # (name, what it measures, direction) in the order of the feature vector; the scorer and the reasons use
 # these names. Direction is what domain knowledge says about a signal: +1 may only raise the score, -1 may
@@ -53,6 +58,13 @@ FEATURES: tuple[tuple[str, str, int], ...] = (
     ("log_harvest_like", "single-turn requests asking for reasoning, grades, samples, log-probabilities or a long "
                          "answer (log of the count: cover traffic dilutes a share, not a count)", +1),
     ("topic_spread", "spread of prompt topics (mean distance of sentence embeddings from their centre)", +1),
+    ("fabricated_history_share", "requests carrying earlier answers that were never served to the account (a "
+                                 "conversation history written by the client, not held with the model)", +1),
+    ("generative_share", f"requests answered with {_GENERATIVE_MIN_TOKENS}+ tokens, more than "
+                         f"{_GENERATIVE_RATIO}× the prompt (new text the model wrote, not a transformation of "
+                         "the client's content)", +1),
+    ("short_answer_share", f"requests answered in {_SHORT_ANSWER_TOKENS} tokens or fewer (labels, completions, "
+                           "scores: little to learn from)", -1),
 )
 FEATURE_NAMES = tuple(name for name, _, _ in FEATURES)
 FEATURE_DIRECTIONS = tuple(direction for _, _, direction in FEATURES)
@@ -97,17 +109,25 @@ class AccountState:
     exact_repeat: int = 0
     answer_tokens: int = 0
     answer_known: int = 0
+    fabricated_history: int = 0
+    generative: int = 0
+    short_answer: int = 0
     prompt_chars: int = 0
     prefixes: Counter = field(default_factory=Counter)
     suffixes: Counter = field(default_factory=Counter)
     sampling_settings: set = field(default_factory=set)
     ips: Counter = field(default_factory=Counter)
     user_agents: Counter = field(default_factory=Counter)
+    clients: Counter = field(default_factory=Counter)     # client fingerprints (features.client_key)
+    template_prefixes: Counter = field(default_factory=Counter)   # openings of prompts that go on past them
+    template_suffixes: Counter = field(default_factory=Counter)
     prompt_hashes: set = field(default_factory=set)
     embed_sample: list = field(default_factory=list)     # prompts kept for topic embedding
     embeddings: list = field(default_factory=list)        # vectors of embed_sample[:len(embeddings)]
     hourly: Counter = field(default_factory=Counter)      # requests per absolute hour, for timing links
     examples: dict = field(default_factory=dict)          # signal name → one prompt that showed it
+    served_keys: dict = field(default_factory=dict)       # recent answers served, as text keys (an ordered set)
+    history_keys: dict = field(default_factory=dict)      # earlier answers requests carried, as text keys
     _lsh: MinHashLSH | None = None
 
     def update(self, item: ExchangeFeatures) -> None:
@@ -133,6 +153,10 @@ class AccountState:
         if item.completion_tokens is not None:
             self.answer_tokens += item.completion_tokens
             self.answer_known += 1
+            self.generative += (item.completion_tokens >= _GENERATIVE_MIN_TOKENS
+                                and item.completion_tokens > _GENERATIVE_RATIO * item.prompt_chars / 4)
+            self.short_answer += item.completion_tokens <= _SHORT_ANSWER_TOKENS
+        self._check_history(item)
         self._note("reasoning", item.asks_reasoning, item.prompt)
         self._note("grading", item.asks_grading, item.prompt)
         self._count_key(self.prefixes, item.prefix_key)
@@ -141,8 +165,23 @@ class AccountState:
             self.sampling_settings.add((item.temperature, item.top_p))
         self._count_key(self.ips, item.ip)
         self._count_key(self.user_agents, item.user_agent)
+        self._count_key(self.clients, item.client_key)
+        if not item.skeleton_only:
+            self._count_key(self.template_prefixes, item.prefix_key)
+            self._count_key(self.template_suffixes, item.suffix_key)
         self._check_repeats(item.prompt)
         self._sample_for_embedding(item.prompt)
+
+    def _check_history(self, item: ExchangeFeatures) -> None:
+        """A follow-up normally carries answers this account was served; a history none of whose answers
+        were served (nor carried before, as a fixed few-shot preamble is) was written by the client."""
+        keys = item.history_answer_keys
+        if keys and not any(key in self.served_keys or key in self.history_keys for key in keys):
+            self._note("fabricated_history", True, item.prompt)
+        for key in keys:
+            _remember(self.history_keys, key, _HISTORY_KEYS_KEPT)
+        if item.answer_key is not None:
+            _remember(self.served_keys, item.answer_key, _SERVED_KEYS_KEPT)
 
     def _note(self, signal: str, present: bool, prompt: str) -> None:
         if present:
@@ -234,6 +273,9 @@ class AccountState:
             "log_prompt_chars": math.log1p(self.prompt_chars / count) if count else 0.0,
             "log_harvest_like": math.log1p(self.harvest_like),
             "topic_spread": self.topic_spread(),
+            "fabricated_history_share": _smoothed(self.fabricated_history, count, 0.0),
+            "generative_share": _smoothed(self.generative, self.answer_known, 0.5),
+            "short_answer_share": _smoothed(self.short_answer, self.answer_known, 0.0),
         }
         return np.array([values[name] for name in FEATURE_NAMES], dtype=float)
 
@@ -276,7 +318,19 @@ class AccountState:
             "log_prompt_chars": f"mean prompt {self.prompt_chars / count:.0f} characters",
             "log_harvest_like": f"{self.harvest_like} of {count} requests are harvest-like",
             "topic_spread": f"topic spread {self.topic_spread():.2f} over {len(self.embeddings)} sampled prompts",
+            "fabricated_history_share": f"{self.fabricated_history}/{count} carry a conversation history whose "
+                                        "answers were never served" + _example(self.examples.get("fabricated_history")),
+            "generative_share": f"{self.generative}/{self.answer_known} answers are new text longer than the prompt",
+            "short_answer_share": f"{self.short_answer}/{self.answer_known} answers of {_SHORT_ANSWER_TOKENS} "
+                                  "tokens or fewer",
         }
+
+
+def _remember(keys: dict, key: int, kept: int) -> None:
+    keys.pop(key, None)
+    keys[key] = None
+    if len(keys) > kept:
+        del keys[next(iter(keys))]
 
 
 def _example(prompt: str | None) -> str:
@@ -285,7 +339,7 @@ def _example(prompt: str | None) -> str:
 
 _SUMMED = ("count", "refused", "single_turn", "follow_up", "reasoning", "grading", "multi_sample", "logprobs",
            "long_answer", "harvest_like", "near_duplicate", "exact_repeat", "answer_tokens", "answer_known",
-           "prompt_chars")
+           "prompt_chars", "fabricated_history", "generative", "short_answer")
 
 
 def merge_states(name: str, states: list[AccountState]) -> AccountState:
@@ -299,7 +353,8 @@ def merge_states(name: str, states: list[AccountState]) -> AccountState:
     if gap_count:
         merged.gap_n = gap_count
         merged.gap_mean = sum(state.gap_mean * state.gap_n for state in states) / gap_count
-        merged.gap_m2 = sum(state.gap_m2 for state in states)
+        # Chan et al.'s pairwise update: within-account spread plus the spread between accounts' means
+        merged.gap_m2 = sum(state.gap_m2 + state.gap_n * (state.gap_mean - merged.gap_mean) ** 2 for state in states)
     for state in states:
         merged.hour_bins |= state.hour_bins
         merged.hourly.update(state.hourly)
@@ -308,6 +363,9 @@ def merge_states(name: str, states: list[AccountState]) -> AccountState:
         merged.sampling_settings |= state.sampling_settings
         merged.ips.update(state.ips)
         merged.user_agents.update(state.user_agents)
+        merged.clients.update(state.clients)
+        merged.template_prefixes.update(state.template_prefixes)
+        merged.template_suffixes.update(state.template_suffixes)
         merged.embeddings.extend(state.embeddings[:max(2, _EMBED_SAMPLE // len(states))])
         for signal, example in state.examples.items():
             merged.examples.setdefault(signal, example)
