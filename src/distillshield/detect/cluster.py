@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,9 +48,37 @@ def _dominant_keys(state: AccountState) -> Iterable[tuple[str, int]]:
                 yield kind, key
 
 
+@dataclass(frozen=True, slots=True)
+class LinkKeys:
+    """What linking reads of one account: all ``link_accounts`` needs, small enough to ship between machines."""
+
+    templates: tuple[tuple[str, int], ...]   # its dominant opening and closing skeletons
+    agent: str | None                        # its most common client
+    addresses: tuple                         # every address it was seen from (first seen first)
+    stream_centre: tuple[float, ...] | None  # unit centre of its prompts' embeddings, for a single-turn stream
+
+
+def link_keys(state: AccountState) -> LinkKeys | None:
+    """The account's ``LinkKeys``, or None while it has too few requests to be linked."""
+    if state.count < _MIN_REQUESTS:
+        return None
+    centre = None
+    if len(state.embeddings) >= 4 and state.single_turn / state.count >= _SINGLE_TURN_FOR_STREAMS:
+        mean = np.mean(state.embeddings, axis=0)
+        centre = tuple((mean / (np.linalg.norm(mean) or 1.0)).tolist())
+    agent = state.user_agents.most_common(1)[0][0] if state.user_agents else None
+    return LinkKeys(tuple(_dominant_keys(state)), agent, tuple(state.ips), centre)
+
+
 def link_accounts(states: dict[str, AccountState]) -> dict[str, list[str]]:
     """Groups of linked accounts, keyed by the kinds of evidence that linked them."""
-    eligible = {name: state for name, state in states.items() if state.count >= _MIN_REQUESTS}
+    return link_by_keys({name: link_keys(state) for name, state in states.items()})
+
+
+def link_by_keys(keys: dict[str, LinkKeys | None]) -> dict[str, list[str]]:
+    """``link_accounts`` from each account's ``LinkKeys`` (None: not eligible); the result does not depend
+    on the accounts' order, so partitions' keys can be gathered in any order."""
+    eligible = {name: found for name, found in keys.items() if found is not None}
     links = _UnionFind()
     evidence: dict[str, set[str]] = defaultdict(set)
     for rule, groups in (("shared template", _template_groups(eligible)),
@@ -71,32 +100,26 @@ def link_accounts(states: dict[str, AccountState]) -> dict[str, list[str]]:
     return clusters
 
 
-def _template_groups(states: dict[str, AccountState]) -> list[list[str]]:
+def _template_groups(keys: dict[str, LinkKeys]) -> list[list[str]]:
     buckets: dict[tuple, list[str]] = defaultdict(list)
-    for name, state in states.items():
-        for key in _dominant_keys(state):
+    for name, found in keys.items():
+        for key in found.templates:
             buckets[key].append(name)
     return [members for members in buckets.values() if len(members) >= 2]
 
 
-def _address_groups(states: dict[str, AccountState]) -> list[list[str]]:
+def _address_groups(keys: dict[str, LinkKeys]) -> list[list[str]]:
     buckets: dict[tuple, list[str]] = defaultdict(list)
-    for name, state in states.items():
-        agent = state.user_agents.most_common(1)[0][0] if state.user_agents else None
-        for address in state.ips:
-            buckets[(address, agent)].append(name)
+    for name, found in keys.items():
+        for address in found.addresses:
+            buckets[(address, found.agent)].append(name)
     return [members for members in buckets.values() if 2 <= len(members) <= _MAX_ACCOUNTS_PER_ADDRESS]
 
 
-def _stream_groups(states: dict[str, AccountState]) -> list[list[str]]:
-    names, centres = [], []
-    for name, state in states.items():
-        if len(state.embeddings) >= 4 and state.single_turn / state.count >= _SINGLE_TURN_FOR_STREAMS:
-            centre = np.mean(state.embeddings, axis=0)
-            names.append(name)
-            centres.append(centre / (np.linalg.norm(centre) or 1.0))
+def _stream_groups(keys: dict[str, LinkKeys]) -> list[list[str]]:
+    names = sorted(name for name, found in keys.items() if found.stream_centre is not None)
     if len(names) < 2:
         return []
-    matrix = np.asarray(centres)
+    matrix = np.asarray([keys[name].stream_centre for name in names])
     similar = matrix @ matrix.T >= _SIMILAR_STREAM_COSINE
     return [[names[i], names[j]] for i, j in zip(*np.nonzero(np.triu(similar, k=1)))]
