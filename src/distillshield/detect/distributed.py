@@ -16,8 +16,8 @@ So the scan runs in steps:
    tagged with the barrier it precedes, and the key changes.
 3. *Linking* (here): the barriers replayed in order over the gathered keys, ``link_by_keys`` as the one
    process links: which accounts formed which cluster at which barrier.
-4. *Pass two* (the workers, only partitions holding such members): the partition read again, the states
-   of those members copied at those barriers.
+4. *Pass two* (the workers, only partitions holding such members): the partition read again, those
+   members' exchanges alone (the others' lines are not even parsed), their states copied at those barriers.
 5. *Here*: each cluster's members merged (``merge_states``) and scored, the scores put into the members'
    histories in the order the one process would have; then the same final link, calibration and verdicts
    as ``scan``. Memory here is the accounts' states, never the exchanges.
@@ -66,15 +66,18 @@ class _PartitionEngine(DetectionEngine):
     def _consider(self, account: str, score: float, vector, cluster: str | None, count: int | None = None) -> None:
         self.entries[account].append((self.tag, count, score, vector))
 
-    def read(self, path: str, total: int, at_barrier: Callable[[int], None]) -> None:
-        """Observe the partition's exchanges in rank order, calling ``at_barrier`` at each global barrier."""
-        for rank, exchange in _read_partition(path):
+    def read(self, path: str, total: int, at_barrier: Callable[[int], None], only: set[str] | None = None) -> None:
+        """Observe the partition's exchanges in rank order (``only`` these accounts' when given: an account's
+        state depends on its own exchanges alone), calling ``at_barrier`` at each global barrier."""
+        for rank, account, record in _read_partition(path):
             while (self.barrier + 1) * self.link_every < rank:
                 self.barrier += 1
                 at_barrier(self.barrier)
+            if only is not None and account not in only:
+                continue
             self.tag = -(-rank // self.link_every)
-            self.first_rank.setdefault(exchange.account, rank)
-            self.update_account(exchange)
+            self.first_rank.setdefault(account, rank)
+            self.update_account(Exchange.from_dict(orjson.loads(record)))
         while (self.barrier + 1) * self.link_every <= total:
             self.barrier += 1
             at_barrier(self.barrier)
@@ -118,7 +121,7 @@ def second_pass(path: str, total: int, model: DetectorModel, link_every: int,
         if barrier in wanted:
             copies[barrier] = {name: _light(engine.states[name]) for name in wanted[barrier]}
 
-    engine.read(path, total, at_barrier)
+    engine.read(path, total, at_barrier, only={name for names in wanted.values() for name in names})
     return copies
 
 
@@ -127,11 +130,12 @@ def _light(state: AccountState) -> AccountState:
     return copy.deepcopy(dataclasses.replace(state, prompt_hashes=set(), embed_sample=[], _lsh=None))
 
 
-def _read_partition(path: str) -> Iterator[tuple[int, Exchange]]:
+def _read_partition(path: str) -> Iterator[tuple[int, str, bytes]]:
+    """(global rank, account, the record's JSON) of each line of a partition file."""
     with open(path, "rb") as stream:
         for line in stream:
-            rank, record = line.split(b"\t", 1)
-            yield int(rank), Exchange.from_dict(orjson.loads(record))
+            rank, account, record = line.split(b"\t", 2)
+            yield int(rank), orjson.loads(account), record
 
 
 # the coordinator's side ----------------------------------------------------------------------------------
@@ -147,7 +151,9 @@ def partition_log(path: str | Path, folder: str, partitions: int,
     total = 0
     try:
         for total, exchange in enumerate(in_time_order(path, on_bad_line, spill_dir=folder), start=1):
-            outputs[partition_of(exchange.account, partitions)].write(b"%d\t" % total + exchange.to_json() + b"\n")
+            # the account in the clear, JSON-escaped (no tab), so that a pass can skip others' lines unparsed
+            line = b"%d\t%s\t%s\n" % (total, orjson.dumps(exchange.account), exchange.to_json())
+            outputs[partition_of(exchange.account, partitions)].write(line)
     finally:
         for output in outputs:
             output.close()

@@ -20,7 +20,7 @@ import orjson
 
 from distillshield.errors import InvalidRequest
 from distillshield.records import BadLine, Exchange, parse_ts
-from distillshield.records.parquet import is_parquet, read_log
+from distillshield.records.parquet import is_parquet, open_parquet, read_log
 
 CHUNK_ROWS = 200_000
 
@@ -28,9 +28,7 @@ CHUNK_ROWS = 200_000
 def _timestamps(path: str | Path) -> Iterator[float]:
     """The readable timestamps of a log, in file order (unreadable rows are skipped: they are not scanned)."""
     if is_parquet(path):
-        import pyarrow.parquet as pq
-
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=100_000, columns=["ts"]):
+        for batch in open_parquet(path).iter_batches(batch_size=100_000, columns=["ts"]):
             for text in batch.column(0).to_pylist():
                 try:
                     yield parse_ts(text)

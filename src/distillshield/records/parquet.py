@@ -110,18 +110,24 @@ def write_parquet(path: str | Path, records: Iterable[dict], *, mode: int = 0o60
     return count
 
 
-def read_parquet(path: str | Path, *, batch_rows: int = 10_000) -> Iterator[Exchange | BadLine]:
-    """Each row's exchange, or a ``BadLine`` naming its row and what is wrong; memory is one batch of rows."""
+def open_parquet(path: str | Path):
+    """The ``pyarrow.parquet.ParquetFile``, checked to hold the exchange's required columns."""
     import pyarrow.parquet as pq
 
     try:
         source = pq.ParquetFile(path)
     except Exception as exc:   # pyarrow raises ArrowInvalid, OSError and others for a file it cannot open
         raise InvalidRequest(f"{path} is not a readable Parquet file: {exc}") from None
-    present = [name for name in COLUMNS if name in source.schema_arrow.names]
-    missing = [name for name in ("id", "ts", "account", "endpoint", "request") if name not in present]
+    missing = [name for name in ("id", "ts", "account", "endpoint", "request") if name not in source.schema_arrow.names]
     if missing:
         raise InvalidRequest(f"{path} lacks the exchange column(s) {', '.join(missing)} (see docs/deploy.md)")
+    return source
+
+
+def read_parquet(path: str | Path, *, batch_rows: int = 10_000) -> Iterator[Exchange | BadLine]:
+    """Each row's exchange, or a ``BadLine`` naming its row and what is wrong; memory is one batch of rows."""
+    source = open_parquet(path)
+    present = [name for name in COLUMNS if name in source.schema_arrow.names]
     row_number = 0
     for batch in source.iter_batches(batch_size=batch_rows, columns=present):
         columns = batch.to_pydict()
