@@ -33,6 +33,7 @@ import copy
 import dataclasses
 import os
 import tempfile
+import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -199,10 +200,14 @@ def distributed_engine(path: str | Path, model: DetectorModel, *, cluster: Clust
         raise ConfigError("the distributed scan does not compute the topic signal; pass --no-embeddings or a "
                           "model trained without it")
     partitions = partitions or cluster.workers
+    clock = _Clock()
     with tempfile.TemporaryDirectory(prefix="distillshield-scan-", dir=spill_dir) as folder:
         paths, total = partition_log(path, folder, partitions, on_bad_line)
+        clock.lap("partition")
         first = cluster.map(first_pass, [(name, total, model, link_every) for name in paths])
+        clock.lap("first_pass")
         formed = _clusters_by_barrier([result["changes"] for result in first])
+        clock.lap("linking")
         wanted_by_part: list[dict[int, list[str]]] = [defaultdict(list) for _ in paths]
         for barrier, clusters in formed.items():
             for _, members in clusters:
@@ -214,7 +219,24 @@ def distributed_engine(path: str | Path, model: DetectorModel, *, cluster: Clust
         for result in cluster.map(second_pass, calls) if calls else []:
             for barrier, states in result.items():
                 copies[barrier].update(states)
-    return _assemble(model, link_every, total, first, formed, copies)
+        clock.lap("second_pass")
+    engine = _assemble(model, link_every, total, first, formed, copies)
+    clock.lap("assemble")
+    engine.phase_seconds = clock.laps
+    return engine
+
+
+class _Clock:
+    """Seconds spent in each step, for sizing a cluster (``bench/scan_scale.py`` reports them)."""
+
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 2)
+        self._last = now
 
 
 def _clusters_by_barrier(changes: list[dict[int, dict[str, LinkKeys | None]]]

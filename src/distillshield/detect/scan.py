@@ -33,6 +33,7 @@ class ScanReport:
     seconds: float = 0.0
     threshold: float = 0.0
     calibration: dict = field(default_factory=dict)
+    phase_seconds: dict = field(default_factory=dict)   # the distributed scan's steps (distributed.py)
 
     @property
     def flagged(self) -> int:
@@ -95,6 +96,7 @@ def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: De
     report.calibration = found.to_dict()
     report.verdicts = engine.verdicts()
     report.exchanges = engine.seen
+    report.phase_seconds = getattr(engine, "phase_seconds", {})
     report.threshold = found.groups["all"].value
     with open(out_path, "wb") as out:
         for verdict in sorted(report.verdicts, key=lambda v: -v.score):
