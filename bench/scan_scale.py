@@ -13,13 +13,15 @@ the sum over the whole process tree (the driver, the workers and the engine's ow
 0.2 s. Time excludes starting the cluster (reported apart). The verdicts of every distributed run are
 compared with the one-process scan's of the same log. Shipped model, no embeddings (as it ships).
 
-    python bench/scan_scale.py --sizes 100000:1000,1000000:1000,1000000:10000 \
-        --distributed 1000000:1000 --engines dask,ray --json bench/results/scan_scale.json
+    python bench/scan_scale.py --sizes 100000:1000,300000:1000,1000000:1000,300000:10000 \
+        --distributed 300000:1000 --engines dask,ray --json bench/results/scan_scale.json
+    python bench/scan_scale.py --state-memory --json bench/results/scan_state_memory.json
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -88,11 +90,12 @@ def generate(path: Path, exchanges: int, accounts: int, *, days: float = 7.0, se
     rng = random.Random(seed)
     people = _accounts(accounts, rng)
     weights = [rng.paretovariate(1.2) * (3 if person["kind"] == "campaign" else 1) for person in people]
+    cumulative = list(itertools.accumulate(weights))   # the draws `choices(people, weights)` makes, once summed
     span = days * 86400
 
     def records():
         for number in range(exchanges):
-            person = rng.choices(people, weights)[0] if number >= accounts else people[number]
+            person = rng.choices(people, cum_weights=cumulative)[0] if number >= accounts else people[number]
             yield _record(number, START + span * number / exchanges, person, rng)
 
     write_parquet(path, records(), rows_per_group=100_000)
@@ -197,6 +200,31 @@ def _same(first: Path, second: Path) -> bool:
     return load(first) == load(second)
 
 
+def state_memory(prompts: int = 8000, marks=(500, 2000, 4000, 8000)) -> dict:
+    """Bytes one account's state holds (tracemalloc) after each of ``marks`` requests of a generated user."""
+    import tracemalloc
+
+    from distillshield.detect.features import extract
+    from distillshield.detect.state import AccountState
+    from distillshield.records import Exchange
+
+    rng = random.Random(2)
+    person = _accounts(100, rng)[50]
+    items = [extract(Exchange.from_dict(_record(n, START + n, person, rng))) for n in range(prompts)]
+    tracemalloc.start()
+    state = AccountState(person["name"])
+    held = {}
+    for count, item in enumerate(items, start=1):
+        state.update(item)
+        if count in marks:
+            held[count] = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    steps = list(held)
+    return {"kib_after_requests": {count: round(size / 1024) for count, size in held.items()},
+            "bytes_per_request_between": {f"{first}-{second}": round((held[second] - held[first]) / (second - first))
+                                          for first, second in zip(steps, steps[1:])}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000:1000,300000:1000,300000:10000")
@@ -206,7 +234,15 @@ def main() -> None:
     parser.add_argument("--folder", default="/tmp/distillshield-scan-scale")
     parser.add_argument("--json")
     parser.add_argument("--scan-once", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--state-memory", action="store_true",
+                        help="Only measure one account's state memory against its requests (no scans).")
     args = parser.parse_args()
+    if args.state_memory:
+        result = state_memory()
+        print(json.dumps(result))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        return
     if args.scan_once:
         log, out, engine, workers = args.scan_once
         print(json.dumps(scan_once(log, out, engine, int(workers))))
