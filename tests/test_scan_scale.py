@@ -159,3 +159,21 @@ def test_without_the_extra_the_distributed_scan_is_one_line_error(lab_log, tmp_p
     result = CliRunner().invoke(main, ["scan", str(lab_log), "--out", str(tmp_path / "v"), "--workers", "2"])
     assert result.exit_code != 0
     assert "pip install 'distillshield[distributed]'" in result.output and "Traceback" not in result.output
+
+
+def test_the_distributed_scan_refuses_the_topic_signal(lab_log, tmp_path):
+    from distillshield.detect.scan import scan
+    from distillshield.detect.scoring import DetectorModel
+    from distillshield.errors import ConfigError
+
+    shipped = DetectorModel.load()
+    with_topics = DetectorModel(shipped.scorer, shipped.benign_max_scores, {**shipped.trained_on, "embeddings": True})
+
+    class NoCluster:   # never reached: the refusal comes first
+        workers = 2
+
+        def map(self, function, calls):
+            raise AssertionError("the cluster was used")
+
+    with pytest.raises(ConfigError, match="--no-embeddings"):
+        scan(lab_log, tmp_path / "v.jsonl", model=with_topics, cluster=NoCluster())

@@ -23,7 +23,8 @@ So the scan runs in steps:
    as ``scan``. Memory here is the accounts' states, never the exchanges.
 
 Embeddings are not computed on the workers (their batches would differ from one process's, and the
-quantised model's output depends on its batch): a model using the topic signal is refused.
+quantised model's output depends on its batch): ``scan`` refuses the topic signal on a cluster (a model
+using it runs with ``--no-embeddings``, as in one process).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class _PartitionEngine(DetectionEngine):
         self.tag = 0                 # the barrier the exchange being read precedes
         self.entries: dict[str, list[tuple[int, int, float, object]]] = defaultdict(list)
         self.first_rank: dict[str, int] = {}
+        self.touched: set[str] = set()   # accounts read since the last barrier
 
     def _consider(self, account: str, score: float, vector, cluster: str | None, count: int | None = None) -> None:
         self.entries[account].append((self.tag, count, score, vector))
@@ -78,6 +80,7 @@ class _PartitionEngine(DetectionEngine):
                 continue
             self.tag = -(-rank // self.link_every)
             self.first_rank.setdefault(account, rank)
+            self.touched.add(account)
             self.update_account(Exchange.from_dict(orjson.loads(record)))
         while (self.barrier + 1) * self.link_every <= total:
             self.barrier += 1
@@ -89,24 +92,17 @@ def first_pass(path: str, total: int, model: DetectorModel, link_every: int) -> 
     engine = _PartitionEngine(model, link_every)
     emitted: dict[str, LinkKeys | None] = {}
     changes: dict[int, dict[str, LinkKeys | None]] = {}
-    touched: set[str] = set()
-    original_update = engine.update_account
-
-    def update_account(exchange: Exchange) -> AccountState:
-        touched.add(exchange.account)
-        return original_update(exchange)
 
     def at_barrier(barrier: int) -> None:
         changed = {}
-        for name in touched:
+        for name in engine.touched:
             keys = link_keys(engine.states[name])
             if keys != emitted.get(name):
                 changed[name] = emitted[name] = keys
-        touched.clear()
+        engine.touched.clear()
         if changed:
             changes[barrier] = changed
 
-    engine.update_account = update_account
     engine.read(path, total, at_barrier)
     return {"states": {name: _light(state) for name, state in engine.states.items()},
             "entries": dict(engine.entries), "changes": changes, "first_rank": engine.first_rank}
@@ -196,9 +192,6 @@ def distributed_engine(path: str | Path, model: DetectorModel, *, cluster: Clust
                        spill_dir: str | Path | None = None, link_every: int = 2000,
                        on_bad_line: Callable[[BadLine], None] | None = None) -> DetectionEngine:
     """A ``DetectionEngine`` in the state the one-process scan leaves it after reading the whole log."""
-    if model.uses_embeddings:
-        raise ConfigError("the distributed scan does not compute the topic signal; pass --no-embeddings or a "
-                          "model trained without it")
     partitions = partitions or cluster.workers
     clock = _Clock()
     with tempfile.TemporaryDirectory(prefix="distillshield-scan-", dir=spill_dir) as folder:
