@@ -16,6 +16,8 @@ compared with the one-process scan's of the same log. Shipped model, no embeddin
     python bench/scan_scale.py --sizes 100000:1000,300000:1000,1000000:1000,300000:10000 \
         --distributed 300000:1000 --engines dask,ray --json bench/results/scan_scale.json
     python bench/scan_scale.py --state-memory --json bench/results/scan_state_memory.json
+    git archive 9c499ed src | tar -x -C /tmp/before    # the scan before streaming, against the scan now:
+    python bench/scan_scale.py --log LOG.jsonl --sources /tmp/before/src,src --json bench/results/scan_before_after.json
 """
 
 from __future__ import annotations
@@ -225,6 +227,27 @@ def state_memory(prompts: int = 8000, marks=(500, 2000, 4000, 8000)) -> dict:
                                           for first, second in zip(steps, steps[1:])}}
 
 
+_PLAIN_SCAN = ("import resource, sys, time; from distillshield.detect.scan import scan; started = time.perf_counter(); "
+               "report = scan(sys.argv[1], sys.argv[2], fpr=1e-3, use_embeddings=False); "
+               "print(report.exchanges, round(time.perf_counter() - started, 1), "
+               "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+
+
+def against_source(log: Path, sources: list[str], folder: Path) -> list[dict]:
+    """The one-process scan of ``log`` by each source tree (e.g. the code before streaming, from git archive)."""
+    results = []
+    for number, source in enumerate(sources):
+        out = folder / f"{log.stem}.source{number}.verdicts.jsonl"
+        printed = subprocess.run([sys.executable, "-c", _PLAIN_SCAN, str(log), str(out)], check=True,
+                                 capture_output=True, text=True, env={**os.environ, "PYTHONPATH": source}).stdout
+        exchanges, seconds, peak = printed.split()
+        results.append({"source": source, "log": str(log), "exchanges": int(exchanges), "seconds": float(seconds),
+                        "peak_rss_mb": int(peak), "same_verdicts_as_first": out.read_bytes() ==
+                        (folder / f"{log.stem}.source0.verdicts.jsonl").read_bytes()})
+        print(json.dumps(results[-1]), flush=True)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000:1000,300000:1000,300000:10000")
@@ -236,7 +259,15 @@ def main() -> None:
     parser.add_argument("--scan-once", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--state-memory", action="store_true",
                         help="Only measure one account's state memory against its requests (no scans).")
+    parser.add_argument("--sources", help="With --log: scan LOG once with each of these comma-separated src "
+                                          "folders (the code before and after a change) and compare.")
+    parser.add_argument("--log", help="The log for --sources.")
     args = parser.parse_args()
+    if args.sources:
+        result = against_source(Path(args.log), args.sources.split(","), Path(args.folder))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        return
     if args.state_memory:
         result = state_memory()
         print(json.dumps(result))
