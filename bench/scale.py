@@ -17,6 +17,9 @@ every gateway here, so that the figures isolate the spool and the replicas (gate
 the gateway with detection on).
 
     python bench/scale.py [--rounds 3] [--requests-scale 1.0] [--json bench/results/scale.json]
+
+`scan` on logs past one machine (time and peak memory by log size and accounts, one process against the
+scan on a 2-worker Dask or Ray cluster) is measured by its sibling, bench/scan_scale.py.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -287,28 +288,45 @@ def keys_revoke(obj: Context, key_id) -> None:
 @click.option("--since", help="Only records from this time on: an ISO timestamp or a duration ago (e.g. 24h).")
 @click.option("--account", "account_id", help="Only this account's records.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
+@click.option("--format", "file_format", type=click.Choice(["jsonl", "parquet"]),
+              help="jsonl, or parquet (columns in docs/deploy.md); default: parquet for an --out named *.parquet.")
 @click.pass_obj
-def export(obj: Context, since, account_id, out_path) -> None:
-    """Write the traffic log as exchange JSONL, oldest first."""
+def export(obj: Context, since, account_id, out_path, file_format) -> None:
+    """Write the traffic log as exchange JSONL or Parquet, oldest first."""
     since_epoch = parse_since(since) if since else None
+    records = obj.store.iter_exchange_json(since=since_epoch, account=account_id)
+    file_format = file_format or ("parquet" if out_path and out_path.endswith(".parquet") else "jsonl")
+    if file_format == "parquet":
+        if not out_path:
+            raise click.UsageError("--format parquet needs --out (Parquet is not written to a terminal)")
+        from distillshield.records.parquet import write_parquet
+
+        # the log holds every prompt and answer: the file is its owner's only, as the store is
+        count = write_parquet(out_path, map(orjson.loads, records))
+    else:
+        count = _export_jsonl(records, out_path)
+    if out_path:
+        click.echo(f"wrote {count} exchange records to {Path(out_path)}", err=True)
+
+
+def _export_jsonl(records, out_path: str | None) -> int:
     # the log holds every prompt and answer: the file is its owner's only, as the store is
     stream = open(os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") \
         if out_path else sys.stdout
     count = 0
     try:
-        for record in obj.store.iter_exchange_json(since=since_epoch, account=account_id):
+        for record in records:
             stream.write(record + "\n")
             count += 1
     finally:
         if out_path:
             stream.close()
-    if out_path:
-        click.echo(f"wrote {count} exchange records to {Path(out_path)}", err=True)
+    return count
 
 
 # detection ------------------------------------------------------------------
 @main.command()
-@click.argument("exchanges_path", metavar="EXCHANGES.jsonl", type=click.Path(exists=True, dir_okay=False))
+@click.argument("exchanges_path", metavar="EXCHANGES", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True),
               help="Verdicts JSONL to write: one line per account, highest score first.")
 @click.option("--fpr", type=float, default=1e-3, show_default=True,
@@ -330,10 +348,17 @@ def export(obj: Context, since, account_id, out_path) -> None:
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False),
               help="Detector model JSON (default: the one shipped with DistillShield).")
 @click.option("--no-embeddings", is_flag=True, help="Skip the topic signal (faster; no sentence-embedding model).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Scan on a local Dask cluster of this many worker processes, partitioned by account "
+                   "(needs distillshield[distributed] and --no-embeddings; same verdicts as one process).")
+@click.option("--scheduler", help="Scan on the running Dask cluster whose scheduler is at this address "
+                                  "(e.g. tcp://10.0.0.5:8786); its workers must see --spill-dir.")
+@click.option("--spill-dir", type=click.Path(file_okay=False),
+              help="Folder for the sort's and the partitions' temporary files (default: the system's temp folder).")
 @click.pass_obj
 def scan(obj: Context, exchanges_path, out_path, fpr, reference_path, calibration, peer_groups, feedback_path,
-         feedback_from_store, model_path, no_embeddings) -> None:
-    """Score every account of an exchange log for distillation, in time order as if live."""
+         feedback_from_store, model_path, no_embeddings, workers, scheduler, spill_dir) -> None:
+    """Score every account of an exchange log (JSONL or Parquet) for distillation, in time order as if live."""
     from distillshield.detect.feedback import feedback_from_accounts
     from distillshield.detect.scan import scan as run_scan
 
@@ -344,9 +369,16 @@ def scan(obj: Context, exchanges_path, out_path, fpr, reference_path, calibratio
         click.echo(f"{exchanges_path}:{item.line_number}: skipped: {item.message}", err=True)
 
     feedback = feedback_from_accounts(obj.store.list_accounts()) if feedback_from_store else None
-    report = run_scan(exchanges_path, out_path, fpr=fpr, model_path=model_path, reference_path=reference_path,
-                      calibration=calibration, peer_groups=peer_groups, feedback_path=feedback_path,
-                      feedback=feedback, use_embeddings=not no_embeddings, on_bad_line=bad_line)
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if workers or scheduler:
+            from distillshield.detect.distributed import Cluster
+
+            cluster = stack.enter_context(Cluster(workers or 2, scheduler))
+        report = run_scan(exchanges_path, out_path, fpr=fpr, model_path=model_path, reference_path=reference_path,
+                          calibration=calibration, peer_groups=peer_groups, feedback_path=feedback_path,
+                          feedback=feedback, use_embeddings=not no_embeddings, on_bad_line=bad_line,
+                          cluster=cluster, spill_dir=spill_dir)
     rate = report.exchanges / report.seconds if report.seconds else 0.0
     source = report.calibration.get("source", "")
     click.echo(f"scanned {report.exchanges} exchanges of {len(report.verdicts)} accounts in {report.seconds:.1f} s "

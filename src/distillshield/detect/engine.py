@@ -96,19 +96,24 @@ class DetectionEngine:
 
     # feeding ----------------------------------------------------------------------------------------
     def observe(self, exchange: Exchange) -> None:
+        self.update_account(exchange)
+        self.seen += 1
+        if self.seen % self.link_every == 0:
+            self.link()
+
+    def update_account(self, exchange: Exchange) -> AccountState:
+        """The exchange's account's state updated, and scored if at a checkpoint: all but the linking."""
         item = extract(exchange)
         state = self.states.get(item.account)
         if state is None:
             state = self.states[item.account] = AccountState(item.account)
             self.tracks[item.account] = _Track()
         state.update(item)
-        self.seen += 1
         if is_checkpoint(state.count):
             self._due.append(_Checkpoint(state, state.count, state.feature_vector(), len(state.embed_sample)))
             if len(self._due) >= self.score_batch or self.embedder is None:
                 self.score_due()
-        if self.seen % self.link_every == 0:
-            self.link()
+        return state
 
     def observe_all(self, exchanges: Iterable[Exchange]) -> None:
         for exchange in exchanges:

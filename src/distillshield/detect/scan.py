@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -15,7 +16,11 @@ from distillshield.detect.engine import DetectionEngine, Verdict
 from distillshield.detect.feedback import read_feedback
 from distillshield.detect.scoring import DetectorModel
 from distillshield.errors import ConfigError
-from distillshield.records import BadLine, Exchange, read_exchanges
+from distillshield.detect.ordering import in_time_order
+from distillshield.records import BadLine, Exchange
+
+if TYPE_CHECKING:
+    from distillshield.detect.distributed import Cluster
 
 CALIBRATIONS = ("population", "model")
 
@@ -28,6 +33,7 @@ class ScanReport:
     seconds: float = 0.0
     threshold: float = 0.0
     calibration: dict = field(default_factory=dict)
+    phase_seconds: dict = field(default_factory=dict)   # the distributed scan's steps (distributed.py)
 
     @property
     def flagged(self) -> int:
@@ -35,26 +41,20 @@ class ScanReport:
 
 
 def read_in_time_order(path: str | Path, on_bad_line: Callable[[BadLine], None] | None = None) -> list[Exchange]:
-    """Every readable exchange of a JSONL file, oldest first; unreadable lines go to ``on_bad_line``."""
-    exchanges = []
-    with open(path, "rb") as stream:
-        for item in read_exchanges(stream):
-            if isinstance(item, BadLine):
-                if on_bad_line:
-                    on_bad_line(item)
-            else:
-                exchanges.append(item)
-    exchanges.sort(key=lambda exchange: exchange.epoch)
-    return exchanges
+    """Every readable exchange of a JSONL or Parquet file, oldest first, as a list (small logs: tests, the lab)."""
+    return list(in_time_order(path, on_bad_line))
 
 
 def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: DetectorModel | None = None,
          model_path: str | Path | None = None, reference_path: str | Path | None = None,
          calibration: str = "population", feedback_path: str | Path | None = None,
          feedback: dict[str, str] | None = None, peer_groups: bool = False, use_embeddings: bool = True,
-         on_bad_line: Callable[[BadLine], None] | None = None) -> ScanReport:
-    """Score every account of ``path``; thresholds from the scanned population (default), the operator's
-    ``reference_path`` (ordinary accounts only), or the model's shipped reference (``calibration="model"``)."""
+         on_bad_line: Callable[[BadLine], None] | None = None, cluster: Cluster | None = None,
+         spill_dir: str | Path | None = None) -> ScanReport:
+    """Score every account of ``path`` (JSONL or Parquet, streamed: memory grows with accounts, not
+    exchanges); thresholds from the scanned population (default), the operator's ``reference_path``
+    (ordinary accounts only), or the model's shipped reference (``calibration="model"``). With ``cluster``
+    the accounts are scanned on a Dask cluster, partitioned by account, with the same verdicts."""
     if calibration not in CALIBRATIONS:
         raise ConfigError(f"calibration must be one of {', '.join(CALIBRATIONS)}, got {calibration!r}")
     report = ScanReport()
@@ -68,13 +68,19 @@ def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: De
     model = model or DetectorModel.load(model_path)
     embedder = PromptEmbedder() if use_embeddings and model.uses_embeddings else None
     feedback = {**(feedback or {}), **(read_feedback(feedback_path) if feedback_path else {})}
-    exchanges = read_in_time_order(path, bad_line)
-    engine = DetectionEngine(model, fpr=fpr, embedder=embedder, threshold=float("inf"))
+    if cluster is not None:
+        from distillshield.detect.distributed import distributed_engine
+
+        if embedder is not None:
+            raise ConfigError("the distributed scan does not compute the topic signal: pass --no-embeddings")
+        engine = distributed_engine(path, model, cluster=cluster, spill_dir=spill_dir, on_bad_line=bad_line)
+    else:
+        engine = DetectionEngine(model, fpr=fpr, embedder=embedder, threshold=float("inf"))
+        engine.observe_all(in_time_order(path, bad_line, spill_dir=spill_dir))
     engine.feedback = feedback
-    engine.observe_all(exchanges)
     if reference_path:
         reference = DetectionEngine(model, embedder=embedder, threshold=float("inf"))
-        reference.observe_all(read_in_time_order(reference_path))
+        reference.observe_all(in_time_order(reference_path, spill_dir=spill_dir))
         reference.link()
         found = calibrate(reference.population(), fpr, source=f"the reference accounts of {reference_path}",
                           peer_groups=peer_groups, clean=True)
@@ -89,7 +95,8 @@ def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: De
     engine.apply_calibration(found)
     report.calibration = found.to_dict()
     report.verdicts = engine.verdicts()
-    report.exchanges = len(exchanges)
+    report.exchanges = engine.seen
+    report.phase_seconds = getattr(engine, "phase_seconds", {})
     report.threshold = found.groups["all"].value
     with open(out_path, "wb") as out:
         for verdict in sorted(report.verdicts, key=lambda v: -v.score):
