@@ -182,3 +182,16 @@ def test_a_clusters_gap_regularity_counts_the_spread_between_its_accounts():
     merged = dict(zip(FEATURE_NAMES, merge_states("c", [fast, slow]).feature_vector()))
     assert features_of(stream_of("fast", TOPICS * 2, gap=10.0))["gap_regularity"] > 0.9
     assert merged["gap_regularity"] < 0.8
+
+
+def test_an_accounts_memory_of_prompts_is_bounded():
+    """Exact repeats are looked for among a bounded number of distinct prompts, so an account's state stops
+    growing however many requests it sends (scan memory grows with accounts, not exchanges)."""
+    from distillshield.detect.state import _PROMPTS_REMEMBERED
+
+    state = AccountState("big")
+    for index in range(_PROMPTS_REMEMBERED + 500):
+        state.update(extract(exchange("big", f"prompt number {index}", at=float(index))))
+    assert len(state.prompt_hashes) == _PROMPTS_REMEMBERED
+    state.update(extract(exchange("big", "prompt number 3", at=1e6)))      # a repeat it remembers
+    assert state.exact_repeat == 1

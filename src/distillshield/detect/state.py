@@ -27,6 +27,7 @@ _LONG_ANSWER_TOKENS = 1000
 _LONG_ANSWER_SEEN = 500
 _MAX_TRACKED_KEYS = 4096
 _UNKNOWN_TOPIC_SPREAD = 0.35
+_PROMPTS_REMEMBERED = 8192  # distinct prompts an exact repeat is looked for among: an account's memory is bounded
 _SERVED_KEYS_KEPT = 256      # recent answers a follow-up may carry back (conversations continue recent answers)
 _HISTORY_KEYS_KEPT = 512
 _GENERATIVE_MIN_TOKENS = 100
@@ -205,7 +206,8 @@ class AccountState:
             self.exact_repeat += 1
             self.examples.setdefault("exact_repeat", prompt[:200])
             return
-        self.prompt_hashes.add(digest)
+        if len(self.prompt_hashes) < _PROMPTS_REMEMBERED:
+            self.prompt_hashes.add(digest)
         shingles = _shingles(prompt)
         if not shingles:
             return
