@@ -347,6 +347,20 @@ def worst(all_results: dict) -> dict:
     return out
 
 
+def lab_set(arm: Path, folder: Path) -> Path:
+    """A lab arm as a labelled set: its gateway log, the attacker's accounts (distill, by strategy) and the
+    ordinary accounts (benign, by kind); the lab's admin account is left out."""
+    attackers = json.loads((arm / "accounts.json").read_text())
+    ordinary = json.loads((arm / "ordinary.json").read_text()) if (arm / "ordinary.json").exists() else {}
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [{"account": a, "kind": row.get("strategy", "attacker"), "campaign": True, "campaign_id": "lab"}
+            for a, row in attackers.items()]
+    rows += [{"account": a, "kind": row.get("kind", "ordinary"), "campaign": False} for a, row in ordinary.items()]
+    (folder / "labels.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (folder / "exchanges.jsonl").write_bytes((arm / "gateway.jsonl").read_bytes())
+    return folder
+
+
 def save_model(data: dict[str, dict], path: str) -> None:
     """One scorer fitted on every set; thresholds from ordinary accounts it never saw (cross-fitted: each
     set's ordinary accounts scored by the scorer fitted on the other sets)."""
@@ -384,6 +398,10 @@ def main() -> None:
                         help="ordinary accounts of the held-out generator scored by the baseline (a random sample)")
     parser.add_argument("--json", dest="json_path")
     parser.add_argument("--no-shipped", action="store_true", help="leave out the shipped model's rows")
+    parser.add_argument("--lab", action="append", default=[], metavar="NAME=ARM_FOLDER",
+                        help="a lab campaign arm's gateway log (runs/<run>/on or off: gateway.jsonl, accounts.json of "
+                             "the attacker's accounts, ordinary.json of the ordinary ones), evaluated only (never "
+                             "fitted on) with the detector fitted on every other set")
     parser.add_argument("--save-model", metavar="PATH",
                         help="also fit a model on every set and save it (the shipped model.json's recipe): its "
                              "reference is each set's ordinary accounts scored by the model fitted without that set")
@@ -398,6 +416,8 @@ def main() -> None:
         folders[name] = Path(folder)
     if len(folders) < 2:
         parser.error("leave-one-out needs at least two sets")
+    labs = {name: lab_set(Path(folder), args.cache / f"lab_{name}") for name, _, folder in
+            (spec.partition("=") for spec in args.lab)}
     data = {}
     for name, folder in folders.items():
         data[name] = observe(name, folder, args.cache)
@@ -415,6 +435,11 @@ def main() -> None:
         if windows is not None:
             results["MMD baseline (arXiv 2606.05725)"] = mmd_baseline(
                 held, train, windows, args.mmd_reference, args.mmd_null, args.mmd_ordinary, np.random.default_rng(0))
+        all_results[name] = results
+        print(report(name, results, held), flush=True)
+    for name, folder in labs.items():
+        held = observe(name, folder, None)
+        results = evaluate_held_out(held, list(data.values()), None)
         all_results[name] = results
         print(report(name, results, held), flush=True)
     if args.save_model:
