@@ -15,26 +15,130 @@ from distillshield.errors import DistillShieldError
 from distillshield.records import SETTINGS, Settings, parse_ts
 
 _POLICY_OVERRIDES = ("auto", "allow", "flag", "throttle", "harden", "block")  # as store.POLICY_OVERRIDES
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+DEBUG_VARIABLE = "DISTILLSHIELD_DEBUG"     # set to 1: an unexpected error shows its traceback
+
+
+class Duration(click.ParamType):
+    """'90', '90s', '15m', '12h', '30d' -> seconds: the one way the command line reads a length of time."""
+    name = "duration"
+    _PATTERN = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
+    _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def seconds(self, text: str) -> float | None:
+        match = self._PATTERN.match(text.strip())
+        return float(match.group(1)) * self._UNIT_SECONDS[match.group(2)] if match else None
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        seconds = self.seconds(str(value))
+        if seconds is None:
+            self.fail(f"must be a duration like 30d, 12h, 15m or 90s, got {value!r}", param, ctx)
+        return seconds
+
+
+class Since(Duration):
+    """A moment: an ISO timestamp, or a duration meaning 'that long ago' -> epoch seconds."""
+    name = "since"
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        ago = self.seconds(str(value))
+        if ago is not None:
+            return time.time() - ago
+        try:
+            return parse_ts(str(value))
+        except DistillShieldError as exc:
+            self.fail(exc.message, param, ctx)
+
+
+class Rate(click.ParamType):
+    """A share strictly between 0 and 1 (a false-positive rate, a significance level)."""
+    name = "rate"
+
+    def __init__(self, include_one: bool = False):
+        self.include_one = include_one
+
+    def convert(self, value, param, ctx) -> float:
+        try:
+            rate = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"must be a number between 0 and 1, got {value!r}", param, ctx)
+        if not (0 < rate < 1 or (self.include_one and rate == 1)):
+            bound = "between 0 and 1" + (" (1 included)" if self.include_one else "")
+            self.fail(f"must be {bound}, got {rate:g}", param, ctx)
+        return rate
+
+
+DURATION, SINCE, RATE = Duration(), Since(), Rate()
 
 
 def parse_duration(text: str) -> float:
-    """'90', '90s', '15m', '12h', '30d' → seconds."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise click.BadParameter(f"must be a duration like 30d, 12h, 15m or 90s, got {text!r}")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    """'90', '90s', '15m', '12h', '30d' -> seconds."""
+    return DURATION.convert(text, None, None)
 
 
 def parse_since(text: str) -> float:
     """An ISO timestamp, or a duration meaning 'that long ago'."""
-    if _DURATION.match(text.strip()):
-        return time.time() - parse_duration(text)
-    try:
-        return parse_ts(text)
-    except DistillShieldError as exc:
-        raise click.BadParameter(exc.message) from None
+    return SINCE.convert(text, None, None)
+
+
+class Progress:
+    """A progress bar on stderr (tqdm) for a long job, called as ``on_progress(done, total, stage="")``; a new
+    stage starts a new bar. Shown when stderr is a terminal or when ``--progress`` asks, never with ``--quiet``,
+    so stdout stays machine-readable either way."""
+
+    def __init__(self, shown: bool, unit: str = "it"):
+        self.shown = shown
+        self.unit = unit
+        self._bar = None
+        self._stage = None
+
+    def __call__(self, done: int, total: int | None, stage: str = "") -> None:
+        if not self.shown:
+            return
+        from tqdm import tqdm
+
+        if self._bar is None or stage != self._stage:
+            self.close()
+            self._bar = tqdm(total=total, desc=stage or None, unit=self.unit, file=sys.stderr, dynamic_ncols=True)
+            self._stage = stage
+        if total != self._bar.total:
+            self._bar.total = total
+        self._bar.update(done - self._bar.n)
+
+    def say(self, line: str) -> None:
+        """A line on stderr that does not break the bar."""
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stderr)
+        else:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
+def progress_options(function):
+    """``--quiet`` and ``--progress`` on a long job; the command receives ``progress``, a ``Progress``."""
+    def wrapper(*args, quiet: bool, force_progress: bool, **kwargs):
+        shown = not quiet and (force_progress or sys.stderr.isatty())
+        with Progress(shown) as progress:
+            return function(*args, progress=progress, **kwargs)
+
+    wrapper.__name__, wrapper.__doc__ = function.__name__, function.__doc__
+    wrapper = click.option("--progress", "force_progress", is_flag=True,
+                           help="Show progress on stderr even when it is not a terminal.")(wrapper)
+    return click.option("-q", "--quiet", is_flag=True, help="No progress bars (shown on stderr when it is a "
+                                                             "terminal; stdout stays machine-readable).")(wrapper)
 
 
 class Context:
@@ -55,12 +159,29 @@ def _settings_help() -> str:
 
 
 class _Group(click.Group):
+    """The project's own errors are one line and exit 2; any other error is one line too and exit 1 (its
+    traceback with DISTILLSHIELD_DEBUG=1); click's usage errors are click's."""
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except DistillShieldError as exc:
             click.echo(f"Error: {exc.message}", err=True)
             sys.exit(2)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+                raise
+            click.echo(f"Error: {_one_line(exc)} (set {DEBUG_VARIABLE}=1 for the traceback)", err=True)
+            sys.exit(1)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -214,14 +335,13 @@ def policy() -> None:
 
 @policy.command("events")
 @click.option("--account", "account_id", help="Only this account's events.")
-@click.option("--since", help="Only events from this time on: an ISO timestamp or a duration ago (e.g. 24h).")
+@click.option("--since", type=SINCE, help="Only events from this time on: an ISO timestamp or a duration ago (e.g. 24h).")
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True, help="Most events shown.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 @click.pass_obj
 def policy_events(obj: Context, account_id, since, limit, as_json) -> None:
     """List policy level changes (by the detector or an operator), newest first."""
-    since_epoch = parse_since(since) if since else None
-    for event in obj.store.list_policy_events(account=account_id, since=since_epoch, limit=limit):
+    for event in obj.store.list_policy_events(account=account_id, since=since, limit=limit):
         if as_json:
             click.echo(orjson.dumps(event))
             continue
@@ -245,12 +365,12 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--account", "account_id", required=True, help="Account the key belongs to.")
 @click.option("--label", default="", help="A note to tell keys apart.")
-@click.option("--expires-in", help="Lifetime, e.g. 30d, 12h, 15m (default: never expires).")
+@click.option("--expires-in", type=DURATION, help="Lifetime, e.g. 30d, 12h, 15m (default: never expires).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the key is in the `key` field).")
 @click.pass_obj
 def keys_create(obj: Context, account_id, label, expires_in, as_json) -> None:
     """Create a key. It is printed once and stored only as a hash."""
-    expires_at = time.time() + parse_duration(expires_in) if expires_in else None
+    expires_at = time.time() + expires_in if expires_in is not None else None
     key, plaintext = obj.store.create_key(account_id, label=label, expires_at=expires_at)
     if as_json:
         click.echo(orjson.dumps({**key.as_dict(), "key": plaintext}))
@@ -284,21 +404,22 @@ def keys_revoke(obj: Context, key_id) -> None:
 
 # traffic log ----------------------------------------------------------------
 @main.command()
-@click.option("--since", help="Only records from this time on: an ISO timestamp or a duration ago (e.g. 24h).")
+@click.option("--since", type=SINCE, help="Only records from this time on: an ISO timestamp or a duration ago (e.g. 24h).")
 @click.option("--account", "account_id", help="Only this account's records.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
 @click.pass_obj
-def export(obj: Context, since, account_id, out_path) -> None:
+@progress_options
+def export(obj: Context, since, account_id, out_path, progress: Progress) -> None:
     """Write the traffic log as exchange JSONL, oldest first."""
-    since_epoch = parse_since(since) if since else None
     # the log holds every prompt and answer: the file is its owner's only, as the store is
     stream = open(os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") \
         if out_path else sys.stdout
     count = 0
     try:
-        for record in obj.store.iter_exchange_json(since=since_epoch, account=account_id):
+        for record in obj.store.iter_exchange_json(since=since, account=account_id):
             stream.write(record + "\n")
             count += 1
+            progress(count, None, "exchanges written")
     finally:
         if out_path:
             stream.close()
@@ -311,7 +432,7 @@ def export(obj: Context, since, account_id, out_path) -> None:
 @click.argument("exchanges_path", metavar="EXCHANGES.jsonl", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True),
               help="Verdicts JSONL to write: one line per account, highest score first.")
-@click.option("--fpr", type=float, default=1e-3, show_default=True,
+@click.option("--fpr", type=RATE, default=1e-3, show_default=True,
               help="Share of ordinary accounts that may be flagged.")
 @click.option("--reference", "reference_path", type=click.Path(exists=True, dir_okay=False),
               help="Exchanges of ordinary accounts only (e.g. your own history) to set the threshold from, "
@@ -331,14 +452,12 @@ def export(obj: Context, since, account_id, out_path) -> None:
               help="Detector model JSON (default: the one shipped with DistillShield).")
 @click.option("--no-embeddings", is_flag=True, help="Skip the topic signal (faster; no sentence-embedding model).")
 @click.pass_obj
+@progress_options
 def scan(obj: Context, exchanges_path, out_path, fpr, reference_path, calibration, peer_groups, feedback_path,
-         feedback_from_store, model_path, no_embeddings) -> None:
+         feedback_from_store, model_path, no_embeddings, progress: Progress) -> None:
     """Score every account of an exchange log for distillation, in time order as if live."""
     from distillshield.detect.feedback import feedback_from_accounts
     from distillshield.detect.scan import scan as run_scan
-
-    if not 0 < fpr < 1:
-        raise click.BadParameter(f"must be between 0 and 1, got {fpr}", param_hint="--fpr")
 
     def bad_line(item) -> None:
         click.echo(f"{exchanges_path}:{item.line_number}: skipped: {item.message}", err=True)
@@ -346,7 +465,9 @@ def scan(obj: Context, exchanges_path, out_path, fpr, reference_path, calibratio
     feedback = feedback_from_accounts(obj.store.list_accounts()) if feedback_from_store else None
     report = run_scan(exchanges_path, out_path, fpr=fpr, model_path=model_path, reference_path=reference_path,
                       calibration=calibration, peer_groups=peer_groups, feedback_path=feedback_path,
-                      feedback=feedback, use_embeddings=not no_embeddings, on_bad_line=bad_line)
+                      feedback=feedback, use_embeddings=not no_embeddings, on_bad_line=bad_line,
+                      on_progress=lambda done, total: progress(done, total, "exchanges scored"))
+    progress.close()
     rate = report.exchanges / report.seconds if report.seconds else 0.0
     source = report.calibration.get("source", "")
     click.echo(f"scanned {report.exchanges} exchanges of {len(report.verdicts)} accounts in {report.seconds:.1f} s "
@@ -369,7 +490,9 @@ def lab() -> None:
 @click.option("--data", "data_dir", type=click.Path(), help="Folder of prompt JSONL files (default: built-in prompts).")
 @click.option("--benign-sources", help="Comma-separated benign source names (default: all available).")
 @click.option("--campaign-sources", help="Comma-separated campaign source names (default: all available).")
-def lab_traffic(out_dir, seed, days, scale, start, data_dir, benign_sources, campaign_sources) -> None:
+@progress_options
+def lab_traffic(out_dir, seed, days, scale, start, data_dir, benign_sources, campaign_sources,
+                progress: Progress) -> None:
     """Write exchanges.jsonl, labels.jsonl and manifest.json of simulated users and distillation campaigns."""
     from distillshield.lab import SimulationConfig, simulate, write_simulation
     from distillshield.lab.traffic import DEFAULT_START
@@ -379,7 +502,8 @@ def lab_traffic(out_dir, seed, days, scale, start, data_dir, benign_sources, cam
 
     config = SimulationConfig(seed=seed, start=start or DEFAULT_START, days=days, scale=scale, data_dir=data_dir,
                               benign_sources=names(benign_sources), campaign_sources=names(campaign_sources))
-    sim = simulate(config)
+    sim = simulate(config, on_progress=progress)
+    progress.close()
     try:
         manifest = write_simulation(sim, out_dir)
     except OSError as exc:
@@ -397,13 +521,14 @@ def lab_traffic(out_dir, seed, days, scale, start, data_dir, benign_sources, cam
 @click.option("--name", help="The run folder's name (default: the start time).")
 @click.option("--seed", type=int, help="Prompts, accounts and the students' initial weights.")
 @click.option("--shields", type=click.Choice(["off", "on", "both"]), help="Run with detection off, on, or both (default both).")
-def lab_campaign(campaign_path, quick, out_dir, name, seed, shields) -> None:
+@progress_options
+def lab_campaign(campaign_path, quick, out_dir, name, seed, shields, progress: Progress) -> None:
     """Attack our own gateway: harvest answers over HTTP, train a student on them, measure it, write a report."""
     from distillshield.lab.campaign import load_config, run_campaign
 
     arms = {"both": ["off", "on"], "off": ["off"], "on": ["on"]}.get(shields)
     config = load_config(campaign_path, quick=quick, out=out_dir, name=name, seed=seed, shields=arms)
-    result = run_campaign(config, say=lambda line: click.echo(line, err=True))
+    result = run_campaign(config, say=progress.say, on_progress=progress)
     click.echo(orjson.dumps({key: result.summary[key] for key in (
         "harvested", "student_gain", "flagged_accounts", "first_flagged_after", "student_path")}))
 
@@ -452,10 +577,11 @@ def lab_campaign(campaign_path, quick, out_dir, name, seed, shields) -> None:
 @click.option("--commitment", "commitment_path", type=click.Path(exists=True, dir_okay=False),
               help="A key commitment published earlier (`watermark commitment`'s JSON) to check the key against.")
 @click.pass_obj
+@progress_options
 def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out_dir, key_file, accounts_path,
           scheme_spec, mode, reading_path, reference_specs, identity_names, prompts, reading_texts, max_tokens,
           no_served_reading, no_filter, no_canaries, alpha, seed, commitment_path, negative_specs,
-          adequate_share) -> None:
+          adequate_share, progress: Progress) -> None:
     """Audit a suspect model: was it trained on our answers? Writes verdict.json, report.html and report.pdf."""
     from distillshield.audit import AuditConfig, Sampling, read_reading_texts, read_served, run_audit, write_report
     from distillshield.audit.controls import choose_scheme
@@ -475,7 +601,7 @@ def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out
         published = orjson.loads(Path(commitment_path).read_bytes())
         key_info["commitment"] = {**published, "verified": master.verify_commitment(published)}
     tokenizer = load_tokenizer(str(obj.settings.model_path or packaged_model_path()))
-    say = lambda line: click.echo(line, err=True)  # noqa: E731
+    say = progress.say
     suspect = load_suspect(suspect_spec, tokenizer, model=suspect_model, api_key=suspect_key)
     references = {ref: load_suspect(ref, tokenizer, model=suspect_model, api_key=suspect_key) for ref in reference_specs}
     negatives = {spec: load_negative_control(spec, tokenizer, model_path=obj.settings.model_path)
@@ -487,7 +613,8 @@ def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out
     verdict = run_audit(suspect, keys=keys, scheme=scheme, tokenizer=tokenizer, served=served, config=config,
                         reading=read_reading_texts(reading_path) if reading_path else None,
                         references=references, key_info=key_info, negative_controls=negatives,
-                        scheme_source=scheme_source, say=say)
+                        scheme_source=scheme_source, say=say, on_progress=progress)
+    progress.close()
     verdict_path, report_path = write_report(verdict, out_dir)
     click.echo(orjson.dumps({"outcome": verdict["outcome"], "conclusion": verdict["conclusion"],
                              "positive_control": verdict["positive_control"]["passed"],

@@ -74,12 +74,14 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
               config: AuditConfig | None = None, reading: list[ReadingText] | None = None,
               references: dict[str, Suspect] | None = None, key_info: dict | None = None,
               probes: list[list[dict]] | None = None, negative_controls: dict[str, Suspect] | None = None,
-              scheme_source: str = "", control: PositiveControl | None = None, say=print) -> dict:
+              scheme_source: str = "", control: PositiveControl | None = None, say=print,
+              on_progress=None) -> dict:
     """The verdict (``verdict.json``'s content, plus ``curves`` for the report's plots).
 
     Closed mode asks ``probes`` (conversations), or by default ``config.prompts`` of the served prompts.
     ``negative_controls``: models never trained on our answers, audited on the same data and keys.
     ``key_info["key_ids"]`` (the key file's versions' ids) lets a failed positive control name a wrong key file.
+    ``on_progress(done, total, stage)`` hears of each step done: a mode, the fingerprint tests, a negative control.
     """
     config = (config or AuditConfig()).validate()
     if not keys:
@@ -97,6 +99,12 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
     context_filter = set().union(*own_contexts.values()) if config.use_filter else None
     picked = rng.sample(range(len(served.items)), min(config.prompts, len(served.items)))
     tests, curves, answers = [], {}, []
+    steps_done, steps = [], len(config.modes) + bool(references) + len(negative_controls or {})
+
+    def step_done() -> None:
+        steps_done.append(True)
+        if on_progress:
+            on_progress(len(steps_done), steps, "audit steps")
 
     def add_mode(name: str, tape: PairTape, data: str) -> None:
         test, curves[name] = _radioactivity_test(name, tape, keys, scheme, config, data, own_contexts)
@@ -114,6 +122,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
         add_mode("radioactivity-closed", tape, f"the suspect answered {len(prompts)} of {asked}")
         if config.canaries:
             tests.append(_canary(suspect, keys, served, served_canaries, answer_texts, config, say))
+        step_done()
 
     if "open" in config.modes:
         if not suspect.reads_our_tokens():
@@ -131,10 +140,12 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
                                                  f"of the answers we served and {given} reading texts given")
             if config.canaries and hasattr(suspect, "continuation_logprobs"):
                 tests.extend(_canary_open(suspect, served_canaries, tokenizer, config.seed, say))
+        step_done()
 
     if references:
         tests += _fingerprint_tests(suspect, references, served, picked, answers if not probes else [], tokenizer,
                                     config, say)
+        step_done()
 
     combined = min(1.0, len(tests) * min((t["p_value"] for t in tests), default=1.0))
     attributed = _attributed(tests, config.alpha)
@@ -147,6 +158,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
                         reading=reading, probes=probes, key_info=key_info, control=control, say=lambda _: None)
         negatives.append(NegativeControl(name, run["suspect"], run["combined_p_value"],
                                          {t["name"]: t["p_value"] for t in run["tests"]}))
+        step_done()
     # the positive control speaks for the watermark's tests only: the canary and fingerprint tests stand alone
     unmarked = [t for t in tests if not t["name"].startswith("radioactivity")]
     unmarked_combined = min(1.0, len(tests) * min((t["p_value"] for t in unmarked), default=1.0))

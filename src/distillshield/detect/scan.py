@@ -52,7 +52,8 @@ def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: De
          model_path: str | Path | None = None, reference_path: str | Path | None = None,
          calibration: str = "population", feedback_path: str | Path | None = None,
          feedback: dict[str, str] | None = None, peer_groups: bool = False, use_embeddings: bool = True,
-         on_bad_line: Callable[[BadLine], None] | None = None) -> ScanReport:
+         on_bad_line: Callable[[BadLine], None] | None = None,
+         on_progress: Callable[[int, int], None] | None = None) -> ScanReport:
     """Score every account of ``path``; thresholds from the scanned population (default), the operator's
     ``reference_path`` (ordinary accounts only), or the model's shipped reference (``calibration="model"``)."""
     if calibration not in CALIBRATIONS:
@@ -71,7 +72,7 @@ def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: De
     exchanges = read_in_time_order(path, bad_line)
     engine = DetectionEngine(model, fpr=fpr, embedder=embedder, threshold=float("inf"))
     engine.feedback = feedback
-    engine.observe_all(exchanges)
+    engine.observe_all(_reporting(exchanges, on_progress))
     if reference_path:
         reference = DetectionEngine(model, embedder=embedder, threshold=float("inf"))
         reference.observe_all(read_in_time_order(reference_path))
@@ -96,3 +97,11 @@ def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: De
             out.write(orjson.dumps(verdict.to_dict()) + b"\n")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _reporting(exchanges: list[Exchange], on_progress: Callable[[int, int], None] | None, every: int = 500):
+    """The exchanges, telling ``on_progress(done, total)`` every ``every`` of them and at the end."""
+    for done, exchange in enumerate(exchanges, 1):
+        yield exchange
+        if on_progress and (done % every == 0 or done == len(exchanges)):
+            on_progress(done, len(exchanges))

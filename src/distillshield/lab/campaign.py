@@ -249,7 +249,7 @@ class ArmResult:
 
 
 def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: list[AccountPlan],
-             key_path: Path, say) -> ArmResult:
+             key_path: Path, say, on_progress=None) -> ArmResult:
     settings = config.gateway_settings(arm, store_url=str(folder / "gateway.db"), watermark_key_path=str(key_path))
     if arm == "on":
         from distillshield.detect.scoring import default_model_path
@@ -262,7 +262,7 @@ def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: lis
         for plan in plans:
             plan.key = admin.create_account(plan.account, **config.limits)
         say(f"[{arm}] {len(plans)} accounts sending {sum(len(p.prompts) for p in plans)} prompts to {gateway.url}")
-        result = harvest(gateway.url, plans)
+        result = harvest(gateway.url, plans, on_progress=_stage(on_progress, f"[{arm}] prompts harvested"))
         gateway.settle()
         events = sorted(admin.policy_events(), key=lambda e: (e["ts"], e["id"]))
         risk = admin.risk()["data"]
@@ -270,6 +270,11 @@ def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: lis
     arm_result = ArmResult(arm, result, events, risk, log, settings.as_dict())
     arm_result.flags = _first_flags(arm_result)
     return arm_result
+
+
+def _stage(on_progress, stage: str):
+    """``on_progress(done, total, stage)`` narrowed to one stage: ``(done, total)``; None without one."""
+    return (lambda done, total: on_progress(done, total, stage)) if on_progress else None
 
 
 def _first_flags(arm: ArmResult) -> dict[str, dict]:
@@ -335,8 +340,9 @@ class CampaignResult:
     audits: dict[str, dict] = field(default_factory=dict)    # student name -> the audit's verdict
 
 
-def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
-    """Run the campaign ``config`` describes; returns its result, with everything written to its run folder."""
+def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> CampaignResult:
+    """Run the campaign ``config`` describes; returns its result, with everything written to its run folder.
+    ``on_progress(done, total, stage)`` hears of the harvest's prompts and the students' training steps."""
     import torch
 
     from distillshield.backends.builtin import BuiltinBackend
@@ -382,7 +388,7 @@ def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
             arm_folder.mkdir(exist_ok=True)
             plans = plan_accounts(config.accounts, config.answers, seed=config.seed, max_tokens=config.max_tokens,
                                   top_logprobs=config.top_logprobs, concurrency=config.concurrency)
-            arms[arm] = _run_arm(config, arm, shared, arm_folder, plans, key_path, say)
+            arms[arm] = _run_arm(config, arm, shared, arm_folder, plans, key_path, say, on_progress)
             _write_arm(arms[arm], arm_folder)
             timings[f"harvest_{arm}"] = time.perf_counter() - mark
             flagged = len(arms[arm].flags)
@@ -404,7 +410,9 @@ def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
             mark = time.perf_counter()
             examples = tokens.examples(result.harvest.answers, soft=mode == "token")
             model = Student(config.student)
-            trained = train(model, examples, config.train, mode=mode)
+            trained_steps = _stage(on_progress, f"[{arm}] {mode} student trained")
+            trained = train(model, examples, config.train, mode=mode, on_step=trained_steps and (
+                lambda step, _nll: trained_steps(step + 1, config.train.steps)))
             after = fidelity(model, held)
             path = folder / "students" / f"{arm}-{mode}"
             save_student(model, path, tokenizer={"gguf": _gguf_name(teacher_settings), "format": "chatml"},

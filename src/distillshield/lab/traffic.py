@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -107,7 +108,8 @@ def _groups(rng: random.Random, count: int, lo: int, hi: int) -> list[int]:
     return sizes
 
 
-def simulate(config: SimulationConfig) -> Simulation:
+def simulate(config: SimulationConfig, on_progress: Callable[[int, int, str], None] | None = None) -> Simulation:
+    """The simulated traffic ``config`` describes; ``on_progress(done, total, stage)`` hears of each account."""
     began = time.perf_counter()
     if not isinstance(config.seed, int) or isinstance(config.seed, bool):
         raise ConfigError(f"seed must be a whole number, got {config.seed!r}")
@@ -118,6 +120,7 @@ def simulate(config: SimulationConfig) -> Simulation:
     pools = build_pools(config.data_dir, config.benign_sources, config.campaign_sources)
     world = World(config.seed, start, start + config.days * 86400, pools)
     labels: list[dict] = []
+    simulated, total = 0, sum(counts.values())
     for kind_index, (name, kind) in enumerate(KINDS.items()):
         if not counts[name]:
             continue
@@ -132,6 +135,9 @@ def simulate(config: SimulationConfig) -> Simulation:
                                               np.random.default_rng([config.seed & 0xFFFFFFFF, kind_index,
                                                                      group_index, member])))
             kind.run(world, actors)
+            simulated += size
+            if on_progress:
+                on_progress(simulated, total, "accounts simulated")
     events = []
     for actor in world.actors:
         events.extend((t, actor.index, seq, exchange) for t, seq, exchange in actor.events
