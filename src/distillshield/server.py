@@ -29,7 +29,8 @@ def make_backend(settings: Settings) -> Backend:
                                timeout=settings.upstream_timeout, connect_timeout=settings.upstream_connect_timeout)
     from distillshield.backends.builtin import BuiltinBackend
     return BuiltinBackend(model_path=settings.model_path or None, max_batch_size=settings.builtin_max_batch,
-                          logits_processor_factory=watermark_factory(settings))
+                          logits_processor_factory=watermark_factory(settings),
+                          default_max_tokens=settings.default_max_tokens)
 
 
 def upstream_key(settings: Settings) -> str:

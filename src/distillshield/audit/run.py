@@ -32,7 +32,7 @@ from distillshield.audit.fingerprint import (IDENTITY_PROBES, agreement_test, ca
 from distillshield.audit.radioactivity import PairTape, attribute_pairs, contexts_of, pairs_in, score_pairs, trajectory
 from distillshield.audit.suspects import Sampling, Suspect
 from distillshield.errors import ConfigError
-from distillshield.records import format_ts
+from distillshield.records import check_fields, format_ts, option
 from distillshield.watermark import Scheme, tokenize
 from distillshield.watermark.canary import (PHRASE_WORDS, SYLLABLES, WORD_SYLLABLES, canary_phrase,
                                            candidate_phrases)
@@ -44,29 +44,36 @@ NULL_RADIOACTIVITY = ("the suspect's next-token choices do not depend on the key
 
 @dataclass
 class AuditConfig:
-    modes: list[str] = field(default_factory=lambda: list(MODES))
-    prompts: int = 64                 # closed mode: served prompts the suspect answers
-    reading: int = 256                # open mode: served answers the suspect reads (and at most this many texts given)
-    read_served: bool = True          # open mode reads the answers we served, not only the reading texts given
+    modes: list[str] = option(list(MODES), "open: read texts through the suspect's weights; closed: prompt it.",
+                              choices=MODES)
+    prompts: int = option(64, "Closed mode: served prompts the suspect answers.", bounds=(1, None))
+    reading: int = option(256, "Open mode: served answers the suspect reads (and at most this many reading texts "
+                               "given).", bounds=(1, None), flag="--reading-texts")
+    read_served: bool = option(True, "Open mode reads the answers we served, not only the reading texts given "
+                                     "(--no-served-reading: only those).", flag="--no-served-reading")
     sampling: Sampling = field(default_factory=Sampling)
-    use_filter: bool = True           # score only contexts that occur in the served answers
-    alpha: float = 1e-3               # an account is named when its adjusted p-value is at most this
-    identity_names: list[str] = field(default_factory=list)
-    canaries: bool = True             # closed mode: look for the tested accounts' canaries in the suspect's answers
-    seed: int = 0
-    top_accounts: int = 10            # accounts listed per test in the verdict
-    adequate_share: float = 0.25      # "no evidence" needs a test that finds a suspect with this share of its
-                                      # choices marked (as strongly as the served answers) with probability 0.9
+    use_filter: bool = option(True, "Score only contexts found in the served answers (--no-filter: every context).",
+                              flag="--no-filter")
+    alpha: float = option(1e-3, "The level at which accounts are named (adjusted p-value at most this).",
+                          bounds=(0.0, 1.0))
+    identity_names: list[str] = option([], "A name of our model for the identity test (repeatable).",
+                                       flag="--identity")
+    canaries: bool = option(True, "Closed mode: look for the tested accounts' canaries in the suspect's answers "
+                                  "(--no-canaries: leave the test out).", flag="--no-canaries")
+    seed: int = option(0, "Which prompts, and the suspect's sampling.")
+    top_accounts: int = option(10, "Accounts listed per test in the verdict.", bounds=(1, None))
+    adequate_share: float = option(0.25, "\"No evidence\" needs a test that would find a suspect with this share of "
+                                         "its choices marked (probability 0.9); with less power the outcome is "
+                                         "inconclusive.", bounds=(0.0, 1.0))
 
     def validate(self) -> AuditConfig:
-        if not self.modes or any(m not in MODES for m in self.modes):
+        if not self.modes:
             raise ConfigError(f"modes must be among {', '.join(MODES)}, got {self.modes!r}")
-        if self.prompts < 1 or self.reading < 1:
-            raise ConfigError("prompts and reading must be at least 1")
-        if not 0 < self.alpha < 1:
+        check_fields(self)
+        if self.alpha in (0, 1):
             raise ConfigError(f"alpha must be between 0 and 1, got {self.alpha!r}")
-        if not 0 < self.adequate_share <= 1:
-            raise ConfigError(f"adequate share must be in (0, 1], got {self.adequate_share!r}")
+        if self.adequate_share == 0:
+            raise ConfigError(f"adequate_share must be in (0, 1], got {self.adequate_share!r}")
         return self
 
 

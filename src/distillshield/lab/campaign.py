@@ -363,7 +363,8 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
     teacher_settings = config.gateway_settings("off", store_url=str(folder / "reference.db"),
                                                watermark_key_path=str(key_path))
     teacher = BuiltinBackend(model_path=teacher_settings.model_path or None, max_batch_size=config.builtin_max_batch,
-                             logits_processor_factory=watermark_factory(teacher_settings), threads=config.threads)
+                             logits_processor_factory=watermark_factory(teacher_settings), threads=config.threads,
+                             default_max_tokens=teacher_settings.default_max_tokens)
     say("loading the teacher (the built-in model)")
     asyncio.run(teacher.start())
     timings["teacher_load"] = time.perf_counter() - began

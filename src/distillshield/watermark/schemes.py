@@ -51,6 +51,7 @@ import numpy as np
 from scipy import stats
 
 from distillshield.errors import ConfigError
+from distillshield.records import default_of
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -389,9 +390,8 @@ class Tournament(Scheme):
 
 
 SCHEMES: dict[str, type[Scheme]] = {"kgw": KGW, "expmin": ExpMin, "tournament": Tournament}
-# the lightest green list that meets the detection goals (0.98 at 100 and 200 tokens, 0.88 after 30% edits at
-# temperature 0.7), at 1.30x Gemma perplexity against delta 2's 1.15x and its 0.73 after edits (BENCHMARKS.md)
-DEFAULT_SCHEME = "kgw:delta=2.5"
+# the `watermark` setting's default, chosen there (records/settings.py says why)
+DEFAULT_SCHEME = default_of("watermark")
 _ALIASES = {"context": "context_width"}
 
 
