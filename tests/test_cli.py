@@ -102,3 +102,63 @@ def test_export_and_scan_show_progress_only_on_stderr(tmp_path):
     quiet = _run(tmp_path, "scan", str(log), "--out", str(tmp_path / "w.jsonl"), "--no-embeddings",
                  "--calibration", "model", "--quiet", "--progress")
     assert quiet.exit_code == 0 and "exchanges scored" not in quiet.stderr
+
+
+# -- options derived from the configs' field descriptions -------------------------------------------------------
+def test_the_audit_options_are_derived_from_the_audit_config():
+    from distillshield.audit import AuditConfig
+    from distillshield.records import described
+
+    text = CliRunner().invoke(main, ["audit", "--help"]).output
+    for setting in described(AuditConfig):
+        if setting.name != "modes":
+            spelling = setting.flag or "--" + setting.name.replace("_", "-")
+            assert spelling in text, spelling
+    assert "[default: 64]" in text                       # --prompts, from AuditConfig's default
+
+
+def test_a_derived_option_is_checked_by_its_bounds(tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text("")
+    result = CliRunner().invoke(main, ["audit", "--suspect", "x", "--data", str(data), "--out", str(tmp_path / "o"),
+                                       "--prompts", "0"])
+    assert result.exit_code == 2 and "--prompts" in result.output and "Traceback" not in result.output
+
+
+def test_the_campaign_file_is_campaign_and_the_old_spelling_still_reads_it(tmp_path):
+    path = tmp_path / "campaign.toml"
+    path.write_text("shields = ['sometimes']\n")
+    for flag in ("--campaign", "--config"):
+        outcome = CliRunner().invoke(main, ["lab", "campaign", flag, str(path)])
+        assert outcome.exit_code == 2 and outcome.output.startswith("Error: shields must be"), flag
+
+
+def test_one_validation_and_one_suggestion_for_every_config():
+    from distillshield.errors import ConfigError
+    from distillshield.lab.campaign import CampaignConfig
+    from distillshield.lab.student import TrainConfig
+    from distillshield.records import Settings, check, described
+
+    steps = {s.name: s for s in described(TrainConfig)}["steps"]
+    assert check(steps, "12") == 12
+    with pytest.raises(ConfigError, match=r"train.steps must be a whole number in \[0, 10000000\], got -1"):
+        check(steps, -1, "train.steps")
+    for make, misspelt, meant in ((lambda: Settings(detect_modle="x"), "detect_modle", "detect_model"),
+                                  (lambda: CampaignConfig.from_dict({"answer": 1}), "answer", "answers")):
+        with pytest.raises(ConfigError, match=f"unknown .*'{misspelt}' \\(did you mean {meant}\\?\\)"):
+            make()
+
+
+def test_scan_reads_the_detector_the_settings_name(tmp_path):
+    exchanges = tmp_path / "x.jsonl"
+    exchanges.write_text("")
+    missing = tmp_path / "nowhere.json"
+    args = ["scan", str(exchanges), "--out", str(tmp_path / "v.jsonl"), "--no-embeddings"]
+    result = CliRunner().invoke(main, ["-s", "detect_model", str(missing), *args])
+    assert result.exit_code == 2 and f"detector model {missing} does not exist" in result.output
+    from distillshield.detect.scoring import default_model_path
+
+    # --model wins over the setting
+    chosen = CliRunner().invoke(main, ["-s", "detect_model", str(missing), *args, "--model", str(default_model_path()),
+                                       "--calibration", "model"])
+    assert chosen.exit_code == 0, chosen.output

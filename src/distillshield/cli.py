@@ -516,8 +516,9 @@ def export(obj: Context, since, account_id, out_path, progress: Progress) -> Non
 @click.option("--feedback-from-store", is_flag=True,
               help="Take the operator's word from the store's account policies (see --db).")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False),
-              help="Detector model JSON (default: the one shipped with DistillShield).")
-@click.option("--no-embeddings", is_flag=True, help="Skip the topic signal (faster; no sentence-embedding model).")
+              help="Detector model JSON (default: the detect_model setting, else the one shipped with DistillShield).")
+@click.option("--no-embeddings", is_flag=True, help="Skip the topic signal (faster; no sentence-embedding model); "
+                                                     "the detect_embeddings setting off does the same.")
 @click.pass_obj
 @progress_options
 def scan(obj: Context, exchanges_path, out_path, fpr, reference_path, calibration, peer_groups, feedback_path,
@@ -530,9 +531,12 @@ def scan(obj: Context, exchanges_path, out_path, fpr, reference_path, calibratio
         click.echo(f"{exchanges_path}:{item.line_number}: skipped: {item.message}", err=True)
 
     feedback = feedback_from_accounts(obj.store.list_accounts()) if feedback_from_store else None
+    # the detector the settings name for the live one scans too, unless the command line says otherwise
+    model_path = model_path or obj.settings.detect_model or None
+    use_embeddings = obj.settings.detect_embeddings and not no_embeddings
     report = run_scan(exchanges_path, out_path, fpr=fpr, model_path=model_path, reference_path=reference_path,
                       calibration=calibration, peer_groups=peer_groups, feedback_path=feedback_path,
-                      feedback=feedback, use_embeddings=not no_embeddings, on_bad_line=bad_line,
+                      feedback=feedback, use_embeddings=use_embeddings, on_bad_line=bad_line,
                       on_progress=lambda done, total: progress(done, total, "exchanges scored"))
     progress.close()
     rate = report.exchanges / report.seconds if report.seconds else 0.0
@@ -548,17 +552,16 @@ def lab() -> None:
     """Simulated, labelled traffic for training and evaluating the detector."""
 
 
-@lab.command("traffic")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same files.")
-@click.option("--days", type=float, default=3.0, show_default=True, help="Length of the simulated period.")
-@click.option("--scale", type=float, default=1.0, show_default=True, help="Multiplies every kind's account count.")
+@lab.command("traffic", cls=DerivedCommand, derived=(
+    Derived("distillshield.lab.traffic:SimulationConfig", "simulation_options", only=("seed", "days", "scale")),))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, writable=True),
+              help="Folder to write into.")
 @click.option("--start", help="Start of the period, ISO 8601 (default 2026-11-02T00:00:00Z).")
 @click.option("--data", "data_dir", type=click.Path(), help="Folder of prompt JSONL files (default: built-in prompts).")
 @click.option("--benign-sources", help="Comma-separated benign source names (default: all available).")
 @click.option("--campaign-sources", help="Comma-separated campaign source names (default: all available).")
 @progress_options
-def lab_traffic(out_dir, seed, days, scale, start, data_dir, benign_sources, campaign_sources,
+def lab_traffic(out_dir, start, data_dir, benign_sources, campaign_sources, simulation_options,
                 progress: Progress) -> None:
     """Write exchanges.jsonl, labels.jsonl and manifest.json of simulated users and distillation campaigns."""
     from distillshield.lab import SimulationConfig, simulate, write_simulation
@@ -567,8 +570,8 @@ def lab_traffic(out_dir, seed, days, scale, start, data_dir, benign_sources, cam
     def names(text):
         return [n.strip() for n in text.split(",") if n.strip()] if text is not None else None
 
-    config = SimulationConfig(seed=seed, start=start or DEFAULT_START, days=days, scale=scale, data_dir=data_dir,
-                              benign_sources=names(benign_sources), campaign_sources=names(campaign_sources))
+    config = SimulationConfig(start=start or DEFAULT_START, data_dir=data_dir, benign_sources=names(benign_sources),
+                              campaign_sources=names(campaign_sources), **simulation_options)
     sim = simulate(config, on_progress=progress)
     progress.close()
     try:
@@ -577,24 +580,29 @@ def lab_traffic(out_dir, seed, days, scale, start, data_dir, benign_sources, cam
         raise click.ClickException(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     click.echo(f"wrote {manifest['exchanges']} exchanges of {manifest['accounts']} accounts "
                f"({manifest['benign_accounts']} benign, {manifest['distill_accounts']} distill in "
-               f"{manifest['campaigns']} campaigns) over {days:g} days to {out_dir} in {sim.seconds:.1f} s")
+               f"{manifest['campaigns']} campaigns) over {config.days:g} days to {out_dir} in {sim.seconds:.1f} s")
 
 
-@lab.command("campaign")
-@click.option("--config", "campaign_path", type=click.Path(exists=True, dir_okay=False),
+# The campaign's file is `--campaign`, not `--config`, which is the deployment's settings file (`distillshield
+# --config`): the two are different files with different lifetimes (a deployment's settings vs one experiment's
+# plan), so one name each rather than one file with sections. The old spelling still works, with a note.
+@lab.command("campaign", cls=DerivedCommand, derived=(
+    Derived("distillshield.lab.campaign:CampaignConfig", "campaign_options", only=("name", "out", "seed")),))
+@click.option("--campaign", "campaign_path", type=click.Path(exists=True, dir_okay=False),
               help="TOML file of campaign options (see docs/lab.md); the defaults otherwise.")
+@click.option("--config", "old_campaign_path", type=click.Path(exists=True, dir_okay=False), hidden=True)
 @click.option("--quick", is_flag=True, help="A small preset: a few accounts, a few hundred answers, a short training.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder of run folders (default runs).")
-@click.option("--name", help="The run folder's name (default: the start time).")
-@click.option("--seed", type=int, help="Prompts, accounts and the students' initial weights.")
 @click.option("--shields", type=click.Choice(["off", "on", "both"]), help="Run with detection off, on, or both (default both).")
 @progress_options
-def lab_campaign(campaign_path, quick, out_dir, name, seed, shields, progress: Progress) -> None:
+def lab_campaign(campaign_path, old_campaign_path, quick, shields, campaign_options, progress: Progress) -> None:
     """Attack our own gateway: harvest answers over HTTP, train a student on them, measure it, write a report."""
     from distillshield.lab.campaign import load_config, run_campaign
 
     arms = {"both": ["off", "on"], "off": ["off"], "on": ["on"]}.get(shields)
-    config = load_config(campaign_path, quick=quick, out=out_dir, name=name, seed=seed, shields=arms)
+    config = load_config(campaign_path or old_campaign_path, quick=quick, shields=arms, **campaign_options)
+    if old_campaign_path:
+        progress.say("Note: `lab campaign --config FILE` is now `lab campaign --campaign FILE` (`distillshield "
+                     "--config` is the settings file); the old spelling will go.")
     result = run_campaign(config, say=progress.say, on_progress=progress)
     click.echo(orjson.dumps({key: result.summary[key] for key in (
         "harvested", "student_gain", "flagged_accounts", "first_flagged_after", "student_path")}))
@@ -613,7 +621,8 @@ def lab_campaign(campaign_path, quick, out_dir, name, seed, shields, progress: P
               help="API key for an endpoint suspect (or DISTILLSHIELD_SUSPECT_KEY).")
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The answers we served (exchange JSONL: `distillshield export`, a lab run's harvest.jsonl).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for verdict.json, report.html and report.pdf.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, writable=True),
+              help="Folder for verdict.json, report.html and report.pdf.")
 @click.option("--key-file", "--keys", "key_file", type=click.Path(dir_okay=False),
               help="Master key file (default: the `watermark_key_path` setting).")
 @click.option("--accounts", "accounts_path", type=click.Path(exists=True, dir_okay=False),

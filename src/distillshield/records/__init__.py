@@ -12,10 +12,10 @@ from distillshield.records.exchange import (
     write_exchanges,
 )
 from distillshield.records.settings import (SETTINGS, Setting, Settings, check, check_fields, default_of, described,
-                                            from_mapping, option, read_toml, unknown_name)
+                                            option, read_toml, unknown_name)
 
 __all__ = [
     "BadLine", "Exchange", "POLICY_LEVELS", "POLICY_OVERRIDES", "SETTINGS", "Setting", "Settings", "check",
-    "check_fields", "default_of", "described", "format_ts", "from_mapping", "new_exchange_id", "option", "parse_ts",
+    "check_fields", "default_of", "described", "format_ts", "new_exchange_id", "option", "parse_ts",
     "read_exchanges", "read_toml", "unknown_name", "write_exchanges",
 ]

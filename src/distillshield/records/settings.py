@@ -49,10 +49,10 @@ def described(cls) -> tuple[Setting, ...]:
     return tuple(replace(f.metadata["setting"], name=f.name) for f in fields(cls) if "setting" in f.metadata)
 
 
-def unknown_name(name: str, known, what: str) -> ConfigError:
-    """The one "did you mean": an error for a name that is none of ``known``."""
+def unknown_name(name: str, known, what: str, shown: str | None = None) -> ConfigError:
+    """The one "did you mean": an error for a name that is none of ``known`` (``shown``: how to print it)."""
     hint = get_close_matches(name, list(known), n=1)
-    return ConfigError(f"unknown {what} {name!r}" + (f" (did you mean {hint[0]}?)" if hint else ""))
+    return ConfigError(f"unknown {what} {shown or repr(name)}" + (f" (did you mean {hint[0]}?)" if hint else ""))
 
 
 def check(setting: Setting, value: Any, label: str | None = None) -> Any:
@@ -81,7 +81,8 @@ def _check_bounds(setting: Setting, value: Any, label: str) -> None:
     kind = (int,) if whole else (int, float)
     if isinstance(value, bool) or not isinstance(value, kind) or (lo is not None and value < lo) \
             or (hi is not None and value > hi):
-        span = f">= {lo:g}" if hi is None else f"in [{lo:g}, {hi:g}]"
+        shown = str if whole else (lambda bound: f"{bound:g}")
+        span = f">= {shown(lo)}" if hi is None else f"in [{shown(lo)}, {shown(hi)}]"
         raise ConfigError(f"{label} must be {'a whole number' if whole else 'a number'} {span}, got {value!r}")
 
 
@@ -89,18 +90,6 @@ def check_fields(config: Any, prefix: str = "") -> None:
     """Every ``option`` field of a config dataclass checked (and parsed) in place; the first wrong one raises."""
     for setting in described(type(config)):
         setattr(config, setting.name, check(setting, getattr(config, setting.name), prefix + setting.name))
-
-
-def from_mapping(cls, data: dict, what: str, base: Any = None) -> Any:
-    """A config dataclass: ``base`` (default: the defaults) with ``data``'s values; unknown names refused."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what} must be a table, got {data!r}")
-    known = {f.name for f in fields(cls)}
-    for name in data:
-        if name not in known:
-            raise unknown_name(name, known, what)
-    values = {f.name: getattr(base, f.name) for f in fields(cls)} if base is not None else {}
-    return cls(**{**values, **data})
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -159,8 +148,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("anonymous_rpm", 60,
             "Requests per minute from one address without a valid key; past it they get 429 instead of 401 (0: unlimited). Only the size and SHA-256 of their bodies are logged."),
     Setting("detect", True, "Run live detection in the gateway (off, with a log line, when there is no detector model)."),
-    Setting("detect_model", "", "Detector model file (JSON); empty uses the one shipped in the package."),
-    Setting("detect_embeddings", True, "Embed sampled prompts (all-MiniLM-L6-v2) for the topic-spread signal and stream linking, when the detector model was fitted with them."),
+    Setting("detect_model", "", "Detector model file (JSON) for live detection and `scan` (whose --model wins); empty uses the one shipped in the package."),
+    Setting("detect_embeddings", True, "Embed sampled prompts (all-MiniLM-L6-v2) for the topic-spread signal and stream linking, when the detector model was fitted with them (live and in `scan`)."),
     Setting("detect_source", "local",
             "Where the gateway's risk levels come from: local (its own detector process, over its own traffic) or shared (the levels `distillshield detector` publishes in Redis from every replica's traffic; needs redis_url).",
             ("local", "shared")),
