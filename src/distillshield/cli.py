@@ -15,7 +15,8 @@ import click
 import orjson
 
 from distillshield.errors import DistillShieldError
-from distillshield.records import POLICY_OVERRIDES, SETTINGS, Setting, Settings, described, parse_ts
+from distillshield.records import POLICY_OVERRIDES as _POLICY_OVERRIDES  # the store's, written once in records
+from distillshield.records import SETTINGS, Setting, Settings, described, parse_ts
 
 DEBUG_VARIABLE = "DISTILLSHIELD_DEBUG"     # set to 1: an unexpected error shows its traceback
 
@@ -381,7 +382,7 @@ def accounts_list(obj: Context, as_json) -> None:
 @click.argument("account_id")
 @_limit_options
 @click.option("--disable/--enable", "disabled", default=None, help="Refuse or allow the account's keys.")
-@click.option("--policy", type=click.Choice(POLICY_OVERRIDES),
+@click.option("--policy", type=click.Choice(_POLICY_OVERRIDES),
               help="auto: the live detector decides; allow: never any action; or pin a level "
                    "(flag, throttle, harden, block).")
 @click.option("--reason", help="Why (kept on the policy event, with the actor `cli`).")

@@ -163,7 +163,8 @@ def run_detector(settings: Settings, store: Store, *, stop=None) -> None:
     from distillshield.gateway.alerts import AlertSender
     from distillshield.gateway.metrics import GatewayMetrics
     from distillshield.detect.feedback import feedback_from_accounts
-    from distillshield.gateway.policy import Policy, detector_parts, level_fprs
+    from distillshield.gateway.detection import detector_parts, level_fprs
+    from distillshield.gateway.policy import Policy
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not settings.redis_url:
