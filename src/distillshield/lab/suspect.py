@@ -10,6 +10,7 @@ import torch
 from distillshield.audit.suspects import Sampling, file_sha256
 from distillshield.errors import ConfigError
 from distillshield.lab.student import CONFIG_FILE, WEIGHTS_FILE, Student, Tokens, generate, load_student
+from distillshield.watermark.sampling import nucleus
 
 
 class StudentSuspect:
@@ -76,14 +77,12 @@ class StudentSuspect:
 
 
 def _sample_token(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:
+    """A lab student's next token, drawn from the nucleus every sampler shares (``watermark.sampling``)."""
     if sampling.temperature <= 0:
         return int(logits.argmax())
-    # the 256 most likely tokens hold all but a sliver of the mass at chat temperatures; sorting 49k is slow
-    top, order = logits.topk(min(256, logits.numel()))
-    ordered = torch.softmax(top / sampling.temperature, -1)
-    keep = ordered.cumsum(-1) - ordered < sampling.top_p
-    ordered = ordered * keep
-    return int(order[torch.multinomial(ordered / ordered.sum(), 1, generator=generator)])
+    probs = torch.softmax(logits.double() / sampling.temperature, -1)
+    tokens, kept = nucleus(probs.numpy(), sampling.top_p)
+    return int(tokens[torch.multinomial(torch.from_numpy(kept), 1, generator=generator)])
 
 
 def load_suspect(spec: str, tokenizer, *, model: str = "", api_key: str = ""):
