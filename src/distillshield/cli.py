@@ -681,12 +681,12 @@ def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out
                         scheme_source=scheme_source, say=say, on_progress=progress)
     progress.close()
     verdict_path, report_path = write_report(verdict, out_dir)
-    click.echo(orjson.dumps({"outcome": verdict["outcome"], "conclusion": verdict["conclusion"],
-                             "positive_control": verdict["positive_control"]["passed"],
-                             "combined_p_value": verdict["combined_p_value"],
-                             "attributed_accounts": verdict["attributed_accounts"],
+    click.echo(orjson.dumps({"outcome": verdict.outcome, "conclusion": verdict.conclusion,
+                             "positive_control": verdict.positive_control.passed,
+                             "combined_p_value": verdict.combined_p_value,
+                             "attributed_accounts": verdict.attributed_accounts,
                              "tests": [{"name": t["name"], "p_value": t["p_value"], "tokens_scored": t["tokens_scored"]}
-                                       for t in verdict["tests"]],
+                                       for t in verdict.tests],
                              "verdict": str(verdict_path), "report": str(report_path)}))
 
 

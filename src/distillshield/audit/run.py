@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
-from distillshield.audit.controls import (NegativeControl, PositiveControl, decide, positive_control, power_of)
+from distillshield.audit.controls import (NegativeControl, PositiveControl, PowerEstimate, decide, positive_control,
+                                          power_of)
 from distillshield.audit.evidence import ReadingText, ServedData
 from distillshield.audit.fingerprint import (IDENTITY_PROBES, agreement_test, canary_rank_test, canary_test,
                                             identity_test)
@@ -77,13 +78,54 @@ class AuditConfig:
         return self
 
 
+@dataclass
+class Verdict:
+    """What ``run_audit`` found. ``to_json()`` is ``verdict.json``'s content (the keys reports, the console and
+    the lab read); ``to_dict()`` adds ``curves``, the report's plots. ``verdict["outcome"]`` reads the same
+    shape, for readers of the file's form."""
+    question: str
+    outcome: str                                     # evidence, no_evidence or inconclusive
+    conclusion: str                                  # the headline sentence
+    outcome_reasons: list[str]
+    positive_control: PositiveControl
+    power: list[PowerEstimate]
+    negative_controls: list[NegativeControl]
+    created: str
+    suspect: dict
+    scheme: str
+    scheme_source: str
+    key: dict
+    data: dict
+    accounts_tested: int
+    config: AuditConfig
+    tests: list[dict]                                # one per test: name, p_value, tokens_scored, null, ...
+    combined_p_value: float
+    combination: str
+    attributed_accounts: list[dict]
+    alpha: float
+    seconds: float
+    curves: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "curves"}
+        data.update(positive_control=self.positive_control.to_json(), power=[p.to_json() for p in self.power],
+                    negative_controls=[n.to_json() for n in self.negative_controls], config=asdict(self.config))
+        return data
+
+    def to_dict(self) -> dict:
+        return {**self.to_json(), "curves": self.curves}
+
+    def __getitem__(self, name: str):
+        return self.to_dict()[name]
+
+
 def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme, tokenizer, served: ServedData,
               config: AuditConfig | None = None, reading: list[ReadingText] | None = None,
               references: dict[str, Suspect] | None = None, key_info: dict | None = None,
               probes: list[list[dict]] | None = None, negative_controls: dict[str, Suspect] | None = None,
               scheme_source: str = "", control: PositiveControl | None = None, say=print,
-              on_progress=None) -> dict:
-    """The verdict (``verdict.json``'s content, plus ``curves`` for the report's plots).
+              on_progress=None) -> Verdict:
+    """The verdict (``Verdict.to_json()`` is ``verdict.json``'s content).
 
     Closed mode asks ``probes`` (conversations), or by default ``config.prompts`` of the served prompts.
     ``negative_controls``: models never trained on our answers, audited on the same data and keys.
@@ -163,8 +205,8 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
         say(f"negative control: {name}")
         run = run_audit(model, keys=keys, scheme=scheme, tokenizer=tokenizer, served=served, config=config,
                         reading=reading, probes=probes, key_info=key_info, control=control, say=lambda _: None)
-        negatives.append(NegativeControl(name, run["suspect"], run["combined_p_value"],
-                                         {t["name"]: t["p_value"] for t in run["tests"]}))
+        negatives.append(NegativeControl(name, run.suspect, run.combined_p_value,
+                                         {t["name"]: t["p_value"] for t in run.tests}))
         step_done()
     # the positive control speaks for the watermark's tests only: the canary and fingerprint tests stand alone
     unmarked = [t for t in tests if not t["name"].startswith("radioactivity")]
@@ -174,30 +216,15 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
                      unmarked_combined=unmarked_combined, unmarked_attributed=_attributed(unmarked, config.alpha))
     if outcome.outcome == "evidence" and not control.passed:
         attributed = _attributed(unmarked, config.alpha)
-    return {
-        "question": "Was the suspect model trained on answers our gateway served (marked with our account keys)?",
-        "outcome": outcome.outcome,
-        "conclusion": outcome.headline,
-        "outcome_reasons": outcome.reasons,
-        "positive_control": control.to_json(),
-        "power": [estimate.to_json() for estimate in power],
-        "negative_controls": [negative.to_json() for negative in negatives],
-        "created": format_ts(time.time()),
-        "suspect": suspect.describe(),
-        "scheme": scheme.spec,
-        "scheme_source": control.scheme_source,
-        "key": key_info,
-        "data": served.describe(),
-        "accounts_tested": len(keys),
-        "config": asdict(config),
-        "tests": tests,
-        "combined_p_value": combined,
-        "combination": "Bonferroni: the number of tests times the smallest p-value (valid under any dependence)",
-        "attributed_accounts": attributed if outcome.outcome == "evidence" else [],
-        "alpha": config.alpha,
-        "seconds": round(time.time() - began, 1),
-        "curves": curves,
-    }
+    return Verdict(
+        question="Was the suspect model trained on answers our gateway served (marked with our account keys)?",
+        outcome=outcome.outcome, conclusion=outcome.headline, outcome_reasons=outcome.reasons,
+        positive_control=control, power=power, negative_controls=negatives, created=format_ts(time.time()),
+        suspect=suspect.describe(), scheme=scheme.spec, scheme_source=control.scheme_source, key=key_info,
+        data=served.describe(), accounts_tested=len(keys), config=config, tests=tests, combined_p_value=combined,
+        combination="Bonferroni: the number of tests times the smallest p-value (valid under any dependence)",
+        attributed_accounts=attributed if outcome.outcome == "evidence" else [], alpha=config.alpha,
+        seconds=round(time.time() - began, 1), curves=curves)
 
 
 def _contexts_by_account(served: ServedData, tokenizer, width: int) -> dict[str, set[tuple[int, ...]]]:

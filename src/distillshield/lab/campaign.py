@@ -472,16 +472,17 @@ def _audit_students(config: CampaignConfig, folder: Path, arms: dict[str, ArmRes
                             scheme_source=source, say=lambda _: None)
         name = f"{student.arm}-{student.mode}"
         write_audit(verdict, folder / "audit" / name)
-        audits[name] = {"outcome": verdict["outcome"], "conclusion": verdict["conclusion"],
-                        "positive_control": verdict["positive_control"], "power": verdict["power"],
-                        "combined_p_value": verdict["combined_p_value"],
-                        "attributed_accounts": verdict["attributed_accounts"], "accounts_tested": len(accounts),
-                        "tests": [{k: t[k] for k in ("name", "p_value", "tokens_scored")} for t in verdict["tests"]],
+        audits[name] = {"outcome": verdict.outcome, "conclusion": verdict.conclusion,
+                        "positive_control": verdict.positive_control.to_json(),
+                        "power": [estimate.to_json() for estimate in verdict.power],
+                        "combined_p_value": verdict.combined_p_value,
+                        "attributed_accounts": verdict.attributed_accounts, "accounts_tested": len(accounts),
+                        "tests": [{k: t[k] for k in ("name", "p_value", "tokens_scored")} for t in verdict.tests],
                         "report": f"audit/{name}/report.html"}
         timings[f"audit_{name}"] = time.perf_counter() - mark
-        say(f"[{student.arm}] audit of the {student.mode} student: {verdict['outcome']}; combined p = "
-            f"{verdict['combined_p_value']:.3g}, "
-            f"{len(verdict['attributed_accounts'])} account(s) named in {timings[f'audit_{name}']:.0f} s")
+        say(f"[{student.arm}] audit of the {student.mode} student: {verdict.outcome}; combined p = "
+            f"{verdict.combined_p_value:.3g}, "
+            f"{len(verdict.attributed_accounts)} account(s) named in {timings[f'audit_{name}']:.0f} s")
     return audits
 
 
