@@ -94,9 +94,7 @@ class CampaignConfig:
             setattr(self, name, check(_described[name], getattr(self, name)))
         if self.name and (Path(self.name).name != self.name or self.name in (".", "..")):
             raise ConfigError(f"name must be a plain folder name, got {self.name!r}")
-        if not isinstance(self.shields, list) or not self.shields or any(a not in ARMS for a in self.shields) \
-                or len(set(self.shields)) != len(self.shields):
-            raise ConfigError(f"shields must be a list of distinct arms among {', '.join(ARMS)}, got {self.shields!r}")
+        _distinct(self.shields, ARMS, "shields", "arms")
         if not isinstance(self.accounts, dict):
             raise ConfigError(f"accounts must be a table of strategy = number of accounts, got {self.accounts!r}")
         for name, count in self.accounts.items():
@@ -112,9 +110,7 @@ class CampaignConfig:
         if self.answers < sum(self.accounts.values()):
             raise ConfigError(f"answers must be at least the number of accounts ({sum(self.accounts.values())}), "
                               f"got {self.answers}")
-        if not isinstance(self.modes, list) or not self.modes or any(m not in MODES for m in self.modes) \
-                or len(set(self.modes)) != len(self.modes):
-            raise ConfigError(f"modes must be a list of distinct modes among {', '.join(MODES)}, got {self.modes!r}")
+        _distinct(self.modes, MODES, "modes", "modes")
         if not isinstance(self.limits, dict):
             raise ConfigError(f"limits must be a table, got {self.limits!r}")
         for name, value in self.limits.items():
@@ -201,6 +197,12 @@ _COUNT = Setting("count", 0, "", bounds=(0, None))
 
 def _whole(value, name: str) -> None:
     check(_COUNT, value, name)
+
+
+def _distinct(values, allowed: tuple[str, ...], name: str, what: str) -> None:
+    if not isinstance(values, list) or not values or any(v not in allowed for v in values) \
+            or len(set(values)) != len(values):
+        raise ConfigError(f"{name} must be a list of distinct {what} among {', '.join(allowed)}, got {values!r}")
 
 
 def _check_device(device) -> None:
