@@ -10,7 +10,6 @@ import torch
 from distillshield.audit.suspects import Sampling, file_sha256
 from distillshield.errors import ConfigError
 from distillshield.lab.student import CONFIG_FILE, WEIGHTS_FILE, Student, Tokens, generate, load_student
-from distillshield.watermark.sampling import nucleus
 
 
 class StudentSuspect:
@@ -77,12 +76,20 @@ class StudentSuspect:
 
 
 def _sample_token(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:
-    """A lab student's next token, drawn from the nucleus every sampler shares (``watermark.sampling``)."""
+    """A lab student's next token: top-k 256, then top-p, drawn in rank order.
+
+    Not the shared nucleus (``watermark.sampling``) on purpose: that one is for the samplers a watermark must
+    agree with (the built-in model and the schemes that pick for it). A student is a suspect, and a suspect
+    decodes as it likes (an endpoint suspect's server does too); the audit's tests hold whatever it does, so
+    this stays the decoding the lab's audits and their benchmark figures were measured with."""
     if sampling.temperature <= 0:
         return int(logits.argmax())
-    probs = torch.softmax(logits.double() / sampling.temperature, -1)
-    tokens, kept = nucleus(probs.numpy(), sampling.top_p)
-    return int(tokens[torch.multinomial(torch.from_numpy(kept), 1, generator=generator)])
+    # the 256 most likely tokens hold all but a sliver of the mass at chat temperatures
+    top, order = logits.topk(min(256, logits.numel()))
+    ordered = torch.softmax(top / sampling.temperature, -1)
+    keep = ordered.cumsum(-1) - ordered < sampling.top_p
+    ordered = ordered * keep
+    return int(order[torch.multinomial(ordered / ordered.sum(), 1, generator=generator)])
 
 
 def load_suspect(spec: str, tokenizer, *, model: str = "", api_key: str = ""):

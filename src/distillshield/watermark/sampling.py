@@ -1,7 +1,7 @@
-"""The one nucleus (top-p) cut, shared by every sampler: the built-in model's (``backends/builtin.py``), the
-watermark schemes' that choose the token themselves (``schemes.py``, which must pick from exactly the set the
-built-in model would) and the lab students' (``lab/suspect.py``). It lives here, the lowest layer the three
-share, so that they cannot drift apart."""
+"""The one nucleus (top-p) cut, shared by the samplers a watermark must agree with: the built-in model's
+(``backends/builtin.py``) and the watermark schemes' that choose the token themselves (``schemes.py``, which
+must pick from exactly the set the built-in model would). It lives here, the lowest layer both reach, so
+that they cannot drift apart. (A lab student decodes on its own: see ``lab/suspect.py``.)"""
 
 from __future__ import annotations
 
