@@ -62,8 +62,8 @@ def test_an_unexpected_error_is_one_line_unless_debugging(tmp_path):
 
 
 def _traffic(tmp_path, *flags):
-    return CliRunner().invoke(main, ["lab", "traffic", "--out", str(tmp_path / "sim"), "--days", "0.5",
-                                     "--scale", "0.1", *flags])
+    return CliRunner().invoke(main, ["lab", "traffic", "--out", str(tmp_path / "sim"), "--days", "0.2",
+                                     "--scale", "0.03", *flags])
 
 
 def test_progress_goes_to_stderr_when_asked_and_never_with_quiet(tmp_path):

@@ -44,6 +44,7 @@ def test_a_student_scores_each_continuation_as_one_unpadded_pass_would(tokenizer
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_a_local_model_scores_each_continuation_as_one_unpadded_pass_would(tokenizer):
     suspect = TransformersSuspect(packaged_model_path(), tokenizer)
     prefix = tokenize("My favourite colour is", tokenizer)
