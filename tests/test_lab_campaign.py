@@ -214,6 +214,7 @@ def test_only_answered_exchanges_become_training_examples_ending_where_the_teach
     assert examples[0].prompt_ids == tokens.prompt([{"role": "user", "content": "Name a colour."}])
 
 
+@pytest.mark.slow
 def test_training_on_device_auto_without_a_gpu_runs_on_the_cpu():
     model = Student(TINY)
     result = train(model, _toy_examples(16), TrainConfig(steps=3, batch_size=8, warmup_steps=1, device="auto"))

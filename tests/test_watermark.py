@@ -182,6 +182,7 @@ def test_the_nucleus_cut_sorting_only_likely_tokens_equals_sorting_the_vocabular
             assert np.allclose(support_probs, full[support], rtol=1e-9, atol=0)
 
 
+@pytest.mark.slow
 def test_expmin_picks_the_same_token_from_the_nucleus_as_from_the_whole_vocabulary():
     from distillshield.watermark.schemes import _uniform
 
