@@ -26,7 +26,6 @@ import orjson
 from distillshield.backends.base import BackendRequest, Reply, StreamReply
 from distillshield.errors import BackendOverloaded, InvalidRequest, NotFound
 from distillshield.records import default_of
-from distillshield.watermark.sampling import nucleus
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # the answer length for a request that names none: chat answers as long as the gateway's limits assume
@@ -349,22 +348,34 @@ def _sample(scores, temperature: float, top_p: float, generator) -> int:
 
     if temperature <= 0:
         return int(torch.argmax(scores))
-    # in float64, as the watermark's schemes compute the same row (schemes._sampling_support), so that the
-    # nucleus a scheme picks from is the one this sampler draws from
-    probs = torch.softmax(scores.double() / temperature, dim=-1)
+    probs = torch.softmax(scores.float() / temperature, dim=-1)
     if top_p >= 1.0:
         return int(torch.multinomial(probs, 1, generator=generator))
     tokens, kept = _nucleus(probs, top_p)
     return int(tokens[torch.multinomial(kept, 1, generator=generator)])  # a draw over a few tokens, not 49k
 
 
+# The same cut as watermark.sampling.nucleus (the schemes' copy, in numpy) and tested against a full sort as it
+# is, but in torch on purpose: it runs on the decoding thread, where the shared numpy cut (on a float64 softmax)
+# stalled the event loop (0.61 s between ticks against the test's 0.1 s, where this one passed, in
+# test_event_loop_stays_responsive_while_generating on the same loaded machine).
+_NUCLEUS_FLOOR = 1e-6
+
+
 def _nucleus(probs, top_p: float):
-    """The nucleus (``watermark.sampling.nucleus``, the one cut every sampler and the watermark share) of a
-    row's probabilities: its token ids in id order and their probabilities as given (not renormalised:
-    multinomial does)."""
+    """The smallest set of most likely tokens whose mass reaches top_p, in id order, and their probabilities
+    (not renormalised: multinomial does).
+
+    Only the tokens above a small floor are sorted, most of a step's cost otherwise: when they hold top_p of
+    the mass every other token comes after them and is cut, so the cut is the same as sorting them all."""
     import torch
 
-    tokens = torch.from_numpy(nucleus(probs.double().numpy(), top_p)[0])
+    candidates = torch.nonzero(probs > _NUCLEUS_FLOOR).squeeze(-1)
+    if float(probs[candidates].sum()) < top_p + 1e-6:   # the margin covers cumsum's rounding against sum's
+        candidates = torch.arange(probs.numel())
+    sorted_probs, order = torch.sort(probs[candidates], descending=True)
+    keep = sorted_probs.cumsum(0) - sorted_probs < top_p
+    tokens = torch.sort(candidates[order[keep]]).values
     return tokens, probs[tokens]
 
 
