@@ -1,7 +1,7 @@
-"""The one nucleus (top-p) cut, shared by the samplers a watermark must agree with: the built-in model's
-(``backends/builtin.py``) and the watermark schemes' that choose the token themselves (``schemes.py``, which
-must pick from exactly the set the built-in model would). It lives here, the lowest layer both reach, so
-that they cannot drift apart. (A lab student decodes on its own: see ``lab/suspect.py``.)"""
+"""The nucleus (top-p) cut the watermark schemes that choose the token themselves pick from (``schemes.py``):
+exactly the set the built-in model draws from, whose own copy of this cut is in torch on its decoding thread
+(``backends/builtin.py`` says why); a test holds each against a full sort. A lab student decodes on its own
+(``lab/suspect.py``)."""
 
 from __future__ import annotations
 
