@@ -5,13 +5,17 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench-gateway clean
+.PHONY: run test test-fast install bench-gateway clean
 
 run: $(STAMP)
 	$(VENV)/bin/distillshield serve
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# every test but the heavy ones (marked slow): under a minute; `make test` (and CI) runs them all
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 install: $(STAMP)
 

@@ -14,6 +14,13 @@ from fake_upstream import app as fake_upstream_app
 from servers import ServerThread
 
 
+def pytest_collection_modifyitems(items):
+    """A test that loads the built-in model is slow too (`make test-fast` leaves it out)."""
+    for item in items:
+        if item.get_closest_marker("model") is not None:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def fake_upstream():
     with ServerThread(fake_upstream_app) as server:

@@ -104,6 +104,7 @@ def served_file(path, texts: list[list[int]], account: str, prompts: list[list[i
 
 
 # -- the null: models never trained on marked text ---------------------------------------------------------
+@pytest.mark.slow
 def test_closed_mode_p_values_are_uniform_for_the_untouched_teacher_with_the_true_key():
     """150 worlds, each with its own key: the teacher served marked answers (which set the filter), then
     the *unmarked* teacher is the suspect. Its choices resemble the marked answers (same model), yet the
@@ -122,6 +123,7 @@ def test_closed_mode_p_values_are_uniform_for_the_untouched_teacher_with_the_tru
     assert sum(p <= 0.05 for p in p_values) <= stats.binom.ppf(0.999, 150, 0.05)
 
 
+@pytest.mark.slow
 def test_each_key_on_its_own_accounts_contexts_keeps_the_null_for_a_campaign_of_many_accounts():
     """100 worlds of 4 accounts, each served marked answers with its own key; the untouched teacher answers.
     Each key is scored on the pairs in the contexts of its own account's answers, and the pooled test sums
@@ -159,6 +161,7 @@ class CopyingSuspect(BigramSuspect):
         return out
 
 
+@pytest.mark.slow
 def test_open_mode_leaving_out_the_input_pairs_keeps_a_clean_model_innocent():
     """A clean model that copies reads answers marked with the key. Its predictions often *are* marked
     choices of its input, so scoring them would make it look guilty; leaving out the pairs present in its
@@ -183,6 +186,7 @@ def test_open_mode_leaving_out_the_input_pairs_keeps_a_clean_model_innocent():
     assert stats.kstest(naive, "uniform", alternative="greater").pvalue < 1e-6
 
 
+@pytest.mark.slow
 def test_open_mode_reading_the_marked_answers_keeps_the_null_for_the_untouched_teacher():
     """Open mode reads the answers we served, marked with the key. The untouched teacher predicts their next
     tokens as the marked teacher chose them, often the same token, yet its prediction depends only on what it
@@ -256,6 +260,7 @@ def test_a_student_of_the_harvest_is_caught_in_both_modes_and_the_harvester_name
     assert verdict["combined_p_value"] < 1e-6 and verdict["accounts_tested"] == 120
 
 
+@pytest.mark.slow
 def test_a_campaign_split_over_many_keys_is_caught_by_the_pooled_test(tmp_path):
     """Eight accounts, eight keys, 25 answers each: the pooled test sums the evidence of all of them."""
     probs, rng = teacher(8), np.random.default_rng(9)
@@ -336,6 +341,7 @@ def test_the_untouched_teacher_is_not_accused(world):
     assert "No evidence" in verdict["conclusion"]
 
 
+@pytest.mark.slow
 def test_verdict_and_report_are_written_with_what_a_third_party_needs(world, tmp_path):
     student = BigramSuspect(learned_from=world["marked"])
     verdict = run_audit(student, keys=world["keys"], scheme=SCHEME, tokenizer=TOKENIZER, served=world["served"],

@@ -18,6 +18,7 @@ from distillshield.watermark import MasterKey, load_tokenizer
 from watermark_helpers import human_text
 
 
+@pytest.mark.slow
 def test_cli_audits_a_lab_student_and_writes_the_evidence(tmp_path):
     torch.set_num_threads(1)
     rng = random.Random(0)
@@ -85,6 +86,7 @@ def test_a_gemma_negative_control_without_its_package_is_a_clear_error(tmp_path)
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_the_teacher_negative_control_is_the_built_in_model_reading_our_tokens():
     from distillshield.lab.suspect import load_negative_control
 

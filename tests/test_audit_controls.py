@@ -127,6 +127,7 @@ def test_a_student_of_the_harvest_is_evidence_with_the_harvester_named(marked_wo
     assert verdict["conclusion"].startswith("Evidence at the 0.001 level")
 
 
+@pytest.mark.slow
 def test_the_untouched_teacher_is_no_evidence_with_adequate_power(marked_world, tmp_path):
     verdict = audit(marked_world, BigramSuspect(marked_world["probs"]))
     assert verdict["outcome"] == "no_evidence" and verdict["combined_p_value"] > 1e-3
@@ -148,6 +149,7 @@ def test_too_few_answers_is_inconclusive_for_want_of_power(marked_world, tmp_pat
     assert verdict["outcome"] == "inconclusive" and "too little power" in verdict["conclusion"]  # ...not to test
 
 
+@pytest.mark.slow
 def test_a_negative_control_sits_beside_the_suspect_and_a_guilty_one_makes_it_inconclusive(marked_world, tmp_path):
     world = marked_world
     clean = audit(world, BigramSuspect(world["probs"]), negative_controls={"teacher": BigramSuspect(world["probs"])})

@@ -38,6 +38,7 @@ def served(tmp_path_factory):
         yield client, backend, gateway
 
 
+@pytest.mark.slow
 def test_chat_answer_is_openai_shaped_with_usage(served):
     client, _, _ = served
     answer = client.chat.completions.create(model="smollm2", messages=QUESTION, max_tokens=8)
@@ -47,6 +48,7 @@ def test_chat_answer_is_openai_shaped_with_usage(served):
     assert answer.usage.completion_tokens <= 8 and answer.usage.prompt_tokens > 5
 
 
+@pytest.mark.slow
 def test_stream_assembles_to_the_same_text_as_greedy_non_stream(served):
     client, _, gateway = served
     whole = client.chat.completions.create(model="m", messages=QUESTION, max_tokens=12, temperature=0)
@@ -60,6 +62,7 @@ def test_stream_assembles_to_the_same_text_as_greedy_non_stream(served):
     assert logged["response"]["choices"][0]["message"]["content"] == whole.choices[0].message.content
 
 
+@pytest.mark.slow
 def test_n_and_stop(served):
     client, _, _ = served
     answer = client.chat.completions.create(model="m", messages=QUESTION, max_tokens=10, n=2, temperature=1.0, seed=3)
@@ -73,6 +76,7 @@ def test_n_and_stop(served):
     assert text.startswith(stopped.choices[0].message.content)
 
 
+@pytest.mark.slow
 def test_seed_reproduces_even_when_batched_with_others(served):
     client, backend, _ = served
 
@@ -117,6 +121,7 @@ def test_backend_refuses_what_it_cannot_serve(served):
         asyncio.run(ask("/v1/chat/completions", too_long))
 
 
+@pytest.mark.slow
 def test_event_loop_stays_responsive_while_generating(served):
     _, backend, _ = served
 
@@ -143,6 +148,7 @@ def test_event_loop_stays_responsive_while_generating(served):
 
 
 @pytest.mark.parametrize("spread", [0.3, 3.0, 30.0])   # flat (every token under the floor) to peaked
+@pytest.mark.slow
 def test_the_samplers_nucleus_sorting_only_likely_tokens_equals_sorting_them_all(spread):
     import torch
 
@@ -159,6 +165,7 @@ def test_the_samplers_nucleus_sorting_only_likely_tokens_equals_sorting_them_all
             assert torch.equal(kept, probs[tokens])
 
 
+@pytest.mark.slow
 def test_the_sampler_draws_from_the_nucleus_in_proportion():
     import torch
     from scipy import stats

@@ -103,6 +103,7 @@ class Memorizer:
         return [self.answers.get(p[-1]["content"], "I do not know.") for p in prompts]
 
 
+@pytest.mark.slow
 def test_the_audit_names_the_account_whose_canary_the_suspect_writes(tmp_path):
     keys = {f"acct-{i:03d}": [account_key(MASTER, f"acct-{i:03d}")] for i in range(120)}
     harvester = "acct-007"
@@ -221,6 +222,7 @@ def test_the_open_canary_test_names_the_account_whose_canary_words_the_suspect_p
                                      config=config, say=lambda _: None)["tests"] if t["name"].startswith("canary")]
 
 
+@pytest.mark.slow
 def test_open_canary_p_values_hold_their_level_for_suspects_that_never_saw_the_canaries():
     """400 canaries, each read by a suspect whose likelihoods are noise independent of it."""
     from distillshield.audit.run import CANARY_DECOYS, _decoy_words, _word_ranks

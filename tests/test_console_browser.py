@@ -170,6 +170,7 @@ def sign_in(page, gateway, key: str | None = None) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+@pytest.mark.slow
 def test_an_operator_finds_a_flagged_campaign_account_and_blocks_it(start_gateway, page, tmp_path):
     reports = write_reports(tmp_path / "reports")
     # the detector re-links campaign accounts every 2000 exchanges; this small campaign needs it every 6

@@ -13,6 +13,7 @@ from distillshield.detect import DetectionEngine, DetectorModel
 from distillshield.lab.traffic import SimulationConfig, simulate
 
 HELD_OUT_SEED = 977
+pytestmark = pytest.mark.slow          # a calibration population: `make test-fast` leaves it out
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +25,7 @@ def verdicts():
     return [(verdict, labels[verdict.account]) for verdict in engine.verdicts()]
 
 
+@pytest.mark.slow
 def test_false_positive_rate_on_held_out_ordinary_accounts_is_within_its_bound(verdicts):
     benign = [verdict for verdict, label in verdicts if label["label"] == "benign"]
     flagged = sum(verdict.flagged for verdict in benign)

@@ -235,6 +235,7 @@ def test_live_honours_the_operators_word(tmp_path):
     assert detector.risk["harvester"].level == "none"      # scores like the allowed tool: the threshold is above it
 
 
+@pytest.mark.slow
 def test_scan_reads_the_operators_word_from_the_store(tmp_path):
     from distillshield.store import Store
 

@@ -109,6 +109,7 @@ def test_rows_committed_after_later_rows_are_not_skipped(tmp_path, prefixes):
     assert detector.processed == 4
 
 
+@pytest.mark.slow
 def test_a_replica_keeps_the_last_levels_when_redis_is_away(prefixes):
     prefix = prefixes()
     model, named = levels()
@@ -134,6 +135,7 @@ def test_a_replica_keeps_the_last_levels_when_redis_is_away(prefixes):
     assert not away.connected and away.disconnects >= 1 and away.risk["harvest0"].level == "harden"
 
 
+@pytest.mark.slow
 def test_three_replicas_and_one_detector_see_a_campaign_spread_over_them_as_one(database, fake_upstream, tmp_path,
                                                                                  prefixes):
     model_path = tmp_path / "model.json"

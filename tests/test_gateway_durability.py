@@ -47,6 +47,7 @@ def answered_ids(port: int, key: str, requests: int) -> list[str]:
 
 
 @pytest.mark.parametrize("spool", ["write", "off"])
+@pytest.mark.slow
 def test_kill_9_loses_no_answered_exchange(tmp_path, fake_upstream, spool):
     db = str(tmp_path / "gw.db")
     cli(db, "accounts", "create", "load", "--rpm", "0", "--tpm", "0", "--concurrency", "0", "--tpd", "0")
@@ -73,6 +74,7 @@ def test_kill_9_loses_no_answered_exchange(tmp_path, fake_upstream, spool):
         path.stat().st_size == 0 for path in (tmp_path / "gw.db.spool").glob("*.spool"))
 
 
+@pytest.mark.slow
 def test_only_the_end_of_a_stream_waits_for_its_record(gateway):
     """Each chunk leaves as it comes (the first token is not held back); only the one carrying [DONE] waits."""
     started = time.monotonic()

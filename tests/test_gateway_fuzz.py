@@ -12,6 +12,7 @@ import re
 
 import httpx
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -63,6 +64,7 @@ def _bent(path: str, data) -> str:
     return path
 
 
+@pytest.mark.slow
 def test_hostile_requests_never_cause_a_500_a_hang_or_a_lost_record(start_gateway):
     gateway = start_gateway(anonymous_rpm=0, upstream_passthrough="GET /v1/models/**, POST /v1/embeddings, "
                                                                  "POST /v1/responses, DELETE /v1/files/*")
@@ -121,6 +123,7 @@ EVENTS = st.lists(st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(events=EVENTS)
+@pytest.mark.slow
 def test_the_stream_assembler_reads_anything_without_raising(events):
     assembled = assemble_stream(b"".join(events))
     assert isinstance(assembled["choices"], list) and assembled["streamed"] is True
@@ -129,6 +132,7 @@ def test_the_stream_assembler_reads_anything_without_raising(events):
 
 @settings(max_examples=300, deadline=None)
 @given(words=WORDS, noise=EVENTS)
+@pytest.mark.slow
 def test_the_stream_assembler_joins_the_text_around_malformed_events(words, noise):
     good = [_event({"choices": [{"index": 0, "delta": {"content": word}}]}) for word in words]
     bad = [event + b"\n\n" for event in noise if b"choices" not in event]   # each its own line
@@ -161,6 +165,7 @@ def test_the_reasoning_filter_gives_the_same_answer_however_the_stream_is_cut(wo
 
 @settings(max_examples=300, deadline=None)
 @given(events=EVENTS, cuts=st.lists(st.integers(0, 10_000), max_size=6))
+@pytest.mark.slow
 def test_the_reasoning_filter_passes_malformed_events_without_raising(events, cuts):
     stream = b"".join(events)
     assert _filtered(_split(stream, cuts)) == _filtered([stream])

@@ -61,6 +61,7 @@ def test_requests_per_minute_admit_exactly_the_limit(limited):
     assert admitted.headers["x-ratelimit-limit-requests"] == "10"
 
 
+@pytest.mark.slow
 def test_concurrent_requests_admit_exactly_the_limit(limited):
     gateway = limited(concurrency=3)
     responses = asyncio.run(fire(gateway, 50, model="slow-400"))

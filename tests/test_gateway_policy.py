@@ -109,6 +109,7 @@ def settle(gateway) -> None:
 
 
 # the live detector raises an account; the response follows ----------------------------------------------
+@pytest.mark.slow
 def test_live_detection_hardens_a_harvesting_account_and_spares_an_ordinary_one(start_gateway, webhook):
     gateway = start_gateway(detector_model=harvest_model(), alert_webhook_url=webhook.url,
                             policy_flag_fpr=0.01, policy_throttle_fpr=0.001, policy_harden_fpr=0.001)
@@ -162,6 +163,7 @@ def test_live_detection_hardens_a_harvesting_account_and_spares_an_ordinary_one(
     assert 'distillshield_refusals_total{reason="policy"} 1.0' in metrics
 
 
+@pytest.mark.slow
 def test_a_detector_level_can_block_when_the_operator_allows_it(start_gateway):
     gateway = start_gateway(detector_model=harvest_model(), policy_block_fpr=0.001)
     harvester = make_account(gateway, "harvester")
@@ -172,6 +174,7 @@ def test_a_detector_level_can_block_when_the_operator_allows_it(start_gateway):
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "blocked_by_policy"
 
 
+@pytest.mark.slow
 def test_a_restarted_gateway_warms_its_detector_from_the_store(start_gateway):
     first = start_gateway(detector_model=harvest_model())
     harvester = make_account(first, "harvester")
@@ -190,6 +193,7 @@ def test_a_restarted_gateway_warms_its_detector_from_the_store(start_gateway):
     assert len(second.store.list_policy_events()) == events_before   # a replay repeats no event
 
 
+@pytest.mark.slow
 def test_the_detector_runs_in_a_process_of_its_own(start_gateway):
     gateway = start_gateway(detector_model=harvest_model())
     detector = gateway.gateway.detector
@@ -211,6 +215,7 @@ def test_the_detector_runs_in_a_process_of_its_own(start_gateway):
         f"/proc/{detector.pid}/status").read_text()
 
 
+@pytest.mark.slow
 def test_a_killed_detector_process_leaves_the_gateway_serving_with_detection_off(start_gateway, caplog):
     gateway = start_gateway(detector_model=harvest_model())
     detector = gateway.gateway.detector
@@ -314,6 +319,7 @@ def test_harden_strips_reasoning_from_answers(gateway):
 
 
 @pytest.mark.parametrize("limiter", ["memory", "redis"])
+@pytest.mark.slow
 def test_throttle_reduces_the_request_rate(start_gateway, limiter):
     options = {"redis_url": REDIS_URL, "redis_prefix": f"test-{secrets.token_hex(6)}"} if limiter == "redis" else {}
     gateway = start_gateway(policy_throttle_factor=0.25, **options)
@@ -339,6 +345,7 @@ def test_flag_only_records(gateway):
 
 
 # overrides ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_allow_beats_a_high_score(start_gateway, webhook):
     gateway = start_gateway(detector_model=harvest_model(), alert_webhook_url=webhook.url)
     harvester = make_account(gateway, "harvester")
@@ -397,6 +404,7 @@ def _exchange(account: str, i: int, **request) -> Exchange:
                     status=200)
 
 
+@pytest.mark.slow
 def test_detection_input_is_dropped_and_counted_when_it_lags_never_blocking():
     detector = LiveDetector(harvest_model(), [("flag", -3.0)], queue_size=8)
     detector.feed([_exchange("a", i) for i in range(5)])
@@ -437,6 +445,7 @@ def test_live_detection_is_off_without_a_model(tmp_path, monkeypatch, caplog):
     assert [name for name, _ in detector.levels] == ["flag", "throttle", "harden"]   # block: never automatic
 
 
+@pytest.mark.slow
 def test_a_failing_webhook_is_retried_then_recorded_and_never_fails_a_request(start_gateway):
     hook = Webhook(status=500)
     try:

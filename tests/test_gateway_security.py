@@ -72,6 +72,7 @@ def deep_body(levels: int = 300) -> bytes:
 
 
 # 1. critical: one unauthenticated request must not stop the traffic log -----------------------------------
+@pytest.mark.slow
 def test_a_deeply_nested_body_never_stops_the_traffic_log(gateway):
     assert httpx.post(gateway.api_url + "/chat/completions", content=deep_body(), timeout=10).status_code == 401
     keyed = httpx.post(gateway.api_url + "/chat/completions", content=deep_body(), headers=gateway.headers(),

@@ -141,6 +141,7 @@ def test_attacker_waits_out_429_drops_refused_logprobs_and_loses_a_blocked_accou
     assert {r.error["code"] for r in refused} == {"hardened_by_policy", "blocked_by_policy"}
 
 
+@pytest.mark.slow
 def test_the_lab_policy_blocks_a_flagrant_harvester_and_its_harvest_shrinks(start_gateway, tmp_path):
     """The lab's default gateway blocks at a false-positive rate an operator would choose, so a blocked
     account's remaining prompts are lost (the gateway's own default, block never, would only harden it)."""
@@ -180,6 +181,7 @@ TINY = StudentConfig(vocab_size=48, context=32, layers=1, heads=2, d_model=32, s
 
 
 @pytest.mark.parametrize("mode", ["sequence", "token"])
+@pytest.mark.slow
 def test_training_lowers_the_loss_and_moves_the_student_toward_held_out_answers(mode):
     model = Student(TINY)
     held_out = _toy_examples(16, seed=9)
@@ -193,6 +195,7 @@ def test_training_lowers_the_loss_and_moves_the_student_toward_held_out_answers(
     assert result.soft_tokens == (64 * 6 if mode == "token" else 0)
 
 
+@pytest.mark.slow
 def test_only_answered_exchanges_become_training_examples_ending_where_the_teacher_stopped():
     tokens = Tokens(load_tokenizer(str(packaged_model_path())))
 
@@ -211,6 +214,7 @@ def test_only_answered_exchanges_become_training_examples_ending_where_the_teach
     assert examples[0].prompt_ids == tokens.prompt([{"role": "user", "content": "Name a colour."}])
 
 
+@pytest.mark.slow
 def test_training_on_device_auto_without_a_gpu_runs_on_the_cpu():
     model = Student(TINY)
     result = train(model, _toy_examples(16), TrainConfig(steps=3, batch_size=8, warmup_steps=1, device="auto"))
@@ -260,6 +264,7 @@ def _fake_result(folder: Path) -> CampaignResult:
     return result
 
 
+@pytest.mark.slow
 def test_the_report_renders_from_a_result_with_plots_and_escaped_text(tmp_path):
     result = _fake_result(tmp_path)
     assert result.summary["flagged_accounts"] == 1 and result.summary["first_flagged_after"] == 5
@@ -284,6 +289,7 @@ def _detector(path: Path) -> Path:
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_a_tiny_campaign_runs_end_to_end(tmp_path):
     began = time.monotonic()
     config = CampaignConfig.from_dict({

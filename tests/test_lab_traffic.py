@@ -37,6 +37,7 @@ def _user_texts(exchange: Exchange) -> list[str]:
     return [m["content"] for m in exchange.request.get("messages", []) if m["role"] == "user"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_files_and_another_seed_differs(tmp_path, sim):
     write_simulation(sim, tmp_path / "a")
     write_simulation(simulate(SimulationConfig(seed=11, **SMALL)), tmp_path / "b")
@@ -126,6 +127,7 @@ def test_campaign_accounts_share_their_campaign(sim):
     assert shared
 
 
+@pytest.mark.slow
 def test_hard_benign_apps_send_templated_single_turn_traffic(sim):
     grouped = _by_kind(sim)
     for kind in APPS:
@@ -151,6 +153,7 @@ def test_campaign_shapes_show_in_the_requests(sim):
     assert all(len(_user_texts(e)) == 1 for e in grouped["capability_sweep"])
 
 
+@pytest.mark.slow
 def test_data_folder_sources(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -179,6 +182,7 @@ def test_bad_configuration_is_refused():
         simulate(SimulationConfig(counts={"wizard": 3}))
 
 
+@pytest.mark.slow
 def test_cli_writes_the_three_files(tmp_path):
     runner = CliRunner()
     out = tmp_path / "sim"

@@ -76,6 +76,7 @@ class Replicas:
                 process.kill()
 
 
+@pytest.mark.slow
 def test_three_replicas_share_limits_overrides_and_a_log_that_survives_kill_9(database, fake_upstream, tmp_path):
     replicas = Replicas(database, fake_upstream.url + "/v1", tmp_path)
     replicas.launch(3)

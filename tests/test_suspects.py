@@ -29,6 +29,7 @@ def _one_row(log_probs: torch.Tensor, start: int, continuation: list[int]) -> fl
     return float(sum(log_probs[start + j - 1, token] for j, token in enumerate(continuation)))
 
 
+@pytest.mark.slow
 def test_a_student_scores_each_continuation_as_one_unpadded_pass_would(tokenizer):
     tokens = Tokens(tokenizer)
     suspect = StudentSuspect(Student(StudentConfig(seed=3)), tokens)
@@ -44,6 +45,7 @@ def test_a_student_scores_each_continuation_as_one_unpadded_pass_would(tokenizer
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_a_local_model_scores_each_continuation_as_one_unpadded_pass_would(tokenizer):
     suspect = TransformersSuspect(packaged_model_path(), tokenizer)
     prefix = tokenize("My favourite colour is", tokenizer)

@@ -40,6 +40,7 @@ async def mixed_traffic(gateway, count: int) -> list[int]:
     return [response.status_code for response in responses]
 
 
+@pytest.mark.slow
 def test_n_requests_in_n_records_out(gateway):
     statuses = asyncio.run(mixed_traffic(gateway, 200))
     records = gateway.records()
@@ -188,6 +189,7 @@ def _wait_healthy(url: str, process: subprocess.Popen) -> None:
     raise AssertionError("gateway did not start")
 
 
+@pytest.mark.slow
 def test_graceful_shutdown_under_load_loses_no_record(tmp_path: Path, fake_upstream):
     db = str(tmp_path / "shutdown.db")
     port = free_port()

@@ -85,6 +85,7 @@ def test_schemes_that_skip_repeated_contexts_score_each_context_once(scheme):
 
 # the null: p-values are exact ----------------------------------------------------------------------
 @pytest.mark.parametrize("name", SCHEME_NAMES)
+@pytest.mark.slow
 def test_p_values_on_unmarked_token_streams_are_uniform(name):
     scheme = parse_scheme(name)
     streams, keys = _null_streams(2000, seed=1), _keys(2000, seed=2)
@@ -101,6 +102,7 @@ def test_p_values_on_unmarked_token_streams_are_uniform(name):
 
 
 @pytest.mark.parametrize("name", SCHEME_NAMES)
+@pytest.mark.slow
 def test_false_positive_rate_at_one_in_a_thousand(name):
     scheme = parse_scheme(name)
     streams, keys = _null_streams(6000, seed=10), _keys(6000, seed=11)
@@ -160,6 +162,7 @@ def _full_sort_nucleus(probs: np.ndarray, top_p: float) -> np.ndarray:
 
 
 @pytest.mark.parametrize("spread", [0.3, 3.0, 30.0])   # flat (every token under the floor) to peaked
+@pytest.mark.slow
 def test_the_nucleus_cut_sorting_only_likely_tokens_equals_sorting_the_vocabulary(spread):
     from distillshield.watermark.schemes import _nucleus, _sampling_support
 
@@ -179,6 +182,7 @@ def test_the_nucleus_cut_sorting_only_likely_tokens_equals_sorting_the_vocabular
             assert np.allclose(support_probs, full[support], rtol=1e-9, atol=0)
 
 
+@pytest.mark.slow
 def test_expmin_picks_the_same_token_from_the_nucleus_as_from_the_whole_vocabulary():
     from distillshield.watermark.schemes import _uniform
 
@@ -222,6 +226,7 @@ def test_kgw_without_repeats_leaves_a_repeated_context_unbiased():
 
 
 @pytest.mark.parametrize("scheme", [ExpMin(context_width=1), Tournament(layers=16)])
+@pytest.mark.slow
 def test_a_context_repeated_in_the_answer_gets_a_plain_draw(scheme):
     logits = torch.tensor([2.0, 1.5, 1.0, 0.5, 0.0, -0.5, -1.0, -3.0])
     probs = torch.softmax(logits.double() / 0.8, -1).numpy()

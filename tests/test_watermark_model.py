@@ -88,6 +88,7 @@ def test_empty_and_foreign_script_text_give_results(tokenizer):
         assert found.tokens_scored > 0 and 1e-3 < found.p_value <= 1.0
 
 
+@pytest.mark.slow
 def test_detection_ignores_the_prompt(tokenizer, words):
     key = account_key(bytes.fromhex(MASTER_HEX), "acme")
     text = _marked_text(tokenizer, words, key, seed=2)
@@ -98,6 +99,7 @@ def test_detection_ignores_the_prompt(tokenizer, words):
     assert continued.tokens_scored < whole.tokens_scored and continued.p_value < 1e-3
 
 
+@pytest.mark.slow
 def test_cli_detects_attributes_rotates_and_commits(tmp_path, tokenizer, words):
     db, key_path = str(tmp_path / "gw.db"), _key_file(tmp_path / "wm.key")
     store = Store(db)
@@ -150,6 +152,7 @@ def test_cli_detects_attributes_rotates_and_commits(tmp_path, tokenizer, words):
     assert result.exit_code == 2 and "chmod 600" in result.stderr
 
 
+@pytest.mark.slow
 def test_built_in_model_marks_each_account_and_leaves_others_alone(tmp_path, tokenizer):
     settings = Settings(store_url=str(tmp_path / "gw.db"), watermark_key_path=str(_key_file(tmp_path / "wm.key")))
     marking = watermark_factory(settings)

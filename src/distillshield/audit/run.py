@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
-from distillshield.audit.controls import (NegativeControl, PositiveControl, decide, positive_control, power_of)
+from distillshield.audit.controls import (NegativeControl, PositiveControl, PowerEstimate, decide, positive_control,
+                                          power_of)
 from distillshield.audit.evidence import ReadingText, ServedData
 from distillshield.audit.fingerprint import (IDENTITY_PROBES, agreement_test, canary_rank_test, canary_test,
                                             identity_test)
 from distillshield.audit.radioactivity import PairTape, attribute_pairs, contexts_of, pairs_in, score_pairs, trajectory
 from distillshield.audit.suspects import Sampling, Suspect
 from distillshield.errors import ConfigError
-from distillshield.records import format_ts
+from distillshield.records import check_fields, format_ts, option
 from distillshield.watermark import Scheme, tokenize
 from distillshield.watermark.canary import (PHRASE_WORDS, SYLLABLES, WORD_SYLLABLES, canary_phrase,
                                            candidate_phrases)
@@ -44,42 +45,92 @@ NULL_RADIOACTIVITY = ("the suspect's next-token choices do not depend on the key
 
 @dataclass
 class AuditConfig:
-    modes: list[str] = field(default_factory=lambda: list(MODES))
-    prompts: int = 64                 # closed mode: served prompts the suspect answers
-    reading: int = 256                # open mode: served answers the suspect reads (and at most this many texts given)
-    read_served: bool = True          # open mode reads the answers we served, not only the reading texts given
+    modes: list[str] = option(list(MODES), "open: read texts through the suspect's weights; closed: prompt it.",
+                              choices=MODES)
+    prompts: int = option(64, "Closed mode: served prompts the suspect answers.", bounds=(1, None))
+    reading: int = option(256, "Open mode: served answers the suspect reads (and at most this many reading texts "
+                               "given).", bounds=(1, None), flag="--reading-texts")
+    read_served: bool = option(True, "Open mode reads the answers we served, not only the reading texts given "
+                                     "(--no-served-reading: only those).", flag="--no-served-reading")
     sampling: Sampling = field(default_factory=Sampling)
-    use_filter: bool = True           # score only contexts that occur in the served answers
-    alpha: float = 1e-3               # an account is named when its adjusted p-value is at most this
-    identity_names: list[str] = field(default_factory=list)
-    canaries: bool = True             # closed mode: look for the tested accounts' canaries in the suspect's answers
-    seed: int = 0
-    top_accounts: int = 10            # accounts listed per test in the verdict
-    adequate_share: float = 0.25      # "no evidence" needs a test that finds a suspect with this share of its
-                                      # choices marked (as strongly as the served answers) with probability 0.9
+    use_filter: bool = option(True, "Score only contexts found in the served answers (--no-filter: every context).",
+                              flag="--no-filter")
+    alpha: float = option(1e-3, "The level at which accounts are named (adjusted p-value at most this).",
+                          bounds=(0.0, 1.0))
+    identity_names: list[str] = option([], "A name of our model for the identity test (repeatable).",
+                                       flag="--identity")
+    canaries: bool = option(True, "Closed mode: look for the tested accounts' canaries in the suspect's answers "
+                                  "(--no-canaries: leave the test out).", flag="--no-canaries")
+    seed: int = option(0, "Which prompts, and the suspect's sampling.")
+    top_accounts: int = option(10, "Accounts listed per test in the verdict.", bounds=(1, None))
+    adequate_share: float = option(0.25, "\"No evidence\" needs a test that would find a suspect with this share of "
+                                         "its choices marked (probability 0.9); with less power the outcome is "
+                                         "inconclusive.", bounds=(0.0, 1.0))
 
     def validate(self) -> AuditConfig:
-        if not self.modes or any(m not in MODES for m in self.modes):
+        if not self.modes:
             raise ConfigError(f"modes must be among {', '.join(MODES)}, got {self.modes!r}")
-        if self.prompts < 1 or self.reading < 1:
-            raise ConfigError("prompts and reading must be at least 1")
-        if not 0 < self.alpha < 1:
+        check_fields(self)
+        if self.alpha in (0, 1):
             raise ConfigError(f"alpha must be between 0 and 1, got {self.alpha!r}")
-        if not 0 < self.adequate_share <= 1:
-            raise ConfigError(f"adequate share must be in (0, 1], got {self.adequate_share!r}")
+        if self.adequate_share == 0:
+            raise ConfigError(f"adequate_share must be in (0, 1], got {self.adequate_share!r}")
         return self
+
+
+@dataclass
+class Verdict:
+    """What ``run_audit`` found. ``to_json()`` is ``verdict.json``'s content (the keys reports, the console and
+    the lab read); ``to_dict()`` adds ``curves``, the report's plots. ``verdict["outcome"]`` reads the same
+    shape, for readers of the file's form."""
+    question: str
+    outcome: str                                     # evidence, no_evidence or inconclusive
+    conclusion: str                                  # the headline sentence
+    outcome_reasons: list[str]
+    positive_control: PositiveControl
+    power: list[PowerEstimate]
+    negative_controls: list[NegativeControl]
+    created: str
+    suspect: dict
+    scheme: str
+    scheme_source: str
+    key: dict
+    data: dict
+    accounts_tested: int
+    config: AuditConfig
+    tests: list[dict]                                # one per test: name, p_value, tokens_scored, null, ...
+    combined_p_value: float
+    combination: str
+    attributed_accounts: list[dict]
+    alpha: float
+    seconds: float
+    curves: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "curves"}
+        data.update(positive_control=self.positive_control.to_json(), power=[p.to_json() for p in self.power],
+                    negative_controls=[n.to_json() for n in self.negative_controls], config=asdict(self.config))
+        return data
+
+    def to_dict(self) -> dict:
+        return {**self.to_json(), "curves": self.curves}
+
+    def __getitem__(self, name: str):
+        return self.to_dict()[name]
 
 
 def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme, tokenizer, served: ServedData,
               config: AuditConfig | None = None, reading: list[ReadingText] | None = None,
               references: dict[str, Suspect] | None = None, key_info: dict | None = None,
               probes: list[list[dict]] | None = None, negative_controls: dict[str, Suspect] | None = None,
-              scheme_source: str = "", control: PositiveControl | None = None, say=print) -> dict:
-    """The verdict (``verdict.json``'s content, plus ``curves`` for the report's plots).
+              scheme_source: str = "", control: PositiveControl | None = None, say=print,
+              on_progress=None) -> Verdict:
+    """The verdict (``Verdict.to_json()`` is ``verdict.json``'s content).
 
     Closed mode asks ``probes`` (conversations), or by default ``config.prompts`` of the served prompts.
     ``negative_controls``: models never trained on our answers, audited on the same data and keys.
     ``key_info["key_ids"]`` (the key file's versions' ids) lets a failed positive control name a wrong key file.
+    ``on_progress(done, total, stage)`` hears of each step done: a mode, the fingerprint tests, a negative control.
     """
     config = (config or AuditConfig()).validate()
     if not keys:
@@ -97,6 +148,12 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
     context_filter = set().union(*own_contexts.values()) if config.use_filter else None
     picked = rng.sample(range(len(served.items)), min(config.prompts, len(served.items)))
     tests, curves, answers = [], {}, []
+    steps_done, steps = [], len(config.modes) + bool(references) + len(negative_controls or {})
+
+    def step_done() -> None:
+        steps_done.append(True)
+        if on_progress:
+            on_progress(len(steps_done), steps, "audit steps")
 
     def add_mode(name: str, tape: PairTape, data: str) -> None:
         test, curves[name] = _radioactivity_test(name, tape, keys, scheme, config, data, own_contexts)
@@ -114,6 +171,7 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
         add_mode("radioactivity-closed", tape, f"the suspect answered {len(prompts)} of {asked}")
         if config.canaries:
             tests.append(_canary(suspect, keys, served, served_canaries, answer_texts, config, say))
+        step_done()
 
     if "open" in config.modes:
         if not suspect.reads_our_tokens():
@@ -131,10 +189,12 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
                                                  f"of the answers we served and {given} reading texts given")
             if config.canaries and hasattr(suspect, "continuation_logprobs"):
                 tests.extend(_canary_open(suspect, served_canaries, tokenizer, config.seed, say))
+        step_done()
 
     if references:
         tests += _fingerprint_tests(suspect, references, served, picked, answers if not probes else [], tokenizer,
                                     config, say)
+        step_done()
 
     combined = min(1.0, len(tests) * min((t["p_value"] for t in tests), default=1.0))
     attributed = _attributed(tests, config.alpha)
@@ -145,8 +205,9 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
         say(f"negative control: {name}")
         run = run_audit(model, keys=keys, scheme=scheme, tokenizer=tokenizer, served=served, config=config,
                         reading=reading, probes=probes, key_info=key_info, control=control, say=lambda _: None)
-        negatives.append(NegativeControl(name, run["suspect"], run["combined_p_value"],
-                                         {t["name"]: t["p_value"] for t in run["tests"]}))
+        negatives.append(NegativeControl(name, run.suspect, run.combined_p_value,
+                                         {t["name"]: t["p_value"] for t in run.tests}))
+        step_done()
     # the positive control speaks for the watermark's tests only: the canary and fingerprint tests stand alone
     unmarked = [t for t in tests if not t["name"].startswith("radioactivity")]
     unmarked_combined = min(1.0, len(tests) * min((t["p_value"] for t in unmarked), default=1.0))
@@ -155,30 +216,15 @@ def run_audit(suspect: Suspect, *, keys: dict[str, list[bytes]], scheme: Scheme,
                      unmarked_combined=unmarked_combined, unmarked_attributed=_attributed(unmarked, config.alpha))
     if outcome.outcome == "evidence" and not control.passed:
         attributed = _attributed(unmarked, config.alpha)
-    return {
-        "question": "Was the suspect model trained on answers our gateway served (marked with our account keys)?",
-        "outcome": outcome.outcome,
-        "conclusion": outcome.headline,
-        "outcome_reasons": outcome.reasons,
-        "positive_control": control.to_json(),
-        "power": [estimate.to_json() for estimate in power],
-        "negative_controls": [negative.to_json() for negative in negatives],
-        "created": format_ts(time.time()),
-        "suspect": suspect.describe(),
-        "scheme": scheme.spec,
-        "scheme_source": control.scheme_source,
-        "key": key_info,
-        "data": served.describe(),
-        "accounts_tested": len(keys),
-        "config": asdict(config),
-        "tests": tests,
-        "combined_p_value": combined,
-        "combination": "Bonferroni: the number of tests times the smallest p-value (valid under any dependence)",
-        "attributed_accounts": attributed if outcome.outcome == "evidence" else [],
-        "alpha": config.alpha,
-        "seconds": round(time.time() - began, 1),
-        "curves": curves,
-    }
+    return Verdict(
+        question="Was the suspect model trained on answers our gateway served (marked with our account keys)?",
+        outcome=outcome.outcome, conclusion=outcome.headline, outcome_reasons=outcome.reasons,
+        positive_control=control, power=power, negative_controls=negatives, created=format_ts(time.time()),
+        suspect=suspect.describe(), scheme=scheme.spec, scheme_source=control.scheme_source, key=key_info,
+        data=served.describe(), accounts_tested=len(keys), config=config, tests=tests, combined_p_value=combined,
+        combination="Bonferroni: the number of tests times the smallest p-value (valid under any dependence)",
+        attributed_accounts=attributed if outcome.outcome == "evidence" else [], alpha=config.alpha,
+        seconds=round(time.time() - began, 1), curves=curves)
 
 
 def _contexts_by_account(served: ServedData, tokenizer, width: int) -> dict[str, set[tuple[int, ...]]]:

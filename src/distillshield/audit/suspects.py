@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Protocol
 
 from distillshield.errors import ConfigError, UpstreamError
+from distillshield.records import option
 
 
 @dataclass(frozen=True)
 class Sampling:
-    max_tokens: int = 64
-    temperature: float = 0.7
-    top_p: float = 0.95
-    seed: int = 0
+    max_tokens: int = option(64, "Closed mode: answer length.", bounds=(1, None))
+    temperature: float = option(0.7, "Closed mode: the suspect's sampling temperature.", bounds=(0.0, None))
+    top_p: float = option(0.95, "Closed mode: the suspect's nucleus.", bounds=(0.0, 1.0))
+    seed: int = option(0, "Closed mode: the suspect's sampling seed.")
 
 
 class Suspect(Protocol):

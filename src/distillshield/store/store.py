@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from distillshield.errors import ConfigError, InvalidRequest, NotFound
+from distillshield.records import POLICY_LEVELS, POLICY_OVERRIDES
 
 metadata = sa.MetaData()
 
@@ -108,9 +109,6 @@ operator_actions_table = sa.Table(
     sa.Column("details", sa.Text, nullable=False, default="{}"),
 )
 
-# What the policy layer can do to an account, mildest first, and what an operator may pin an account to.
-POLICY_LEVELS = ("none", "flag", "throttle", "harden", "block")
-POLICY_OVERRIDES = ("auto", "allow", "flag", "throttle", "harden", "block")
 
 KEY_PREFIX = "ds-"
 _KEY_ID_HEX = 12

@@ -51,6 +51,8 @@ import numpy as np
 from scipy import stats
 
 from distillshield.errors import ConfigError
+from distillshield.records import default_of
+from distillshield.watermark.sampling import nucleus as _nucleus
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -209,31 +211,7 @@ def _sampling_support(logits, temperature: float, top_p: float) -> tuple[np.ndar
     probabilities (float64, summing to 1): the nucleus for top_p < 1, else every token of non-zero probability."""
     import torch
 
-    probs = torch.softmax(logits.detach().cpu().double() / temperature, dim=-1).numpy()
-    if top_p < 1.0:
-        return _nucleus(probs, top_p)
-    support = np.flatnonzero(probs > 0)
-    return support, probs[support]
-
-
-_NUCLEUS_FLOOR = 1e-6
-
-
-def _nucleus(probs: np.ndarray, top_p: float) -> tuple[np.ndarray, np.ndarray]:
-    """The most likely tokens until their mass reaches top_p, in id order, and their probabilities renormalised.
-
-    Only the tokens above a small floor are sorted (a few hundred of 49k, the sort being most of the cost):
-    when they hold top_p of the mass, every token under the floor comes after them in the order and is cut,
-    so the result is the same as sorting the whole vocabulary."""
-    candidates = np.flatnonzero(probs > _NUCLEUS_FLOOR)
-    if probs[candidates].sum() < top_p + 1e-9:   # the margin covers cumsum's rounding against sum's
-        candidates = np.arange(len(probs))
-    order = candidates[np.argsort(-probs[candidates], kind="stable")]
-    sorted_probs = probs[order]
-    keep = np.cumsum(sorted_probs) - sorted_probs < top_p
-    tokens = np.sort(order[keep])
-    kept = probs[tokens]
-    return tokens, kept / kept.sum()
+    return _nucleus(torch.softmax(logits.detach().cpu().double() / temperature, dim=-1).numpy(), top_p)
 
 
 def _draw(probs: np.ndarray, rng: np.random.Generator | None) -> int:
@@ -389,9 +367,8 @@ class Tournament(Scheme):
 
 
 SCHEMES: dict[str, type[Scheme]] = {"kgw": KGW, "expmin": ExpMin, "tournament": Tournament}
-# the lightest green list that meets the detection goals (0.98 at 100 and 200 tokens, 0.88 after 30% edits at
-# temperature 0.7), at 1.30x Gemma perplexity against delta 2's 1.15x and its 0.73 after edits (BENCHMARKS.md)
-DEFAULT_SCHEME = "kgw:delta=2.5"
+# the `watermark` setting's default, chosen there (records/settings.py says why)
+DEFAULT_SCHEME = default_of("watermark")
 _ALIASES = {"context": "context_width"}
 
 
