@@ -36,7 +36,10 @@ import orjson
 from distillshield.errors import ConfigError
 from distillshield.lab.harvest import (
     STRATEGIES, AccountPlan, HarvestResult, Prompt, SharedBackend, TeacherGateway, eval_prompts, harvest,
-    plan_accounts,
+    plan_accounts, spare_names,
+)
+from distillshield.lab.ordinary import (
+    ORDINARY_KINDS, OrdinaryPlan, OrdinaryService, plan_ordinary, service, service_totals,
 )
 from distillshield.lab.report import write_report
 from distillshield.lab.student import (
@@ -49,12 +52,18 @@ MODES = ("sequence", "token")
 EVAL_ACCOUNT = "lab-eval"
 # what the lab decides for every gateway it starts; a config may not change these
 _LAB_SETTINGS = ("store_url", "upstream_url", "upstream_key", "host", "port", "detect", "detect_replay_hours",
-                 "watermark_key_path")
+                 "watermark_key_path", "trust_forwarded_for")
+# the gateway's per-minute settings the lab's clock scales with the accounts' limits
+_PER_MINUTE_SETTINGS = ("refused_rpm", "anonymous_rpm")
 
 
 # What an operator who wants harvesting stopped, not only reported, would set: each level at a false-positive
 # rate a few times stricter than the last, up to blocking one ordinary account in a thousand (the gateway's
 # own default never blocks automatically, which would leave the shields-on arm nothing to lose but alerts).
+# ordinary accounts of the simulator's benign kinds that send beside the attacker
+ORDINARY_DEFAULT = {"chat_user": 4, "app_summarise": 1, "app_classify": 1, "app_translate": 1, "app_rag": 1,
+                    "benchmark_run": 1}
+
 LAB_POLICY = {"policy_flag_fpr": 0.01, "policy_throttle_fpr": 0.005, "policy_harden_fpr": 0.002,
               "policy_block_fpr": 0.001}
 
@@ -78,7 +87,14 @@ class CampaignConfig:
     modes: list[str] = field(default_factory=lambda: list(MODES))
     threads: int = 1                            # torch threads (the teacher, then the students)
     builtin_max_batch: int = 32                 # rows the teacher decodes in one batch (32: 1.4x 16's answers/s)
-    limits: dict[str, int] = field(default_factory=lambda: {"rpm": 120, "tpm": 0, "concurrency": 16, "tpd": 0})
+    # every account's limits (attackers', their spares' and the ordinary accounts': one provider tier), in
+    # simulated time: rpm, tpm and tpd are multiplied by ``clock`` when the account is created
+    limits: dict[str, int] = field(default_factory=lambda: {"rpm": 60, "tpm": 0, "concurrency": 16, "tpd": 0})
+    clock: float = 1.0                          # simulated seconds per real second (docs/lab.md, "The lab's clock")
+    adapt: bool = True                          # the attacker slows down, rotates accounts, drops refused parameters
+    spare_accounts: int = 4                     # fresh accounts the attacker registers up front to rotate to
+    ordinary: dict[str, int] = field(default_factory=lambda: dict(ORDINARY_DEFAULT))
+    ordinary_seconds: float = 240.0             # real seconds the ordinary accounts' traffic spans
     gateway: dict = field(default_factory=lambda: dict(LAB_POLICY))
     student: StudentConfig = field(default_factory=StudentConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=160, warmup_steps=16))
@@ -125,6 +141,19 @@ class CampaignConfig:
             if name not in ("rpm", "tpm", "concurrency", "tpd"):
                 raise ConfigError(f"unknown limit {name!r}; limits: rpm, tpm, concurrency, tpd")
             _whole(value, f"limits.{name}", 0)
+        _number(self.clock, "clock", 0.01, 3600.0)
+        if not isinstance(self.adapt, bool):
+            raise ConfigError(f"adapt must be true or false, got {self.adapt!r}")
+        _whole(self.spare_accounts, "spare_accounts", 0, 1000)
+        if not isinstance(self.ordinary, dict):
+            raise ConfigError(f"ordinary must be a table of kind = number of accounts, got {self.ordinary!r}")
+        for name, count in self.ordinary.items():
+            if name not in ORDINARY_KINDS:
+                hint = get_close_matches(name, ORDINARY_KINDS, n=1)
+                raise ConfigError(f"unknown ordinary account kind {name!r}" + (f" (did you mean {hint[0]}?)" if hint else "")
+                                  + f"; kinds: {', '.join(ORDINARY_KINDS)}")
+            _whole(count, f"ordinary.{name}", 0, 1000)
+        _number(self.ordinary_seconds, "ordinary_seconds", 0.0, 86400.0)
         if not isinstance(self.gateway, dict):
             raise ConfigError(f"gateway must be a table of gateway settings, got {self.gateway!r}")
         for name in self.gateway:
@@ -147,10 +176,21 @@ class CampaignConfig:
         return self
 
     def gateway_settings(self, arm: str, **lab: object) -> Settings:
-        """The settings of the gateway of one arm: the config's ``gateway`` table plus what the lab sets."""
+        """The settings of the gateway of one arm: the config's ``gateway`` table plus what the lab sets: the
+        gateway trusts X-Forwarded-For (the lab stands for a provider's front proxy), and its per-minute
+        refusal limits run on the lab's clock."""
         values = {"builtin_max_batch": self.builtin_max_batch, **self.gateway, "detect": arm == "on",
-                  "detect_replay_hours": 0.0, **lab}
-        return Settings(**values)
+                  "detect_replay_hours": 0.0, "trust_forwarded_for": True, **lab}
+        settings = Settings(**values)
+        scaled = {name: max(1, round(getattr(settings, name) * self.clock)) for name in _PER_MINUTE_SETTINGS
+                  if getattr(settings, name)}
+        return settings.update(scaled) if scaled else settings
+
+    def account_limits(self) -> dict[str, int]:
+        """The limits each account is created with: rpm, tpm and tpd on the lab's clock (per real minute and
+        day), concurrency as it is (a request's latency is not compressed)."""
+        return {name: (max(1, round(value * self.clock)) if value and name != "concurrency" else value)
+                for name, value in self.limits.items()}
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -193,7 +233,9 @@ class CampaignConfig:
 # control and power have a mark to measure.
 QUICK = {"answers": 100, "max_tokens": 32, "eval_prompts": 20, "samples": 3,
          "accounts": {"bulk": 1, "many_accounts": 2, "reasoning_harvest": 0, "logprob_harvest": 1, "cover": 1},
-         "modes": ["sequence", "token"], "gateway": {"watermark": "kgw:delta=2.5"},
+         "modes": ["sequence", "token"], "gateway": {"watermark": "kgw:delta=2.5"}, "spare_accounts": 2,
+         "ordinary": {"chat_user": 2, "app_summarise": 1, "app_classify": 1, "app_rag": 1, "benchmark_run": 1},
+         "ordinary_seconds": 90.0,
          "student": {"context": 160, "d_model": 96}, "train": {"steps": 60, "batch_size": 8, "warmup_steps": 6}}
 
 # For a GPU machine (docs/lab.md quotes it as TOML): the students train on the GPU; the teacher (the built-in
@@ -208,6 +250,11 @@ LARGE = {"answers": 3000, "max_tokens": 128, "eval_prompts": 200, "threads": 12,
 def _text(value, name: str) -> None:
     if not isinstance(value, str):
         raise ConfigError(f"{name} must be a string, got {value!r}")
+
+
+def _number(value, name: str, lo: float, hi: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise ConfigError(f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
 
 
 def _whole(value, name: str, lo: int, hi: int | None = None) -> None:
@@ -242,6 +289,8 @@ class ArmResult:
     gateway_log: list[bytes]
     settings: dict
     flags: dict[str, dict] = field(default_factory=dict)    # account -> when and how it was first flagged
+    ordinary_plans: list[OrdinaryPlan] = field(default_factory=list)
+    ordinary: dict[str, OrdinaryService] = field(default_factory=dict)   # what the shields cost each of them
 
     @property
     def harvested(self) -> int:
@@ -249,7 +298,7 @@ class ArmResult:
 
 
 def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: list[AccountPlan],
-             key_path: Path, say) -> ArmResult:
+             key_path: Path, say, ordinary: list[OrdinaryPlan] = ()) -> ArmResult:
     settings = config.gateway_settings(arm, store_url=str(folder / "gateway.db"), watermark_key_path=str(key_path))
     if arm == "on":
         from distillshield.detect.scoring import default_model_path
@@ -257,31 +306,43 @@ def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: lis
         if not model.exists():
             raise ConfigError(f"shields on needs a detector model, and there is none at {model}: train one "
                               f"(bench/train_detector.py) or set gateway.detect_model")
+    limits = config.account_limits()
     with TeacherGateway(settings, backend) as gateway:
         admin = gateway.admin
         for plan in plans:
-            plan.key = admin.create_account(plan.account, **config.limits)
-        say(f"[{arm}] {len(plans)} accounts sending {sum(len(p.prompts) for p in plans)} prompts to {gateway.url}")
-        result = harvest(gateway.url, plans)
+            plan.key = admin.create_account(plan.account, **limits)
+        spares = [(name, admin.create_account(name, **limits))
+                  for name in spare_names(config.spare_accounts if config.adapt else 0)]
+        for account in ordinary:
+            account.key = admin.create_account(account.account, **limits)
+        say(f"[{arm}] {len(plans)} accounts ({len(spares)} spare) sending {sum(len(p.prompts) for p in plans)} "
+            f"prompts to {gateway.url}, {len(ordinary)} ordinary accounts "
+            f"{sum(len(o.requests) for o in ordinary)} requests beside them")
+        result = harvest(gateway.url, plans, adapt=config.adapt, spares=spares, ordinary=ordinary, seed=config.seed)
         gateway.settle()
         events = sorted(admin.policy_events(), key=lambda e: (e["ts"], e["id"]))
         risk = admin.risk()["data"]
         log = gateway.exchanges()
-    arm_result = ArmResult(arm, result, events, risk, log, settings.as_dict())
-    arm_result.flags = _first_flags(arm_result)
+    arm_result = ArmResult(arm, result, events, risk, log, settings.as_dict(), ordinary_plans=list(ordinary))
+    arm_result.flags = _first_flags(arm_result, result.outcomes, result.records)
+    ordinary_flags = _first_flags(arm_result, {o.account for o in ordinary}, result.ordinary)
+    arm_result.ordinary = service(list(ordinary), [orjson.loads(line) for line in log], ordinary_flags)
     return arm_result
 
 
-def _first_flags(arm: ArmResult) -> dict[str, dict]:
-    """Per attacker account: when it was first flagged, at what level, how many requests it had sent by then."""
+def _first_flags(arm: ArmResult, accounts=None, records=None) -> dict[str, dict]:
+    """Per account (default: the attacker's): when it was first flagged, at what level, how many requests it had
+    sent by then."""
+    accounts = arm.harvest.outcomes if accounts is None else accounts
+    records = arm.harvest.records if records is None else records
     risk = {entry["account"]: entry for entry in arm.risk}
     sent: dict[str, list[float]] = {}
-    for record in arm.harvest.records:
+    for record in records:
         sent.setdefault(record.account, []).append(record.epoch)
     flags = {}
     for event in arm.events:
         account = event["account"]
-        if account not in arm.harvest.outcomes or account in flags or event["new_level"] == "none":
+        if account not in accounts or account in flags or event["new_level"] == "none":
             continue
         flags[account] = {"ts": event["ts"], "seconds": round(event["ts"] - arm.harvest.started, 2),
                           "level": event["new_level"], "score": event["score"],
@@ -382,12 +443,17 @@ def run_campaign(config: CampaignConfig, *, say=print) -> CampaignResult:
             arm_folder.mkdir(exist_ok=True)
             plans = plan_accounts(config.accounts, config.answers, seed=config.seed, max_tokens=config.max_tokens,
                                   top_logprobs=config.top_logprobs, concurrency=config.concurrency)
-            arms[arm] = _run_arm(config, arm, shared, arm_folder, plans, key_path, say)
+            ordinary = plan_ordinary(config.ordinary, seed=config.seed, clock=config.clock,
+                                     seconds=config.ordinary_seconds, max_tokens=config.max_tokens)
+            arms[arm] = _run_arm(config, arm, shared, arm_folder, plans, key_path, say, ordinary)
             _write_arm(arms[arm], arm_folder)
             timings[f"harvest_{arm}"] = time.perf_counter() - mark
             flagged = len(arms[arm].flags)
+            totals = service_totals(arms[arm].ordinary)
             say(f"[{arm}] harvested {arms[arm].harvested} answers in {timings[f'harvest_{arm}']:.0f} s; "
-                f"{flagged} account(s) flagged")
+                f"{flagged} account(s) flagged; ordinary accounts: {totals['served']} of {totals['requests']} "
+                f"requests served, {totals['refused']} refused, {totals['rate_limited']} rate-limited, "
+                f"{totals['throttled']} throttled, {totals['altered']} altered, {totals['flagged_accounts']} flagged")
     finally:
         asyncio.run(teacher.aclose())
 
@@ -516,6 +582,10 @@ def _write_arm(arm: ArmResult, folder: Path) -> None:
     (folder / "accounts.json").write_bytes(orjson.dumps(
         {name: {**o.as_dict(), "flag": arm.flags.get(name)} for name, o in arm.harvest.outcomes.items()},
         option=orjson.OPT_INDENT_2))
+    with open(folder / "ordinary.jsonl", "wb") as stream:
+        write_exchanges(stream, arm.harvest.ordinary)
+    (folder / "ordinary.json").write_bytes(orjson.dumps(
+        {name: s.as_dict() for name, s in arm.ordinary.items()}, option=orjson.OPT_INDENT_2))
 
 
 def _gguf_name(settings: Settings) -> str:
@@ -538,6 +608,7 @@ def summarise(result: CampaignResult) -> dict:
         "student_gain_relative": round(headline.gain / headline.before.nll, 4) if headline else None,
         "flagged_accounts": len(on.flags) if on else None,
         "first_flagged_after": min(flagged_after) if flagged_after else None,
+        "ordinary": service_totals(result.arms[arm].ordinary),
         "student_path": str(headline.path) if headline else None,
         "headline": {"arm": arm, "mode": mode},
         "accounts": sum(result.config.accounts.values()),
@@ -561,6 +632,11 @@ def summarise(result: CampaignResult) -> dict:
             "seconds": round(arm_result.harvest.seconds, 1),
             "flagged_accounts": len(arm_result.flags),
             "flags": arm_result.flags,
+            "accounts_used": len(outcomes),
+            "rotations": sum(1 for o in outcomes if o.rotated_to),
+            "params_dropped": sorted({p for o in outcomes for p in o.params_dropped}),
+            "ordinary": {**service_totals(arm_result.ordinary),
+                         "per_account": {name: s.as_dict() for name, s in arm_result.ordinary.items()}},
         }
     summary["audit"] = result.audits
     for mode_name in result.config.modes:
