@@ -245,6 +245,9 @@ def _fake_result(folder: Path) -> CampaignResult:
                                     response={"choices": [{"message": {"content": "a <b>"}}]}, status=200))
         outcomes = {a: AccountOutcome(a, a.split("-")[1], 2, answers=2, requests=2)
                     for a in ("atk-bulk-1", "atk-logprob-harvest-1")}
+        if arm == "on":
+            outcomes["atk-logprob-harvest-1"].rotated_to = "atk-spare-1"
+            outcomes["atk-logprob-harvest-1"].params_dropped = ["logprobs", "top_logprobs"]
         events = [{"id": 1, "ts": start + 2.5, "account": "atk-logprob-harvest-1", "old_level": "none",
                    "new_level": "harden", "score": 1.0}] if arm == "on" else []
         risk = [{"account": "atk-logprob-harvest-1", "level": "harden", "flagged_after": 5}] if arm == "on" else []
@@ -276,7 +279,8 @@ def test_the_report_renders_from_a_result_with_plots_and_escaped_text(tmp_path):
     assert html.count('<img src="data:image/png;base64,') == 4
     for text in ("What the attacker harvested", "The students", "Audit", "harden at 2.5 s", "defence cost",
                  "4 of the 4 harvest prompts answered", "The ordinary accounts' service", "user-chat-user-1",
-                 "0 refused · 1 rate-limited · 1 throttled · 0 altered"):
+                 "0 refused · 1 rate-limited · 1 throttled · 0 altered",
+                 "The attacker adapted: 1 rotation(s)", "once refused:\n logprobs, top_logprobs"):
         assert text in html, text
     assert "<script>" not in html and "&lt;script&gt;5" in html
 

@@ -179,3 +179,12 @@ def test_every_benign_kind_can_send_beside_the_attacker():
     plans = plan_ordinary({name: 1 for name in ORDINARY_KINDS}, seed=2, clock=4.0, seconds=120, max_tokens=16)
     assert {p.kind for p in plans} == set(ORDINARY_KINDS)
     assert {r.endpoint for p in plans for r in p.requests} <= {"/v1/chat/completions", "/v1/completions"}
+
+
+def test_the_configuration_in_the_docs_is_the_defaults():
+    import tomllib
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "lab.md").read_text()
+    block = text.split("## Configuration", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    assert CampaignConfig.from_dict(tomllib.loads(block)).validate().as_dict() == CampaignConfig().as_dict()

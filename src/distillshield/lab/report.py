@@ -17,7 +17,8 @@ ARM_COLOURS = {"off": "#7f8c8d", "on": "#2471a3"}
 
 
 def timeline_plot(result) -> str:
-    """Answers harvested per account over time, one panel per arm, with the moments the gateway acted."""
+    """Answers harvested per attacker account over time, one panel per arm, with the moments the gateway acted
+    (a dot per level change) and where the attacker moved to a spare account (a cross)."""
     plt = pyplot()
     arms = list(result.arms.values())
     figure, axes = plt.subplots(1, len(arms), figsize=(6.2 * len(arms), 3.6), squeeze=False, sharey=True)
@@ -35,6 +36,12 @@ def timeline_plot(result) -> str:
                     count = sum(1 for t in times if t <= moment)
                     axis.plot([moment], [count], marker="o", markersize=7, color=LEVEL_COLOURS.get(event["new_level"], "k"),
                               markeredgecolor="white", zorder=5)
+            outcome = arm.harvest.outcomes[account]
+            if outcome.rotated_to:          # where the attacker left this account for a spare one
+                axis.plot([times[-1] if times else 0], [len(times)], marker="x", markersize=8, color=line.get_color(),
+                          zorder=6)
+        if any(o.rotated_to for o in arm.harvest.outcomes.values()):
+            axis.plot([], [], marker="x", linestyle="", color="#444", label="moved to a spare account")
         for level, colour in LEVEL_COLOURS.items():
             if any(e["new_level"] == level for e in arm.events):
                 axis.plot([], [], marker="o", linestyle="", color=colour, label=f"→ {level}")
