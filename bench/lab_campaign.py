@@ -14,7 +14,11 @@ seen of each when it first flagged it, the attacker's rotations, what the shield
 The headline per seed is the share of the shields-off student's gain the attacker kept with the shields on
 (on / off); over seeds: the mean, the range (min to max) and a 95 % Student-t interval of the mean.
 
-    python bench/lab_campaign.py [--quick] [--seeds N] [--config FILE] [--out runs] [--json FILE]
+    python bench/lab_campaign.py [--quick] [--seeds N | --seed-list 1,2] [--reuse RUN_FOLDER ...]
+                                 [--config FILE] [--out runs] [--json FILE]
+
+``--reuse`` reads a finished run folder of the same configuration (its ``summary.json`` and ``manifest.json``)
+instead of running its seed again: seeds can run in separate processes and be summarised together.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ def main() -> None:
     parser.add_argument("--config", help="campaign TOML (default: the default configuration)")
     parser.add_argument("--quick", action="store_true", help="the quick preset (a reduced size)")
     parser.add_argument("--seeds", type=int, default=1, help="runs, with seeds 0 .. N-1 (default 1)")
+    parser.add_argument("--seed-list", help="comma-separated seeds to run instead of 0 .. N-1")
+    parser.add_argument("--reuse", action="append", default=[],
+                        help="a finished run folder to read instead of running its seed (repeatable)")
     parser.add_argument("--out", default=str(ROOT / "runs"), help="folder of run folders")
     parser.add_argument("--json", help="write the results here as JSON")
     args = parser.parse_args()
@@ -55,7 +62,11 @@ def main() -> None:
 
     base = load_config(args.config, quick=args.quick, out=args.out)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    runs = [one_seed(base, seed, f"bench-{stamp}-s{seed}") for seed in range(args.seeds)]
+    seeds = [int(s) for s in args.seed_list.split(",")] if args.seed_list else list(range(args.seeds))
+    reused = [from_folder(Path(folder), base) for folder in args.reuse]
+    runs = reused + [one_seed(base, seed, f"bench-{stamp}-s{seed}") for seed in seeds
+                     if seed not in {run["seed"] for run in reused}]
+    runs.sort(key=lambda run: run["seed"])
     results = {"config": "quick" if args.quick else (args.config or "default"), "cpu_count": os.cpu_count(),
                "seeds": runs, "across_seeds": {name: across([run[name] for run in runs]) for name in ACROSS}}
     results["across_seeds"]["first_flagged_after"] = across(
@@ -80,19 +91,37 @@ def one_seed(base: CampaignConfig, seed: int, name: str) -> dict:
     config = CampaignConfig.from_dict({"shields": ["off", "on"], "name": name, "seed": seed,
                                        "student": {"seed": seed}, "train": {"seed": seed}}, base)
     result = run_campaign(config, say=lambda line: print(f"  [seed {seed}] " + line, file=sys.stderr, flush=True))
-    run = {arm: arm_result(result.summary, result.timings, arm) for arm in ("off", "on")}
+    return seed_row(seed, result.summary, result.timings, result.seconds, result.folder)
+
+
+def from_folder(folder: Path, base: CampaignConfig) -> dict:
+    """A finished run's row, from its summary and manifest; refused unless it ran this configuration."""
+    summary = json.loads((folder / "summary.json").read_text())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    seed = manifest["config"]["seed"]
+    expected = CampaignConfig.from_dict({"shields": ["off", "on"], "name": manifest["config"]["name"],
+                                         "out": manifest["config"]["out"], "seed": seed,
+                                         "student": {"seed": seed}, "train": {"seed": seed}}, base).as_dict()
+    if manifest["config"] != expected:
+        differ = sorted(k for k in expected if manifest["config"].get(k) != expected[k])
+        sys.exit(f"error: {folder} ran another configuration (differs in {', '.join(differ)})")
+    return seed_row(seed, summary, manifest["timings"], summary["seconds"], folder)
+
+
+def seed_row(seed: int, summary: dict, timings: dict, seconds: float, folder) -> dict:
+    run = {arm: arm_result(summary, timings, arm) for arm in ("off", "on")}
     off, on = run["off"], run["on"]
     run["seed"] = seed
     run["gain_kept_by_attacker"] = _ratio(on["student_gain"], off["student_gain"])
     run["token_gain_kept_by_attacker"] = _ratio(on["token_student_gain"], off["token_student_gain"])
     run["harvest_kept"] = _ratio(on["task_answers"], off["task_answers"])
-    run["flags"] = result.summary["arms"]["on"]["flags"]
+    run["flags"] = summary["arms"]["on"]["flags"]
     for name in ("flagged_accounts", "ordinary_refused", "ordinary_rate_limited", "ordinary_throttled",
                  "ordinary_altered", "ordinary_flagged"):
         run[name] = on[name]
-    run["shared_seconds"] = round(result.timings["teacher_load"] + result.timings["reference"], 1)
-    run["total_seconds"] = round(result.seconds, 1)
-    run["run"] = str(result.folder)
+    run["shared_seconds"] = round(timings["teacher_load"] + timings["reference"], 1)
+    run["total_seconds"] = round(seconds, 1)
+    run["run"] = str(folder)
     return run
 
 

@@ -20,6 +20,9 @@ is blocked, hardened (a parameter refused) or throttled (its announced request l
 remaining prompts move to a fresh account from the pool it registered up front (``spares``), sent from a
 new address and client. Only when the pool is empty does a block lose the prompts.
 
+``harvest`` also sends the ordinary accounts' requests (``lab.ordinary``) at their moments, beside the
+attacker, and records what they got back.
+
 ``TeacherGateway`` starts the gateway in this process (uvicorn in a thread, on a free loopback port) over a
 teacher backend that several gateways can share, so the model is loaded once per campaign.
 """
@@ -41,6 +44,7 @@ from distillshield.errors import ConfigError, DistillShieldError
 from distillshield.lab import prompts as P
 from distillshield.lab.fixtures import vocab as V
 from distillshield.lab.kinds import Harvest
+from distillshield.lab.ordinary import OrdinaryPlan
 from distillshield.lab.world import World, ip_address, ua_chat_client, ua_library
 from distillshield.records import Exchange, Settings, format_ts, new_exchange_id
 from distillshield.server import UVICORN_OPTIONS, build_gateway
@@ -363,7 +367,7 @@ class _Player:
             ident.rpm = limit
         return limit < ident.rpm
 
-    async def ordinary_account(self, plan) -> None:
+    async def ordinary_account(self, plan: OrdinaryPlan) -> None:
         """Send an ordinary account's requests at their moments; what came back is recorded, nothing retried."""
         async def one(request) -> None:
             await asyncio.sleep(max(0.0, self.began + request.offset - time.time()))
@@ -393,7 +397,7 @@ def _json(raw: bytes) -> dict:
 
 
 async def _play(base_url: str, plans: list[AccountPlan], *, timeout: float, max_wait: float, user_agent: str,
-                adapt: bool, spares: list[tuple[str, str]], ordinary: list, seed: int) -> HarvestResult:
+                adapt: bool, spares: list[tuple[str, str]], ordinary: list[OrdinaryPlan], seed: int) -> HarvestResult:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(base_url, connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=timeout)) as session:
@@ -420,7 +424,7 @@ def _record(plan: AccountPlan, ident: _Identity, prompt: Prompt, index: int, bod
 
 def harvest(base_url: str, plans: list[AccountPlan], *, timeout: float = 600.0, max_wait: float = 30.0,
             user_agent: str = "python-aiohttp/lab-attacker", adapt: bool = False,
-            spares: list[tuple[str, str]] = (), ordinary: list = (), seed: int = 0) -> HarvestResult:
+            spares: list[tuple[str, str]] = (), ordinary: list[OrdinaryPlan] = (), seed: int = 0) -> HarvestResult:
     """Play every account's prompts against the gateway at ``base_url``; blocks until all are done.
 
     ``adapt``: the attacker reacts to what the gateway does (see the module's docstring); ``spares``:

@@ -79,8 +79,6 @@ def _capped(request: dict, max_tokens: int) -> dict:
     body = dict(request)
     asked = body.pop("max_completion_tokens", None) or body.get("max_tokens")
     body["max_tokens"] = min(asked, max_tokens) if isinstance(asked, int) and asked > 0 else max_tokens
-    if isinstance(body.get("logprobs"), int) and not isinstance(body["logprobs"], bool):
-        body["logprobs"] = min(body["logprobs"], 5)
     return body
 
 
