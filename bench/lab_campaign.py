@@ -67,7 +67,8 @@ def main() -> None:
     runs = reused + [one_seed(base, seed, f"bench-{stamp}-s{seed}") for seed in seeds
                      if seed not in {run["seed"] for run in reused}]
     runs.sort(key=lambda run: run["seed"])
-    results = {"config": "quick" if args.quick else (args.config or "default"), "cpu_count": os.cpu_count(),
+    label = " + ".join(part for part in ("quick" if args.quick else "", args.config or "") if part) or "default"
+    results = {"config": label, "cpu_count": os.cpu_count(),
                "seeds": runs, "across_seeds": {name: across([run[name] for run in runs]) for name in ACROSS}}
     results["across_seeds"]["first_flagged_after"] = across(
         [run["on"]["first_flagged_after"] for run in runs if run["on"]["first_flagged_after"] is not None])

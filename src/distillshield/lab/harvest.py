@@ -400,7 +400,7 @@ async def _play(base_url: str, plans: list[AccountPlan], *, timeout: float, max_
                 adapt: bool, spares: list[tuple[str, str]], ordinary: list[OrdinaryPlan], seed: int) -> HarvestResult:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(base_url, connector=connector,
-                                     timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+                                     timeout=aiohttp.ClientTimeout(total=None, sock_read=timeout)) as session:
         player = _Player(session, max_wait=max_wait, user_agent=user_agent, adapt=adapt, spares=spares, seed=seed)
         await asyncio.gather(*(player.attacker(plan) for plan in plans),
                              *(player.ordinary_account(plan) for plan in ordinary))
@@ -422,10 +422,15 @@ def _record(plan: AccountPlan, ident: _Identity, prompt: Prompt, index: int, bod
                                         "source": prompt.source, "persona": plan.account})
 
 
-def harvest(base_url: str, plans: list[AccountPlan], *, timeout: float = 600.0, max_wait: float = 30.0,
+def harvest(base_url: str, plans: list[AccountPlan], *, timeout: float = 3600.0, max_wait: float = 30.0,
             user_agent: str = "python-aiohttp/lab-attacker", adapt: bool = False,
             spares: list[tuple[str, str]] = (), ordinary: list[OrdinaryPlan] = (), seed: int = 0) -> HarvestResult:
     """Play every account's prompts against the gateway at ``base_url``; blocks until all are done.
+
+    ``timeout``: the longest a request may wait for its answer. It is long on purpose: the teacher decodes a
+    batch of answers together, and on a CPU shared with other work one batch has taken 10 minutes; a client
+    that gave up sooner would count those answers as lost to the shields and send again while the gateway
+    still counted the first requests as in flight.
 
     ``adapt``: the attacker reacts to what the gateway does (see the module's docstring); ``spares``:
     (account, API key) of the fresh accounts it registered up front; ``ordinary``: ordinary accounts'
