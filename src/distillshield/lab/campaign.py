@@ -56,14 +56,14 @@ _LAB_SETTINGS = ("store_url", "upstream_url", "upstream_key", "host", "port", "d
 # the gateway's per-minute settings the lab's clock scales with the accounts' limits
 _PER_MINUTE_SETTINGS = ("refused_rpm", "anonymous_rpm")
 
-
-# What an operator who wants harvesting stopped, not only reported, would set: each level at a false-positive
-# rate a few times stricter than the last, up to blocking one ordinary account in a thousand (the gateway's
-# own default never blocks automatically, which would leave the shields-on arm nothing to lose but alerts).
 # ordinary accounts of the simulator's benign kinds that send beside the attacker
 ORDINARY_DEFAULT = {"chat_user": 4, "app_summarise": 1, "app_classify": 1, "app_translate": 1, "app_rag": 1,
                     "benchmark_run": 1}
 
+
+# What an operator who wants harvesting stopped, not only reported, would set: each level at a false-positive
+# rate a few times stricter than the last, up to blocking one ordinary account in a thousand (the gateway's
+# own default never blocks automatically, which would leave the shields-on arm nothing to lose but alerts).
 LAB_POLICY = {"policy_flag_fpr": 0.01, "policy_throttle_fpr": 0.005, "policy_harden_fpr": 0.002,
               "policy_block_fpr": 0.001}
 
@@ -289,7 +289,6 @@ class ArmResult:
     gateway_log: list[bytes]
     settings: dict
     flags: dict[str, dict] = field(default_factory=dict)    # account -> when and how it was first flagged
-    ordinary_plans: list[OrdinaryPlan] = field(default_factory=list)
     ordinary: dict[str, OrdinaryService] = field(default_factory=dict)   # what the shields cost each of them
 
     @property
@@ -323,7 +322,7 @@ def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: lis
         events = sorted(admin.policy_events(), key=lambda e: (e["ts"], e["id"]))
         risk = admin.risk()["data"]
         log = gateway.exchanges()
-    arm_result = ArmResult(arm, result, events, risk, log, settings.as_dict(), ordinary_plans=list(ordinary))
+    arm_result = ArmResult(arm, result, events, risk, log, settings.as_dict())
     arm_result.flags = _first_flags(arm_result, result.outcomes, result.records)
     ordinary_flags = _first_flags(arm_result, {o.account for o in ordinary}, result.ordinary)
     arm_result.ordinary = service(list(ordinary), [orjson.loads(line) for line in log], ordinary_flags)
