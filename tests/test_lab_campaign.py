@@ -23,6 +23,7 @@ from distillshield.lab.campaign import (
     summarise,
 )
 from distillshield.lab.harvest import AccountOutcome, Admin, HarvestResult, harvest, plan_accounts, split_quota
+from distillshield.lab.ordinary import OrdinaryService
 from distillshield.lab.report import render_report
 from distillshield.lab.student import (
     Example, Fidelity, Student, StudentConfig, TrainConfig, fidelity, generate, load_student, save_student, train,
@@ -248,11 +249,16 @@ def _fake_result(folder: Path) -> CampaignResult:
                                     response={"choices": [{"message": {"content": "a <b>"}}]}, status=200))
         outcomes = {a: AccountOutcome(a, a.split("-")[1], 2, answers=2, requests=2)
                     for a in ("atk-bulk-1", "atk-logprob-harvest-1")}
+        if arm == "on":
+            outcomes["atk-logprob-harvest-1"].rotated_to = "atk-spare-1"
+            outcomes["atk-logprob-harvest-1"].params_dropped = ["logprobs", "top_logprobs"]
         events = [{"id": 1, "ts": start + 2.5, "account": "atk-logprob-harvest-1", "old_level": "none",
                    "new_level": "harden", "score": 1.0}] if arm == "on" else []
         risk = [{"account": "atk-logprob-harvest-1", "level": "harden", "flagged_after": 5}] if arm == "on" else []
         result = ArmResult(arm, HarvestResult(records, outcomes, 4.0, start, start + 4), events, risk, [], {})
         result.flags = _first_flags(result)
+        result.ordinary = {"user-chat-user-1": OrdinaryService("user-chat-user-1", "chat_user", requests=5, served=4,
+                                                               rate_limited=1 if arm == "on" else 0, throttled=1)}
         arms[arm] = result
     before = Fidelity(10.8, 0.001, 100)
     students = [StudentResult(arm, mode, folder / "students" / f"{arm}-{mode}", before,
@@ -272,10 +278,14 @@ def test_the_report_renders_from_a_result_with_plots_and_escaped_text(tmp_path):
     assert result.summary["arms"]["on"]["planned"] == 4 and result.summary["arms"]["on"]["task_answers"] == 4
     assert result.summary["student_gain"] == pytest.approx(3.3)
     assert result.arms["on"].flags["atk-logprob-harvest-1"]["requests_before"] == 2
+    assert result.summary["ordinary"]["rate_limited"] == 1 and result.summary["ordinary"]["requests"] == 5
+    assert result.summary["arms"]["off"]["ordinary"]["per_account"]["user-chat-user-1"]["served"] == 4
     html = render_report(result)
-    assert html.count('<img src="data:image/png;base64,') == 3
+    assert html.count('<img src="data:image/png;base64,') == 4
     for text in ("What the attacker harvested", "The students", "Audit", "harden at 2.5 s", "defence cost",
-                 "4 of the 4 harvest prompts answered"):
+                 "4 of the 4 harvest prompts answered", "The ordinary accounts' service", "user-chat-user-1",
+                 "0 refused · 1 rate-limited · 1 throttled · 0 altered",
+                 "The attacker adapted: 1 rotation(s)", "once refused:\n logprobs, top_logprobs"):
         assert text in html, text
     assert "<script>" not in html and "&lt;script&gt;5" in html
 
@@ -295,6 +305,7 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
     config = CampaignConfig.from_dict({
         "out": str(tmp_path), "name": "tiny", "shields": ["on"], "answers": 24, "max_tokens": 12,
         "eval_prompts": 6, "samples": 2, "concurrency": 4, "accounts": {"bulk": 1, "logprob_harvest": 1},
+        "ordinary": {"chat_user": 1, "benchmark_run": 1}, "ordinary_seconds": 8.0, "spare_accounts": 1,
         "modes": ["sequence", "token"],
         "gateway": {"detect_model": str(_detector(tmp_path / "detector.json")), "detect_embeddings": False,
                     "watermark": "kgw", "policy_harden_fpr": 0.001, "policy_block_fpr": 0.0},
@@ -309,10 +320,11 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
 
     # the student was audited: a verdict, its report, and a row in the campaign's report
     audit = summary["audit"]["on-sequence"]
-    assert audit["accounts_tested"] == 22 and 0 < audit["combined_p_value"] <= 1
+    assert audit["accounts_tested"] == len(result.arms["on"].harvest.outcomes) + 20 and 0 < audit["combined_p_value"] <= 1
     assert {t["name"] for t in audit["tests"]} >= {"radioactivity-open", "radioactivity-closed"}
     verdict = orjson.loads((folder / "audit" / "on-sequence" / "verdict.json").read_bytes())
-    assert verdict["data"]["answers"] == summary["harvested"]
+    # the served answers are the gateway's log: the attacker's and the ordinary accounts'
+    assert verdict["data"]["answers"] == summary["harvested"] + summary["arms"]["on"]["ordinary"]["served"]
     assert "audit/on-sequence/report.html" in (folder / "report.html").read_text()
     # the served answers carry the logged mark (the positive control) and each radioactivity test has its power
     assert audit["positive_control"]["passed"] and audit["positive_control"]["scheme_source"].startswith("logged")
@@ -339,6 +351,19 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
     flag = result.arms["on"].flags["atk-logprob-harvest-1"]
     assert flag["level"] == "harden" and flag["flagged_after"] == 5 and summary["first_flagged_after"] == 5
     assert "atk-bulk-1" not in result.arms["on"].flags and summary["flagged_accounts"] == 1
+    # hardened, the attacker stopped asking for log-probabilities and went on from its spare account
+    assert result.arms["on"].harvest.outcomes["atk-logprob-harvest-1"].rotated_to == "atk-spare-1"
+    assert summary["arms"]["on"]["params_dropped"] == ["logprobs", "top_logprobs"]
+
+    # the ordinary accounts sent beside the attacker, and the summary counts what the gateway logged of them
+    ordinary = summary["arms"]["on"]["ordinary"]
+    users = [orjson.loads(line) for line in (folder / "on" / "gateway.jsonl").read_bytes().splitlines()]
+    users = [r for r in users if r["account"].startswith("user-")]
+    assert ordinary["accounts"] == 2 and ordinary["requests"] == len(users) > 0
+    assert ordinary["served"] == sum(1 for r in users if r["status"] == 200)
+    assert {r["account"] for r in users} <= set(ordinary["per_account"])
+    assert (folder / "on" / "ordinary.jsonl").exists() and summary["ordinary"] == {
+        k: v for k, v in ordinary.items() if k != "per_account"}
 
     # the students learned from the teacher's answers
     for student in result.students:
@@ -350,7 +375,7 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
 
     # the report and a manifest whose hashes match the files
     html = (folder / "report.html").read_text()
-    assert "atk-logprob-harvest-1" in html and html.count("data:image/png;base64,") == 3
+    assert "atk-logprob-harvest-1" in html and html.count("data:image/png;base64,") == 4
     manifest = orjson.loads((folder / "manifest.json").read_bytes())
     assert manifest["teacher"]["watermark"] == "kgw" and manifest["config"]["seed"] == 0
     for name, digest in manifest["files"].items():

@@ -35,7 +35,10 @@ import orjson
 from distillshield.errors import ConfigError
 from distillshield.lab.harvest import (
     STRATEGIES, AccountPlan, HarvestResult, Prompt, SharedBackend, TeacherGateway, eval_prompts, harvest,
-    plan_accounts,
+    plan_accounts, spare_names,
+)
+from distillshield.lab.ordinary import (
+    ORDINARY_KINDS, OrdinaryPlan, OrdinaryService, plan_ordinary, service, service_totals,
 )
 from distillshield.lab.report import write_report
 from distillshield.lab.student import (
@@ -49,7 +52,13 @@ MODES = ("sequence", "token")
 EVAL_ACCOUNT = "lab-eval"
 # what the lab decides for every gateway it starts; a config may not change these
 _LAB_SETTINGS = ("store_url", "upstream_url", "upstream_key", "host", "port", "detect", "detect_replay_hours",
-                 "watermark_key_path")
+                 "watermark_key_path", "trust_forwarded_for")
+# the gateway's per-minute settings the lab's clock scales with the accounts' limits
+_PER_MINUTE_SETTINGS = ("refused_rpm", "anonymous_rpm")
+
+# ordinary accounts of the simulator's benign kinds that send beside the attacker
+ORDINARY_DEFAULT = {"chat_user": 4, "app_summarise": 1, "app_classify": 1, "app_translate": 1, "app_rag": 1,
+                    "benchmark_run": 1}
 
 
 # What an operator who wants harvesting stopped, not only reported, would set: each level at a false-positive
@@ -82,8 +91,15 @@ class CampaignConfig:
     threads: int = option(1, "Torch threads (the teacher, then the students).", bounds=(1, 256))
     builtin_max_batch: int = option(32, "Rows the teacher decodes in one batch (32: 1.4x 16's answers/s).",
                                     bounds=(1, 256))
-    limits: dict[str, int] = option({"rpm": 120, "tpm": 0, "concurrency": 16, "tpd": 0},
-                                    "The attacker accounts' limits.")
+    limits: dict[str, int] = option({"rpm": 60, "tpm": 0, "concurrency": 16, "tpd": 0},
+                                    "Every account's limits (the attacker's, its spares', the ordinary accounts': one "
+                                    "provider tier), in simulated time: rpm, tpm and tpd are multiplied by clock.")
+    clock: float = option(1.0, "Simulated seconds per real second (docs/lab.md, \"The lab's clock\").",
+                          bounds=(0.01, 3600.0))
+    adapt: bool = option(True, "The attacker slows down, rotates accounts, drops refused parameters.")
+    spare_accounts: int = option(4, "Fresh accounts the attacker registers up front to rotate to.", bounds=(0, 1000))
+    ordinary: dict[str, int] = option(dict(ORDINARY_DEFAULT), "Ordinary accounts beside the attacker: kind = number.")
+    ordinary_seconds: float = option(240.0, "Real seconds the ordinary accounts' traffic spans.", bounds=(0.0, 86400.0))
     gateway: dict = option(dict(LAB_POLICY), "Gateway settings for every arm's gateway.")
     student: StudentConfig = field(default_factory=StudentConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=160, warmup_steps=16))
@@ -117,6 +133,15 @@ class CampaignConfig:
             if name not in ("rpm", "tpm", "concurrency", "tpd"):
                 raise ConfigError(f"unknown limit {name!r}; limits: rpm, tpm, concurrency, tpd")
             _whole(value, f"limits.{name}")
+        for name in ("clock", "adapt", "spare_accounts", "ordinary_seconds"):
+            setattr(self, name, check(_described[name], getattr(self, name)))
+        if not isinstance(self.ordinary, dict):
+            raise ConfigError(f"ordinary must be a table of kind = number of accounts, got {self.ordinary!r}")
+        for name, count in self.ordinary.items():
+            if name not in ORDINARY_KINDS:
+                raise ConfigError(f"{unknown_name(name, ORDINARY_KINDS, 'ordinary account kind').message}; "
+                                  f"kinds: {', '.join(ORDINARY_KINDS)}")
+            check(_ORDINARY_COUNT, count, f"ordinary.{name}")
         if not isinstance(self.gateway, dict):
             raise ConfigError(f"gateway must be a table of gateway settings, got {self.gateway!r}")
         for name in self.gateway:
@@ -135,10 +160,21 @@ class CampaignConfig:
         return self
 
     def gateway_settings(self, arm: str, **lab: object) -> Settings:
-        """The settings of the gateway of one arm: the config's ``gateway`` table plus what the lab sets."""
+        """The settings of the gateway of one arm: the config's ``gateway`` table plus what the lab sets: the
+        gateway trusts X-Forwarded-For (the lab stands for a provider's front proxy), and its per-minute
+        refusal limits run on the lab's clock."""
         values = {"builtin_max_batch": self.builtin_max_batch, **self.gateway, "detect": arm == "on",
-                  "detect_replay_hours": 0.0, **lab}
-        return Settings(**values)
+                  "detect_replay_hours": 0.0, "trust_forwarded_for": True, **lab}
+        settings = Settings(**values)
+        scaled = {name: max(1, round(getattr(settings, name) * self.clock)) for name in _PER_MINUTE_SETTINGS
+                  if getattr(settings, name)}
+        return settings.update(scaled) if scaled else settings
+
+    def account_limits(self) -> dict[str, int]:
+        """The limits each account is created with: rpm, tpm and tpd on the lab's clock (per real minute and
+        day), concurrency as it is (a request's latency is not compressed)."""
+        return {name: (max(1, round(value * self.clock)) if value and name != "concurrency" else value)
+                for name, value in self.limits.items()}
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -179,7 +215,9 @@ class CampaignConfig:
 # control and power have a mark to measure.
 QUICK = {"answers": 100, "max_tokens": 32, "eval_prompts": 20, "samples": 3,
          "accounts": {"bulk": 1, "many_accounts": 2, "reasoning_harvest": 0, "logprob_harvest": 1, "cover": 1},
-         "modes": ["sequence", "token"], "gateway": {"watermark": "kgw:delta=2.5"},
+         "modes": ["sequence", "token"], "gateway": {"watermark": "kgw:delta=2.5"}, "spare_accounts": 2,
+         "ordinary": {"chat_user": 2, "app_summarise": 1, "app_classify": 1, "app_rag": 1, "benchmark_run": 1},
+         "ordinary_seconds": 90.0,
          "student": {"context": 160, "d_model": 96}, "train": {"steps": 60, "batch_size": 8, "warmup_steps": 6}}
 
 # For a GPU machine (docs/lab.md quotes it as TOML): the students train on the GPU; the teacher (the built-in
@@ -193,6 +231,7 @@ LARGE = {"answers": 3000, "max_tokens": 128, "eval_prompts": 200, "threads": 12,
 
 _described = {setting.name: setting for setting in described(CampaignConfig)}
 _COUNT = Setting("count", 0, "", bounds=(0, None))
+_ORDINARY_COUNT = Setting("count", 0, "", bounds=(0, 1000))
 
 
 def _whole(value, name: str) -> None:
@@ -225,6 +264,7 @@ class ArmResult:
     gateway_log: list[bytes]
     settings: dict
     flags: dict[str, dict] = field(default_factory=dict)    # account -> when and how it was first flagged
+    ordinary: dict[str, OrdinaryService] = field(default_factory=dict)   # what the shields cost each of them
 
     @property
     def harvested(self) -> int:
@@ -232,7 +272,7 @@ class ArmResult:
 
 
 def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: list[AccountPlan],
-             key_path: Path, say, on_progress=None) -> ArmResult:
+             key_path: Path, say, ordinary: list[OrdinaryPlan] = (), on_progress=None) -> ArmResult:
     settings = config.gateway_settings(arm, store_url=str(folder / "gateway.db"), watermark_key_path=str(key_path))
     if arm == "on":
         from distillshield.detect.scoring import default_model_path
@@ -240,18 +280,28 @@ def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: lis
         if not model.exists():
             raise ConfigError(f"shields on needs a detector model, and there is none at {model}: train one "
                               f"(bench/train_detector.py) or set gateway.detect_model")
+    limits = config.account_limits()
     with TeacherGateway(settings, backend) as gateway:
         admin = gateway.admin
         for plan in plans:
-            plan.key = admin.create_account(plan.account, **config.limits)
-        say(f"[{arm}] {len(plans)} accounts sending {sum(len(p.prompts) for p in plans)} prompts to {gateway.url}")
-        result = harvest(gateway.url, plans, on_progress=_stage(on_progress, f"[{arm}] prompts harvested"))
+            plan.key = admin.create_account(plan.account, **limits)
+        spares = [(name, admin.create_account(name, **limits))
+                  for name in spare_names(config.spare_accounts if config.adapt else 0)]
+        for account in ordinary:
+            account.key = admin.create_account(account.account, **limits)
+        say(f"[{arm}] {len(plans)} accounts ({len(spares)} spare) sending {sum(len(p.prompts) for p in plans)} "
+            f"prompts to {gateway.url}, {len(ordinary)} ordinary accounts "
+            f"{sum(len(o.requests) for o in ordinary)} requests beside them")
+        result = harvest(gateway.url, plans, adapt=config.adapt, spares=spares, ordinary=ordinary, seed=config.seed,
+                         on_progress=_stage(on_progress, f"[{arm}] prompts harvested"))
         gateway.settle()
         events = sorted(admin.policy_events(), key=lambda e: (e["ts"], e["id"]))
         risk = admin.risk()["data"]
         log = gateway.exchanges()
     arm_result = ArmResult(arm, result, events, risk, log, settings.as_dict())
-    arm_result.flags = _first_flags(arm_result)
+    arm_result.flags = _first_flags(arm_result, result.outcomes, result.records)
+    ordinary_flags = _first_flags(arm_result, {o.account for o in ordinary}, result.ordinary)
+    arm_result.ordinary = service(list(ordinary), [orjson.loads(line) for line in log], ordinary_flags)
     return arm_result
 
 
@@ -260,16 +310,19 @@ def _stage(on_progress, stage: str):
     return (lambda done, total: on_progress(done, total, stage)) if on_progress else None
 
 
-def _first_flags(arm: ArmResult) -> dict[str, dict]:
-    """Per attacker account: when it was first flagged, at what level, how many requests it had sent by then."""
+def _first_flags(arm: ArmResult, accounts=None, records=None) -> dict[str, dict]:
+    """Per account (default: the attacker's): when it was first flagged, at what level, how many requests it had
+    sent by then."""
+    accounts = arm.harvest.outcomes if accounts is None else accounts
+    records = arm.harvest.records if records is None else records
     risk = {entry["account"]: entry for entry in arm.risk}
     sent: dict[str, list[float]] = {}
-    for record in arm.harvest.records:
+    for record in records:
         sent.setdefault(record.account, []).append(record.epoch)
     flags = {}
     for event in arm.events:
         account = event["account"]
-        if account not in arm.harvest.outcomes or account in flags or event["new_level"] == "none":
+        if account not in accounts or account in flags or event["new_level"] == "none":
             continue
         flags[account] = {"ts": event["ts"], "seconds": round(event["ts"] - arm.harvest.started, 2),
                           "level": event["new_level"], "score": event["score"],
@@ -372,12 +425,17 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
             arm_folder.mkdir(exist_ok=True)
             plans = plan_accounts(config.accounts, config.answers, seed=config.seed, max_tokens=config.max_tokens,
                                   top_logprobs=config.top_logprobs, concurrency=config.concurrency)
-            arms[arm] = _run_arm(config, arm, shared, arm_folder, plans, key_path, say, on_progress)
+            ordinary = plan_ordinary(config.ordinary, seed=config.seed, clock=config.clock,
+                                     seconds=config.ordinary_seconds, max_tokens=config.max_tokens)
+            arms[arm] = _run_arm(config, arm, shared, arm_folder, plans, key_path, say, ordinary, on_progress)
             _write_arm(arms[arm], arm_folder)
             timings[f"harvest_{arm}"] = time.perf_counter() - mark
             flagged = len(arms[arm].flags)
+            totals = service_totals(arms[arm].ordinary)
             say(f"[{arm}] harvested {arms[arm].harvested} answers in {timings[f'harvest_{arm}']:.0f} s; "
-                f"{flagged} account(s) flagged")
+                f"{flagged} account(s) flagged; ordinary accounts: {totals['served']} of {totals['requests']} "
+                f"requests served, {totals['refused']} refused, {totals['rate_limited']} rate-limited, "
+                f"{totals['throttled']} throttled, {totals['altered']} altered, {totals['flagged_accounts']} flagged")
     finally:
         asyncio.run(teacher.aclose())
 
@@ -509,6 +567,10 @@ def _write_arm(arm: ArmResult, folder: Path) -> None:
     (folder / "accounts.json").write_bytes(orjson.dumps(
         {name: {**o.as_dict(), "flag": arm.flags.get(name)} for name, o in arm.harvest.outcomes.items()},
         option=orjson.OPT_INDENT_2))
+    with open(folder / "ordinary.jsonl", "wb") as stream:
+        write_exchanges(stream, arm.harvest.ordinary)
+    (folder / "ordinary.json").write_bytes(orjson.dumps(
+        {name: s.as_dict() for name, s in arm.ordinary.items()}, option=orjson.OPT_INDENT_2))
 
 
 def _gguf_name(settings: Settings) -> str:
@@ -531,6 +593,7 @@ def summarise(result: CampaignResult) -> dict:
         "student_gain_relative": round(headline.gain / headline.before.nll, 4) if headline else None,
         "flagged_accounts": len(on.flags) if on else None,
         "first_flagged_after": min(flagged_after) if flagged_after else None,
+        "ordinary": service_totals(result.arms[arm].ordinary),
         "student_path": str(headline.path) if headline else None,
         "headline": {"arm": arm, "mode": mode},
         "accounts": sum(result.config.accounts.values()),
@@ -554,6 +617,11 @@ def summarise(result: CampaignResult) -> dict:
             "seconds": round(arm_result.harvest.seconds, 1),
             "flagged_accounts": len(arm_result.flags),
             "flags": arm_result.flags,
+            "accounts_used": len(outcomes),
+            "rotations": sum(1 for o in outcomes if o.rotated_to),
+            "params_dropped": sorted({p for o in outcomes for p in o.params_dropped}),
+            "ordinary": {**service_totals(arm_result.ordinary),
+                         "per_account": {name: s.as_dict() for name, s in arm_result.ordinary.items()}},
         }
     summary["audit"] = result.audits
     for mode_name in result.config.modes:

@@ -7,9 +7,21 @@ among ordinary chats) into accounts, each with its own prompts, drawn from ``lab
 share of the requests in flight, and records every answer it receives, or refusal, as an exchange record.
 Time is compressed: what a campaign spreads over days happens here in minutes.
 
-The attacker reacts as a real one would: a 429 waits out ``Retry-After`` and tries again; a 403
+Each account sends from its own address (``X-Forwarded-For``: the lab's gateway trusts it, standing for
+the front proxy a provider has) and client (``User-Agent``), as the simulator gives each campaign shape.
+
+The attacker reacts as a real one would. Always: a 429 waits out ``Retry-After`` and tries again; a 403
 ``hardened_by_policy`` on a request for log-probabilities drops them and asks again (from then on it
-harvests answers only); a 403 ``blocked_by_policy`` loses the account and the prompts still planned for it.
+harvests answers only). Without adaptation (``adapt`` off) a 403 ``blocked_by_policy`` loses the account
+and the prompts still planned for it. With adaptation on, as a hydra network does: every 429 doubles a
+pause it keeps after each request (slowing down; each answer shortens it again); a refused parameter
+(``error.param``: log-probabilities, ``n``, ...) is dropped from every later request; and when an account
+is blocked, hardened (a parameter refused) or throttled (its announced request limit falls), its
+remaining prompts move to a fresh account from the pool it registered up front (``spares``), sent from a
+new address and client. Only when the pool is empty does a block lose the prompts.
+
+``harvest`` also sends the ordinary accounts' requests (``lab.ordinary``) at their moments, beside the
+attacker, and records what they got back.
 
 ``TeacherGateway`` starts the gateway in this process (uvicorn in a thread, on a free loopback port) over a
 teacher backend that several gateways can share, so the model is loaded once per campaign.
@@ -23,7 +35,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 import orjson
@@ -33,7 +45,8 @@ from distillshield.errors import ConfigError, DistillShieldError
 from distillshield.lab import prompts as P
 from distillshield.lab.fixtures import vocab as V
 from distillshield.lab.kinds import Harvest
-from distillshield.lab.world import World
+from distillshield.lab.ordinary import OrdinaryPlan
+from distillshield.lab.world import World, ip_address, ua_chat_client, ua_library
 from distillshield.records import Exchange, Settings, format_ts, new_exchange_id
 from distillshield.server import UVICORN_OPTIONS, build_gateway
 from distillshield.store import Store
@@ -74,6 +87,8 @@ class AccountPlan:
     concurrency: int                 # requests it keeps in flight
     seed: int | None = None          # request i carries seed + i, so the teacher's sampling is reproducible
     key: str = ""                    # the API key, once the account exists
+    ip: str | None = None            # the address it sends from (X-Forwarded-For: the lab stands for a front proxy)
+    user_agent: str | None = None    # its client
 
 
 def split_quota(total: int, weights: list[float]) -> list[int]:
@@ -127,12 +142,33 @@ def plan_accounts(accounts: dict[str, int], answers: int, *, seed: int, max_toke
                 params.update(logprobs=True, top_logprobs=top_logprobs)
         plans.append(AccountPlan(f"atk-{name.replace('_', '-')}-{index + 1}", name, prompts, params, 1,
                                  seed=rng.randrange(2 ** 31)))
+    _identities(plans, seed)
     # requests in flight are shared in proportion to each account's prompts, so that all finish together
     # (a slow account alone at the end would leave the teacher decoding batches of one)
     total = sum(len(plan.prompts) for plan in plans)
     for plan in plans:
         plan.concurrency = max(1, round(concurrency * len(plan.prompts) / total))
     return plans
+
+
+def _identities(plans: list[AccountPlan], seed: int) -> None:
+    """Addresses and clients as the simulator gives each campaign shape: the small accounts of one campaign
+    share a pool of proxies and a few client libraries; a low-and-slow account looks like a chat client."""
+    rng = random.Random(f"{seed}/identities")
+    proxies = [ip_address(rng, 0.6) for _ in range(rng.randint(3, 8))]
+    agents = [ua_library(rng) for _ in range(rng.randint(1, 3))]
+    for plan in plans:
+        if plan.strategy == "many_accounts":
+            plan.ip, plan.user_agent = rng.choice(proxies), rng.choice(agents)
+        elif plan.strategy == "cover":
+            plan.ip, plan.user_agent = ip_address(rng, 0.3), ua_chat_client(rng)
+        else:
+            plan.ip, plan.user_agent = ip_address(rng, 0.5), ua_library(rng)
+
+
+def spare_names(count: int) -> list[str]:
+    """The fresh accounts an adaptive attacker registers up front, as hydra networks do."""
+    return [f"atk-spare-{i + 1}" for i in range(count)]
 
 
 def _task(item) -> Prompt:
@@ -153,7 +189,7 @@ def eval_prompts(count: int, seed: int) -> list[Prompt]:
 class AccountOutcome:
     account: str
     strategy: str
-    planned: int                     # harvest prompts planned (cover chats not counted)
+    planned: int                     # harvest prompts planned (cover chats not counted; 0 for a fresh account)
     answers: int = 0                 # answers received (cover chats included)
     requests: int = 0                # requests sent, refused ones and retries included
     rate_limited: int = 0            # 429s waited out
@@ -163,9 +199,14 @@ class AccountOutcome:
     failed: int = 0                  # other errors
     capped: int = 0                  # answers cut shorter than the max_tokens asked for
     answer_tokens: int = 0
+    params_dropped: list[str] = field(default_factory=list)   # refused parameters it stopped sending
+    rotated_from: str | None = None  # the account whose remaining prompts this fresh one took over
+    rotated_to: str | None = None    # the fresh account it handed its remaining prompts to
+    rotated_because: str | None = None
+    throttle_seen: bool = False      # its request limit fell below the one it started with
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {**self.__dict__, "params_dropped": list(self.params_dropped)}
 
 
 @dataclass
@@ -175,115 +216,241 @@ class HarvestResult:
     seconds: float
     started: float
     ended: float = 0.0
+    ordinary: list[Exchange] = field(default_factory=list)    # what the ordinary accounts saw
 
     @property
     def answers(self) -> list[Exchange]:
         return [r for r in self.records if r.status == 200]
 
 
-async def _play(base_url: str, plans: list[AccountPlan], *, timeout: float, max_wait: float,
-                user_agent: str, on_progress: Callable[[int, int], None] | None = None) -> HarvestResult:
-    outcomes = {p.account: AccountOutcome(p.account, p.strategy, sum(not q.cover for q in p.prompts)) for p in plans}
-    records: list[Exchange] = []
-    finished = {"prompts": 0, "of": sum(len(plan.prompts) for plan in plans)}
-    began = time.time()
+# parameters the gateway refuses together: a refusal of one drops the others too
+_REFUSED_TOGETHER = {"logprobs": ("logprobs", "top_logprobs"), "top_logprobs": ("logprobs", "top_logprobs"),
+                     "n": ("n", "best_of"), "best_of": ("n", "best_of")}
+
+
+@dataclass
+class _Identity:
+    """The account one attacker's stream of prompts is sent from now, with its address and client."""
+    account: str
+    key: str
+    ip: str | None
+    user_agent: str | None
+    outcome: AccountOutcome
+    rpm: int | None = None           # the request limit its first answer announced
+
+
+class _Player:
+    """Plays the attacker's accounts (and the ordinary accounts beside them) against one gateway."""
+
+    def __init__(self, session: aiohttp.ClientSession, *, max_wait: float, user_agent: str, adapt: bool,
+                 spares: list[tuple[str, str]], seed: int,
+                 on_progress: Callable[[int, int], None] | None = None, prompts: int = 0):
+        self.session = session
+        self.on_progress = on_progress
+        self.progress = {"done": 0, "of": prompts}
+        self.max_wait = max_wait
+        self.user_agent = user_agent
+        self.adapt = adapt
+        self.spares = list(spares)
+        self.rng = random.Random(f"{seed}/adapt")
+        self.outcomes: dict[str, AccountOutcome] = {}
+        self.records: list[Exchange] = []
+        self.ordinary: list[Exchange] = []
+        self.began = time.time()
+
+    async def post(self, endpoint: str, body: dict, key: str, ip: str | None, user_agent: str | None):
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json",
+                   "User-Agent": user_agent or self.user_agent}
+        if ip:
+            headers["X-Forwarded-For"] = ip
+        async with self.session.post(endpoint, data=orjson.dumps(body), headers=headers) as reply:
+            return reply.status, reply.headers, await reply.read()
+
+    async def attacker(self, plan: AccountPlan) -> None:
+        outcome = self.outcomes[plan.account] = AccountOutcome(plan.account, plan.strategy,
+                                                               sum(not q.cover for q in plan.prompts))
+        state = {"ident": _Identity(plan.account, plan.key, plan.ip, plan.user_agent, outcome), "blocked": False,
+                 "dropped": set(), "pace": 0.0}
+        todo = list(enumerate(plan.prompts))
+
+        async def worker() -> None:
+            while todo and not state["blocked"]:
+                index, prompt = todo.pop(0)
+                if not await self.ask(plan, state, index, prompt):
+                    state["ident"].outcome.lost += 0 if prompt.cover else 1
+                self.progress["done"] += 1
+                if self.on_progress:
+                    self.on_progress(self.progress["done"], self.progress["of"])
+                if state["pace"]:
+                    await asyncio.sleep(state["pace"])
+
+        await asyncio.gather(*(worker() for _ in range(max(1, plan.concurrency))))
+        state["ident"].outcome.lost += sum(1 for _, prompt in todo if not prompt.cover)
+
+    def rotate(self, plan: AccountPlan, state: dict, stale: _Identity, why: str) -> bool:
+        """Move the rest of the prompts to a fresh account of the pool, from a new address and client; False
+        when adaptation is off or the pool is empty (another worker may already have moved: then True)."""
+        if state["ident"] is not stale:
+            return True
+        if not self.adapt or not self.spares:
+            return False
+        account, key = self.spares.pop(0)
+        fresh = AccountOutcome(account, plan.strategy, 0, rotated_from=stale.account)
+        self.outcomes[account] = fresh
+        stale.outcome.rotated_to, stale.outcome.rotated_because = account, why
+        state["ident"] = _Identity(account, key, ip_address(self.rng, 0.5), ua_library(self.rng), fresh)
+        return True
+
+    async def ask(self, plan: AccountPlan, state: dict, index: int, prompt: Prompt) -> bool:
+        while not state["blocked"]:
+            ident: _Identity = state["ident"]
+            outcome = ident.outcome
+            body = {"model": "teacher", "messages": prompt.messages, **plan.params}
+            if plan.seed is not None:
+                body["seed"] = plan.seed + index
+            for name in state["dropped"]:
+                body.pop(name, None)
+            sent = time.time()
+            outcome.requests += 1
+            try:
+                status, headers, raw = await self.post(CHAT, body, ident.key, ident.ip, ident.user_agent)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                outcome.failed += 1
+                self.records.append(_record(plan, ident, prompt, index, body, sent, 0, None,
+                                            {"type": "client", "code": type(exc).__name__, "message": str(exc)}))
+                return False
+            payload = _json(raw)
+            error = payload.get("error") if status != 200 else None
+            self.records.append(_record(plan, ident, prompt, index, body, sent, status,
+                                        payload if status == 200 else None, error))
+            if self.adapt and self._throttled(ident, headers):
+                outcome.throttle_seen = True
+                self.rotate(plan, state, ident, "throttled")
+            if status == 200:
+                outcome.answers += 1
+                usage = payload.get("usage") or {}
+                outcome.answer_tokens += usage.get("completion_tokens", 0)
+                choice = (payload.get("choices") or [{}])[0]
+                if choice.get("finish_reason") == "length" and usage.get("completion_tokens", 0) < body["max_tokens"]:
+                    outcome.capped += 1
+                state["pace"] *= 0.9
+                return True
+            code = (error or {}).get("code")
+            param = (error or {}).get("param")
+            if status == 429:
+                outcome.rate_limited += 1
+                if self.adapt:          # slow down: a pause after each request that doubles with every 429
+                    state["pace"] = min(self.max_wait, max(0.25, 2 * state["pace"]))
+                await asyncio.sleep(min(self.max_wait, max(0.05, float(headers.get("retry-after") or 1))))
+            elif status == 403 and code == "hardened_by_policy" and self.adapt and param in body:
+                refused = _REFUSED_TOGETHER.get(param, (param,))
+                state["dropped"].update(refused)
+                outcome.params_dropped.extend(p for p in refused if p not in outcome.params_dropped)
+                outcome.logprobs_refused += param in ("logprobs", "top_logprobs")
+                self.rotate(plan, state, ident, "hardened")
+            elif status == 403 and code == "hardened_by_policy" and "logprobs" in body:
+                outcome.logprobs_refused += 1          # requests in flight may each be refused
+                state["dropped"].update(("logprobs", "top_logprobs"))
+            elif status == 403 and code == "blocked_by_policy":
+                if outcome.blocked_at is None:
+                    outcome.blocked_at = outcome.requests
+                if not self.rotate(plan, state, ident, "blocked"):
+                    state["blocked"] = True
+            else:
+                outcome.failed += 1
+                return False
+        return False
+
+    @staticmethod
+    def _throttled(ident: _Identity, headers) -> bool:
+        """Whether the account's request limit fell below the one its first answer announced."""
+        try:
+            limit = int(headers.get("x-ratelimit-limit-requests") or 0)
+        except ValueError:
+            return False
+        if not limit:
+            return False
+        if ident.rpm is None:
+            ident.rpm = limit
+        return limit < ident.rpm
+
+    async def ordinary_account(self, plan: OrdinaryPlan) -> None:
+        """Send an ordinary account's requests at their moments; what came back is recorded, nothing retried."""
+        async def one(request) -> None:
+            await asyncio.sleep(max(0.0, self.began + request.offset - time.time()))
+            sent = time.time()
+            try:
+                status, _headers, raw = await self.post(request.endpoint, request.body, plan.key, request.ip,
+                                                        request.user_agent)
+                payload = _json(raw) if not request.body.get("stream") or status != 200 else {}
+                error = payload.get("error") if status != 200 else None
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                status, payload, error = 0, {}, {"type": "client", "code": type(exc).__name__, "message": str(exc)}
+            self.ordinary.append(Exchange(
+                id=new_exchange_id(sent), ts=format_ts(sent), account=plan.account, endpoint=request.endpoint,
+                request=request.body, ip=request.ip, user_agent=request.user_agent,
+                response=payload if status == 200 and payload else None, status=status,
+                latency_ms=round((time.time() - sent) * 1000, 1), error=error, extra={"kind": plan.kind}))
+
+        await asyncio.gather(*(one(request) for request in plan.requests))
+
+
+def _json(raw: bytes) -> dict:
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {"error": {"type": "client", "code": "bad_json", "message": raw[:200].decode(errors="replace")}}
+    return payload if isinstance(payload, dict) else {}
+
+
+async def _play(base_url: str, plans: list[AccountPlan], *, timeout: float, max_wait: float, user_agent: str,
+                adapt: bool, spares: list[tuple[str, str]], ordinary: list[OrdinaryPlan], seed: int,
+                on_progress: Callable[[int, int], None] | None = None) -> HarvestResult:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(base_url, connector=connector,
-                                     timeout=aiohttp.ClientTimeout(total=timeout)) as session:
-
-        async def account(plan: AccountPlan) -> None:
-            outcome = outcomes[plan.account]
-            state = {"blocked": False, "logprobs": bool(plan.params.get("logprobs"))}
-            todo = list(enumerate(plan.prompts))
-            headers = {"Authorization": f"Bearer {plan.key}", "User-Agent": user_agent}
-
-            async def worker() -> None:
-                while todo and not state["blocked"]:
-                    index, prompt = todo.pop(0)
-                    if not await ask(index, prompt):
-                        outcome.lost += 0 if prompt.cover else 1
-                    finished["prompts"] += 1
-                    if on_progress:
-                        on_progress(finished["prompts"], finished["of"])
-
-            async def ask(index: int, prompt: Prompt) -> bool:
-                while not state["blocked"]:
-                    body = {"model": "teacher", "messages": prompt.messages, **plan.params}
-                    if plan.seed is not None:
-                        body["seed"] = plan.seed + index
-                    if not state["logprobs"]:
-                        body.pop("logprobs", None)
-                        body.pop("top_logprobs", None)
-                    sent = time.time()
-                    outcome.requests += 1
-                    try:
-                        async with session.post(CHAT, data=orjson.dumps(body), headers={
-                                **headers, "Content-Type": "application/json"}) as reply:
-                            raw = await reply.read()
-                            status, retry_after = reply.status, reply.headers.get("retry-after")
-                    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                        outcome.failed += 1
-                        records.append(_record(plan, prompt, index, body, sent, 0, None,
-                                               {"type": "client", "code": type(exc).__name__, "message": str(exc)}))
-                        return False
-                    try:
-                        payload = orjson.loads(raw)
-                    except orjson.JSONDecodeError:
-                        payload = {"error": {"type": "client", "code": "bad_json", "message": raw[:200].decode(errors="replace")}}
-                    error = payload.get("error") if status != 200 else None
-                    records.append(_record(plan, prompt, index, body, sent, status, payload if status == 200 else None, error))
-                    if status == 200:
-                        outcome.answers += 1
-                        usage = payload.get("usage") or {}
-                        outcome.answer_tokens += usage.get("completion_tokens", 0)
-                        choice = (payload.get("choices") or [{}])[0]
-                        if choice.get("finish_reason") == "length" and usage.get("completion_tokens", 0) < body["max_tokens"]:
-                            outcome.capped += 1
-                        return True
-                    code = (error or {}).get("code")
-                    if status == 429:
-                        outcome.rate_limited += 1
-                        await asyncio.sleep(min(max_wait, max(0.05, float(retry_after or 1))))
-                    elif status == 403 and code == "hardened_by_policy" and "logprobs" in body:
-                        outcome.logprobs_refused += 1          # requests in flight may each be refused
-                        state["logprobs"] = False
-                    elif status == 403 and code == "blocked_by_policy":
-                        state["blocked"] = True
-                        if outcome.blocked_at is None:
-                            outcome.blocked_at = outcome.requests
-                    else:
-                        outcome.failed += 1
-                        return False
-                return False
-
-            await asyncio.gather(*(worker() for _ in range(max(1, plan.concurrency))))
-            outcome.lost += sum(1 for _, prompt in todo if not prompt.cover)
-
-        await asyncio.gather(*(account(plan) for plan in plans))
-    records.sort(key=lambda r: r.id)
+                                     timeout=aiohttp.ClientTimeout(total=None, sock_read=timeout)) as session:
+        player = _Player(session, max_wait=max_wait, user_agent=user_agent, adapt=adapt, spares=spares, seed=seed,
+                         on_progress=on_progress, prompts=sum(len(plan.prompts) for plan in plans))
+        await asyncio.gather(*(player.attacker(plan) for plan in plans),
+                             *(player.ordinary_account(plan) for plan in ordinary))
+    player.records.sort(key=lambda r: r.id)
+    player.ordinary.sort(key=lambda r: r.id)
     ended = time.time()
-    return HarvestResult(records, outcomes, ended - began, began, ended)
+    return HarvestResult(player.records, player.outcomes, ended - player.began, player.began, ended,
+                         ordinary=player.ordinary)
 
 
-def _record(plan: AccountPlan, prompt: Prompt, index: int, body: dict, sent: float, status: int,
+def _record(plan: AccountPlan, ident: _Identity, prompt: Prompt, index: int, body: dict, sent: float, status: int,
             response: dict | None, error: dict | None) -> Exchange:
     """What the attacker saw of one request, as an exchange record (its own id; the answer's id links it)."""
-    return Exchange(id=new_exchange_id(sent), ts=format_ts(sent), account=plan.account, endpoint=CHAT,
-                    request=body, key_id=plan.key.split("-")[1] if plan.key.count("-") >= 2 else None,
+    return Exchange(id=new_exchange_id(sent), ts=format_ts(sent), account=ident.account, endpoint=CHAT,
+                    request=body, key_id=ident.key.split("-")[1] if ident.key.count("-") >= 2 else None,
+                    ip=ident.ip, user_agent=ident.user_agent,
                     response=response, status=status, latency_ms=round((time.time() - sent) * 1000, 1),
                     error=error, extra={"strategy": plan.strategy, "prompt_index": index, "cover": prompt.cover,
-                                        "source": prompt.source})
+                                        "source": prompt.source, "persona": plan.account})
 
 
-def harvest(base_url: str, plans: list[AccountPlan], *, timeout: float = 600.0, max_wait: float = 30.0,
-            user_agent: str = "python-aiohttp/lab-attacker",
+def harvest(base_url: str, plans: list[AccountPlan], *, timeout: float = 3600.0, max_wait: float = 30.0,
+            user_agent: str = "python-aiohttp/lab-attacker", adapt: bool = False,
+            spares: list[tuple[str, str]] = (), ordinary: list[OrdinaryPlan] = (), seed: int = 0,
             on_progress: Callable[[int, int], None] | None = None) -> HarvestResult:
     """Play every account's prompts against the gateway at ``base_url``; blocks until all are done.
-    ``on_progress(done, total)`` hears of each prompt answered or given up."""
-    missing = [plan.account for plan in plans if not plan.key]
+
+    ``timeout``: the longest a request may wait for its answer. It is long on purpose: the teacher decodes a
+    batch of answers together, and on a CPU shared with other work one batch has taken 10 minutes; a client
+    that gave up sooner would count those answers as lost to the shields and send again while the gateway
+    still counted the first requests as in flight.
+
+    ``adapt``: the attacker reacts to what the gateway does (see the module's docstring); ``spares``:
+    (account, API key) of the fresh accounts it registered up front; ``ordinary``: ordinary accounts'
+    plans (``lab.ordinary``) sent at the same time, each request at its moment. ``on_progress(done, total)``
+    hears of each attacker prompt answered or given up."""
+    missing = [plan.account for plan in [*plans, *ordinary] if not plan.key]
     if missing:
         raise ConfigError(f"accounts without an API key: {', '.join(missing)}")
     return asyncio.run(_play(base_url, plans, timeout=timeout, max_wait=max_wait, user_agent=user_agent,
+                             adapt=adapt, spares=list(spares), ordinary=list(ordinary), seed=seed,
                              on_progress=on_progress))
 
 

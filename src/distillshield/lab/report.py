@@ -17,7 +17,8 @@ ARM_COLOURS = {"off": "#7f8c8d", "on": "#2471a3"}
 
 
 def timeline_plot(result) -> str:
-    """Answers harvested per account over time, one panel per arm, with the moments the gateway acted."""
+    """Answers harvested per attacker account over time, one panel per arm, with the moments the gateway acted
+    (a dot per level change) and where the attacker moved to a spare account (a cross)."""
     plt = pyplot()
     arms = list(result.arms.values())
     figure, axes = plt.subplots(1, len(arms), figsize=(6.2 * len(arms), 3.6), squeeze=False, sharey=True)
@@ -35,6 +36,12 @@ def timeline_plot(result) -> str:
                     count = sum(1 for t in times if t <= moment)
                     axis.plot([moment], [count], marker="o", markersize=7, color=LEVEL_COLOURS.get(event["new_level"], "k"),
                               markeredgecolor="white", zorder=5)
+            outcome = arm.harvest.outcomes[account]
+            if outcome.rotated_to:          # where the attacker left this account for a spare one
+                axis.plot([times[-1] if times else 0], [len(times)], marker="x", markersize=8, color=line.get_color(),
+                          zorder=6)
+        if any(o.rotated_to for o in arm.harvest.outcomes.values()):
+            axis.plot([], [], marker="x", linestyle="", color="#444", label="moved to a spare account")
         for level, colour in LEVEL_COLOURS.items():
             if any(e["new_level"] == level for e in arm.events):
                 axis.plot([], [], marker="o", linestyle="", color=colour, label=f"→ {level}")
@@ -93,6 +100,44 @@ def gain_plot(result) -> str:
     return png(figure)
 
 
+SERVICE_COLOURS = {"served": "#27ae60", "altered": "#f1c40f", "refused": "#c0392b", "rate_limited": "#e07b00",
+                   "failed": "#7f8c8d"}
+
+
+def service_plot(result) -> str:
+    """Each ordinary account's requests by what became of them, one bar per arm: served as asked, served
+    altered by the policy, refused by the policy, rate-limited (429), failed otherwise."""
+    plt = pyplot()
+    accounts = list(dict.fromkeys(name for arm in result.arms.values() for name in arm.ordinary))
+    arms = list(result.arms.values())
+    figure, axis = plt.subplots(figsize=(max(6.2, 0.9 * len(accounts) * len(arms)), 3.6))
+    width = 0.8 / max(1, len(arms))
+    for j, arm in enumerate(arms):
+        for i, name in enumerate(accounts):
+            entry = arm.ordinary.get(name)
+            if entry is None:
+                continue
+            x = i + (j - (len(arms) - 1) / 2) * width
+            parts = {"served": entry.served - entry.altered, "altered": entry.altered, "refused": entry.refused,
+                     "rate_limited": entry.rate_limited, "failed": entry.failed}
+            bottom = 0
+            for part, count in parts.items():
+                axis.bar(x, count, width * 0.9, bottom=bottom, color=SERVICE_COLOURS[part],
+                         edgecolor=ARM_COLOURS.get(arm.arm), linewidth=1.2,
+                         label=part.replace("_", "-") if i == 0 and j == 0 else None)
+                bottom += count
+            axis.text(x, bottom, arm.arm, ha="center", va="bottom", fontsize=7,
+                      color="#c0392b" if entry.flag else "#444")
+    axis.set_xticks(range(len(accounts)), [a.replace("user-", "") for a in accounts], rotation=20, ha="right",
+                    fontsize=8)
+    axis.set_ylabel("requests")
+    axis.set_title("the ordinary accounts' service, shields off and on (red label: flagged)")
+    axis.grid(alpha=0.3, axis="y")
+    axis.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    return png(figure)
+
+
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Distillation campaign {{ name }}</title>
 <style>
@@ -115,6 +160,7 @@ _TEMPLATE = """<!doctype html>
  <div>answers harvested<b>{{ summary.harvested }}</b><span class="muted">shields {{ summary.headline.arm }}</span></div>
  <div>student gain<b>{{ fmt(summary.student_gain) }} nats/token</b><span class="muted">{{ pct(summary.student_gain_relative) }} of the untrained student's NLL</span></div>
  <div>accounts flagged<b>{{ summary.flagged_accounts if summary.flagged_accounts is not none else "—" }}{% if summary.flagged_accounts is not none %} / {{ summary.accounts }}{% endif %}</b><span class="muted">first after {{ summary.first_flagged_after if summary.first_flagged_after is not none else "—" }} requests</span></div>
+ <div>ordinary accounts<b>{{ summary.ordinary.refused }} refused · {{ summary.ordinary.rate_limited }} rate-limited · {{ summary.ordinary.throttled }} throttled · {{ summary.ordinary.altered }} altered</b><span class="muted">of {{ summary.ordinary.requests }} requests from {{ summary.ordinary.accounts }} accounts ({{ summary.ordinary.flagged_accounts }} flagged), shields {{ summary.headline.arm }}</span></div>
  {% for mode, cost in (summary.get("defence_cost") or {}).items() %}<div>defence cost ({{ mode }})<b>{{ fmt(cost) }} nats/token</b><span class="muted">gain lost with the shields on</span></div>{% endfor %}
 </div>
 
@@ -136,7 +182,26 @@ _TEMPLATE = """<!doctype html>
 <td>{{ f.requests_before if f else "" }}</td><td>{{ f.flagged_after if f and f.flagged_after is not none else "" }}</td>
 <td class="l">{{ f.final_level if f else "" }}</td></tr>{% endfor %}
 </table>
+{% if arm.summary.rotations or arm.summary.params_dropped %}<p>The attacker adapted: {{ arm.summary.rotations }} rotation(s) to fresh accounts
+ ({{ arm.summary.accounts_used }} accounts used in all){% if arm.summary.params_dropped %}; parameters it stopped sending once refused:
+ {{ arm.summary.params_dropped | join(", ") }}{% endif %}.</p>{% endif %}
 {% endfor %}
+
+<h2>The ordinary accounts' service</h2>
+{% if ordinary_rows %}<p>Accounts of the simulator's benign kinds (chat users, applications, a benchmark run) sent their requests over
+HTTP at the same time as the attacker, each from its own address and client, on the lab's clock ({{ config.clock }} simulated
+seconds per real second). What the gateway did to them, from its own log:</p>
+<img src="data:image/png;base64,{{ service }}" alt="the ordinary accounts' service">
+<table><tr><th class="l">shields</th><th class="l">account</th><th class="l">kind</th><th>requests</th><th>served</th><th>refused</th><th>429</th>
+<th>throttled</th><th>altered</th><th class="l">first flagged</th></tr>
+{% for row in ordinary_rows %}<tr><td class="l">{{ row.arm }}</td><td class="l">{{ row.s.account }}</td><td class="l">{{ row.s.kind }}</td>
+<td>{{ row.s.requests }}</td><td>{{ row.s.served }}</td><td>{{ row.s.refused }}</td><td>{{ row.s.rate_limited }}</td>
+<td>{{ row.s.throttled }}</td><td>{{ row.s.altered }}</td>
+<td class="l">{% if row.s.flag %}{{ row.s.flag.level }} at {{ row.s.flag.seconds }} s{% else %}<span class="muted">never</span>{% endif %}</td></tr>{% endfor %}
+</table>
+<p class="muted">refused: 403 from the policy (blocked, hardened); 429: refused by a rate limit; throttled: sent while the account's
+limits were throttled; altered: answers the policy changed (length capped, reasoning stripped, a canary added, parameters dropped).</p>
+{% else %}<p class="muted">No ordinary accounts in this campaign (<code>[ordinary]</code> is empty).</p>{% endif %}
 
 <h2>The students</h2>
 <p>Each student is the same small GPT ({{ config.student.layers }} layers, d_model {{ config.student.d_model }},
@@ -201,6 +266,7 @@ def render_report(result) -> str:
     summary = result.summary
     arms = [{"name": name, "summary": summary["arms"][name], "flags": arm.flags,
              "outcomes": list(arm.harvest.outcomes.values())} for name, arm in result.arms.items()]
+    ordinary_rows = [{"arm": name, "s": entry} for name, arm in result.arms.items() for entry in arm.ordinary.values()]
     headline = next((s for s in result.students if s.arm == summary["headline"]["arm"]
                      and s.mode == summary["headline"]["mode"]), result.students[0] if result.students else None)
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -214,6 +280,7 @@ def render_report(result) -> str:
         samples=headline.samples if headline else [],
         headline_label=f"shields-{headline.arm} {headline.mode}-level" if headline else "",
         timeline=timeline_plot(result), losses=loss_plot(result), gains=gain_plot(result),
+        ordinary_rows=ordinary_rows, service=service_plot(result) if ordinary_rows else "",
         audits=result.audits,
         audit_tests=sorted({t["name"] for a in result.audits.values() for t in a["tests"]}),
         fmt=_fmt, pct=_pct)

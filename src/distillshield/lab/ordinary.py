@@ -1,0 +1,141 @@
+"""The ordinary accounts of a lab campaign: the simulator's benign kinds, sending over HTTP beside the attacker.
+
+``plan_ordinary`` lets each benign kind of ``lab.kinds`` (chat users, applications, a benchmark run, ...)
+talk in a simulated world that lasts ``clock × seconds`` simulated seconds, exactly as ``lab traffic``
+does, and keeps what each account sent and when: its requests, its addresses and its client. The
+campaign sends them to the gateway at their simulated moments divided by ``clock`` (simulated seconds
+per real second), with their own keys, while the attacker harvests. ``service`` reads, from the gateway's
+own log and policy events, what the shields cost each of them: requests refused by policy, rate-limited,
+served under a throttle, answered with something altered (capped, stripped, a canary), flagged.
+
+Two things are the lab's and not the simulator's: the answer length each request asks for is capped at
+the campaign's (the built-in teacher decodes every token on the lab's CPU, and the simulator's chat
+clients ask for up to 4,096), and the ``model`` named is the simulator's (the built-in backend answers any).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from distillshield.errors import ConfigError
+from distillshield.lab.kinds import KINDS
+from distillshield.lab.prompts import build_pools
+from distillshield.lab.world import World
+from distillshield.records import parse_ts
+
+ORDINARY_KINDS = tuple(name for name, kind in KINDS.items() if kind.label == "benign")
+# a Tuesday afternoon in Europe, morning in the Americas: the applications' busy hours
+LAB_WORLD_START = "2026-11-03T14:00:00Z"
+# what the gateway did to an answer it served (policy ``actions``), beside flag and throttle
+ALTERING_ACTIONS = ("cap_max_tokens", "strip_reasoning", "canary", "drop_params")
+POLICY_CODES = ("blocked_by_policy", "hardened_by_policy")
+
+
+@dataclass
+class OrdinaryRequest:
+    offset: float                   # real seconds after the arm's start
+    endpoint: str
+    body: dict
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass
+class OrdinaryPlan:
+    account: str
+    kind: str
+    requests: list[OrdinaryRequest]
+    key: str = ""
+
+
+def plan_ordinary(counts: dict[str, int], *, seed: int, clock: float, seconds: float,
+                  max_tokens: int) -> list[OrdinaryPlan]:
+    """The ordinary accounts, each with the requests the simulator's kind sends over ``clock × seconds``
+    simulated seconds, scheduled in real seconds; the same seed gives the same plan."""
+    unknown = sorted(set(counts) - set(ORDINARY_KINDS))
+    if unknown:
+        raise ConfigError(f"unknown ordinary account kind(s) {', '.join(unknown)}; kinds: {', '.join(ORDINARY_KINDS)}")
+    start = parse_ts(LAB_WORLD_START)
+    world = World(seed, start, start + clock * seconds, build_pools(None, None, None))
+    plans = []
+    for kind_index, name in enumerate(ORDINARY_KINDS):
+        for index in range(counts.get(name, 0)):
+            tag = f"{seed}/ordinary/{name}/{index}"
+            actor = world.new_actor(name, "benign", None, random.Random(tag),
+                                    np.random.default_rng([seed & 0xFFFFFFFF, 1000 + kind_index, index]))
+            KINDS[name].run(world, [actor])
+            requests = [OrdinaryRequest((t - start) / clock, exchange.endpoint,
+                                        _capped(exchange.request, max_tokens), exchange.ip, exchange.user_agent)
+                        for t, _, exchange in sorted(actor.events, key=lambda e: (e[0], e[1]))
+                        if world.start <= t < world.end]
+            plans.append(OrdinaryPlan(f"user-{name.replace('_', '-')}-{index + 1}", name, requests))
+    return plans
+
+
+def _capped(request: dict, max_tokens: int) -> dict:
+    body = dict(request)
+    asked = body.pop("max_completion_tokens", None) or body.get("max_tokens")
+    body["max_tokens"] = min(asked, max_tokens) if isinstance(asked, int) and asked > 0 else max_tokens
+    return body
+
+
+@dataclass
+class OrdinaryService:
+    """What one ordinary account asked for and what the gateway did with it (from the gateway's own log)."""
+
+    account: str
+    kind: str
+    requests: int = 0
+    served: int = 0                  # 200
+    refused: int = 0                 # 403 from the policy (blocked, hardened)
+    rate_limited: int = 0            # 429
+    throttled: int = 0               # served or refused while the account's limits were throttled
+    altered: int = 0                 # answers the policy changed (capped, reasoning stripped, a canary, parameters dropped)
+    failed: int = 0                  # anything else that was not a 200
+    flag: dict | None = None         # when and how it was first flagged (None: never)
+    actions: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def service(plans: list[OrdinaryPlan], log: list[dict], flags: dict[str, dict]) -> dict[str, OrdinaryService]:
+    """Per ordinary account, from the gateway's log records (dicts) and the first flags of the arm."""
+    out = {plan.account: OrdinaryService(plan.account, plan.kind, flag=flags.get(plan.account)) for plan in plans}
+    for record in log:
+        entry = out.get(record.get("account"))
+        if entry is None:
+            continue
+        entry.requests += 1
+        status = record.get("status")
+        code = (record.get("error") or {}).get("code")
+        actions = [a.split(":", 1)[0] for a in ((record.get("policy") or {}).get("actions") or [])]
+        for action in actions:
+            entry.actions[action] = entry.actions.get(action, 0) + 1
+        if status == 200:
+            entry.served += 1
+        elif status == 429:
+            entry.rate_limited += 1
+        elif status == 403 and code in POLICY_CODES:
+            entry.refused += 1
+        else:
+            entry.failed += 1
+        if "throttle" in actions:
+            entry.throttled += 1
+        if status == 200 and any(a in ALTERING_ACTIONS for a in actions):
+            entry.altered += 1
+    return out
+
+
+def service_totals(services: dict[str, OrdinaryService]) -> dict:
+    """All ordinary accounts together."""
+    names = ("requests", "served", "refused", "rate_limited", "throttled", "altered", "failed")
+    totals = {name: sum(getattr(s, name) for s in services.values()) for name in names}
+    totals["accounts"] = len(services)
+    totals["flagged_accounts"] = sum(1 for s in services.values() if s.flag)
+    totals["accounts_refused_throttled_or_altered"] = sum(
+        1 for s in services.values() if s.refused or s.rate_limited or s.throttled or s.altered)
+    return totals
