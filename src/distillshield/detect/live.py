@@ -365,12 +365,12 @@ class LiveDetector:
             if broken or not self._accepting:    # detection is off: the batch was counted as dropped
                 continue
             try:
-                to_child.send(("batch", [_json_bytes(record) for record in batch]))
+                to_child.send(Batch([_json_bytes(record) for record in batch]))
             except (OSError, ValueError):        # the process is gone; the receiver reports it
                 broken = True
         if not broken:
             try:
-                to_child.send(("stop",))
+                to_child.send(Stop())
             except (OSError, ValueError):
                 pass
         to_child.close()
@@ -382,9 +382,8 @@ class LiveDetector:
                 message = from_child.recv()
             except (EOFError, OSError):
                 break
-            kind = message[0]
-            if kind == "done":
-                _, count, risks, seconds, error = message
+            if isinstance(message, Done):
+                count, risks, seconds, error = message.count, message.risks, message.seconds, message.error
                 if error is not None:
                     self.failures += 1
                     log.error("live detection failed on a batch of %d exchanges:\n%s", count, error)
@@ -398,18 +397,17 @@ class LiveDetector:
                         self._oldest_wait.popleft()
                         self._pending_bytes -= self._sizes.popleft()
                     self._state.notify_all()
-            elif kind == "replayed":
-                _, count, risks = message
-                self.replayed += count
-                self._publish(risks, announce=False)
-            elif kind == "warmed":
-                _, count, seconds, error = message
+            elif isinstance(message, Replayed):
+                self.replayed += message.count
+                self._publish(message.risks, announce=False)
+            elif isinstance(message, Warmed):
+                count, seconds, error = message.count, message.seconds, message.error
                 if error is not None:
                     log.error("warming live detection from the store failed after %d exchanges; going on live:\n%s",
                               count, error)
                 log.info("live detection warmed with %d past exchanges in %.1f s; %d accounts at a level", count,
                          seconds, sum(1 for risk in list(self.risk.values()) if risk.level != "none"))
-            elif kind == "bye":
+            elif isinstance(message, Bye):
                 said_bye = True
                 break
         from_child.close()
@@ -470,6 +468,47 @@ def decode_records(records: Iterable[bytes | str]) -> Iterator[Exchange]:
             continue
 
 
+# what the gateway and the detector's process say to each other ------------------------------------------
+@dataclass(slots=True)
+class Batch:
+    """Gateway -> detector: exchange records, as the JSON bytes the log writer wrote."""
+    records: list[bytes]
+
+
+@dataclass(slots=True)
+class Stop:
+    """Gateway -> detector: no more batches; answer ``Bye`` and exit."""
+
+
+@dataclass(slots=True)
+class Done:
+    """Detector -> gateway: one batch scored; the risks that changed (none, and the traceback, if it failed)."""
+    count: int
+    risks: list
+    seconds: float
+    error: str | None
+
+
+@dataclass(slots=True)
+class Replayed:
+    """Detector -> gateway: a chunk of the store's history observed while warming up, and the risks it changed."""
+    count: int
+    risks: list
+
+
+@dataclass(slots=True)
+class Warmed:
+    """Detector -> gateway: warming up is over (``error``: why it stopped early)."""
+    count: int
+    seconds: float
+    error: str | None
+
+
+@dataclass(slots=True)
+class Bye:
+    """Detector -> gateway: stopped as asked."""
+
+
 # the detector's process ---------------------------------------------------------------------------------
 def _serve(inbox, outbox, model: DetectorModel, levels: list[tuple[str, float]], embedder, link_every: int,
            replay: Replay | None, parent_pid: int, fprs: list[tuple[str, float]] | None = None) -> None:
@@ -485,17 +524,17 @@ def _serve(inbox, outbox, model: DetectorModel, levels: list[tuple[str, float]],
                 message = inbox.recv()
             except EOFError:                     # the gateway is gone
                 return
-            if message[0] == "stop":
-                outbox.send(("bye",))
+            if isinstance(message, Stop):
+                outbox.send(Bye())
                 return
-            records = message[1]
+            records = message.records
             started = time.perf_counter()
             try:
                 _, risks = scorer.process(decode_records(records))
                 error = None
             except Exception:                    # detection must never stop for one bad batch
                 risks, error = [], traceback.format_exc()
-            outbox.send(("done", len(records), risks, time.perf_counter() - started, error))
+            outbox.send(Done(len(records), risks, time.perf_counter() - started, error))
     except (BrokenPipeError, ConnectionResetError):   # the gateway is gone
         return
 
@@ -527,13 +566,13 @@ def _warm(scorer: RiskScorer, replay: Replay, outbox, parent_pid: int) -> bool:
                 break
             chunk.append(exchange)
             if len(chunk) >= _REPLAY_CHUNK:
-                outbox.send(("replayed", len(chunk), scorer.process(chunk)[1]))
+                outbox.send(Replayed(len(chunk), scorer.process(chunk)[1]))
                 total += len(chunk)
                 chunk = []
                 if os.getppid() != parent_pid:
                     return False
         if chunk:
-            outbox.send(("replayed", len(chunk), scorer.process(chunk)[1]))
+            outbox.send(Replayed(len(chunk), scorer.process(chunk)[1]))
             total += len(chunk)
     except (BrokenPipeError, ConnectionResetError):
         raise
@@ -542,7 +581,7 @@ def _warm(scorer: RiskScorer, replay: Replay, outbox, parent_pid: int) -> bool:
     finally:
         if store is not None:
             store.close()
-    outbox.send(("warmed", total, time.monotonic() - started, error))
+    outbox.send(Warmed(total, time.monotonic() - started, error))
     return True
 
 
