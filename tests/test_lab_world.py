@@ -94,6 +94,7 @@ def _burst(url: str, key: str, count: int) -> list[int]:
     return asyncio.run(go())
 
 
+@pytest.mark.slow
 def test_a_throttle_binds_on_a_fast_account_and_not_on_an_ordinary_one_under_compression(start_gateway):
     config = CampaignConfig.from_dict({"clock": 10.0, "limits": {"rpm": 60, "tpm": 0, "concurrency": 0, "tpd": 0}})
     limits = config.account_limits()                                     # 600 requests a real minute

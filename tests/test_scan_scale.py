@@ -91,6 +91,7 @@ def test_a_file_that_is_not_parquet_or_lacks_columns_is_one_line_error(tmp_path)
         assert expected in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_export_writes_parquet_and_scan_reads_it_with_the_same_verdicts(lab_log, lab_verdicts, tmp_path):
     store = Store(str(tmp_path / "s.db"))
     exchanges = [item for item in read_exchanges(lab_log.open("rb"))]
@@ -110,6 +111,7 @@ def test_export_writes_parquet_and_scan_reads_it_with_the_same_verdicts(lab_log,
 
 
 # time order --------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_out_of_order_logs_are_sorted_externally_as_a_stable_sort_would(lab_log, lab_verdicts, tmp_path):
     lines = lab_log.read_bytes().splitlines()
     shuffled = lines[:]
@@ -130,6 +132,7 @@ def test_out_of_order_logs_are_sorted_externally_as_a_stable_sort_would(lab_log,
 
 
 # the distributed scan ----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_two_worker_dask_cluster_gives_the_one_process_verdicts(lab_log, lab_verdicts, tmp_path):
     import dask.distributed  # noqa: F401  (CI installs the extra: this test never skips)
 
