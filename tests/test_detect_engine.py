@@ -264,3 +264,12 @@ def test_boosted_scorer_reads_lightgbms_own_predictions_from_its_public_dump(boo
                             num_boost_round=30)
     probe = rng.uniform(0, 1, size=(50, len(FEATURE_NAMES)))
     assert np.allclose([ours.score(row) for row in probe], theirs.predict(probe, raw_score=True), atol=1e-9)
+
+
+def test_an_address_is_read_as_its_network_whatever_its_spelling():
+    from distillshield.detect.cluster import _network
+
+    assert str(_network("203.0.113.77")) == "203.0.113.0/24"
+    assert str(_network("::ffff:203.0.113.77")) == "203.0.113.0/24"     # IPv4 seen by a dual-stack listener
+    assert str(_network("2001:db8:1:2::5")) == "2001:db8:1::/48"
+    assert all(_network(text) is None for text in ("", "garbage", "300.1.1.1", "1.2.3.4:5678", "x" * 10_000))

@@ -85,6 +85,8 @@ def _network(address: str):
         parsed = ipaddress.ip_address(address)
     except ValueError:
         return None
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:   # a dual-stack listener's view of an IPv4 client
+        parsed = parsed.ipv4_mapped
     return ipaddress.ip_network(f"{parsed}/{24 if parsed.version == 4 else 48}", strict=False)
 
 
