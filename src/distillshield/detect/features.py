@@ -88,12 +88,16 @@ def _text_of(content) -> str:
     return ""
 
 
+def _last_user_index(messages: list) -> int:
+    """The index of the newest user turn (-1: none)."""
+    return max((i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"), default=-1)
+
+
 def _prompt_and_turns(request: dict) -> tuple[str, int, bool]:
     messages = request.get("messages")
     if isinstance(messages, list):
         user_texts = [_text_of(m.get("content")) for m in messages if isinstance(m, dict) and m.get("role") == "user"]
-        last_user = max((i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"),
-                        default=-1)
+        last_user = _last_user_index(messages)
         history = any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages[:max(last_user, 0)])
         return (user_texts[-1] if user_texts else ""), len(user_texts), history
     prompt = request.get("prompt")
@@ -113,7 +117,7 @@ def _history_answer_keys(request: dict) -> tuple[int, ...]:
     messages = request.get("messages")
     if not isinstance(messages, list):
         return ()
-    last_user = max((i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"), default=-1)
+    last_user = _last_user_index(messages)
     keys = []
     for message in messages[:max(last_user, 0)]:
         if isinstance(message, dict) and message.get("role") == "assistant":
