@@ -99,9 +99,10 @@ def downstream_gradient(model: Student, examples: list[Example], batch_size: int
 
 
 def build_proxy(backend, config: ProxyConfig, out: str | Path, *, data_dir: str | Path | None = None,
-                say=print) -> dict:
-    """Teacher answers, the proxy trained on some, g from the others; written to ``out``. Returns what it did."""
-    prompts = campaign_prompts(config.prompts + config.held_out, config.seed, data_dir)
+                prompts: list[str] | None = None, say=print) -> dict:
+    """Teacher answers, the proxy trained on some, g from the others; written to ``out``. Returns what it did.
+    ``prompts``: the ``config.prompts + config.held_out`` prompts to use (default: drawn from the campaign sources)."""
+    prompts = prompts or campaign_prompts(config.prompts + config.held_out, config.seed, data_dir)
     say(f"proxy: asking the teacher {len(prompts)} prompts")
     answers = teacher_answers(backend, prompts, max_tokens=config.max_tokens, temperature=config.temperature,
                               seed=config.seed)
