@@ -232,15 +232,21 @@ def main() -> None:
     for arm in arms:
         arm["examples"] = examples_of(tokenizer, sets["train"], arm["answers"])
 
-    judge = tuple(reversed(load_gguf(gemma_path())))          # (model, tokenizer)
+    judge = None
     for arm in arms:
-        arm["judge"] = judge_perplexity(judge, list(zip(sets["train"], arm["answers"])))
+        def score(arm=arm):
+            nonlocal judge
+            judge = judge or tuple(reversed(load_gguf(gemma_path())))          # (model, tokenizer)
+            return judge_perplexity(judge, list(zip(sets["train"], arm["answers"])))
+        arm["judge"] = cached(work / f"judge_{arm['multiple']:g}.json", score)
         log(f"arm m={arm['multiple']:g}: judge perplexity {arm['judge']['perplexity']:.2f}")
     del judge
 
     untrained = student_nll([], evaluation, 0, args.seed)
     for arm in arms:
-        arm["student_nll"] = student_nll(arm.pop("examples"), evaluation, args.steps, args.seed)
+        examples = arm.pop("examples")
+        arm["student_nll"] = cached(work / f"student_{arm['multiple']:g}_{args.steps}.json",
+                                    lambda: student_nll(examples, evaluation, args.steps, args.seed))
         arm["student_gain"] = untrained - arm["student_nll"]
         log(f"arm m={arm['multiple']:g}: student NLL {arm['student_nll']:.4f}, gain {arm['student_gain']:.4f}")
     base = arms[0]
@@ -252,7 +258,8 @@ def main() -> None:
         arm["accuracy_change"] = arm["accuracy"] - base["accuracy"]
         arm["gain_removed"] = 1 - arm["student_gain"] / base["student_gain"] if base["student_gain"] > 0 else None
         arm["latency_ratio"] = base["tokens_per_s"] / arm["tokens_per_s"]
-        arm["judge"].pop("per_answer_nll")
+    for arm in arms:
+        arm["judge"] = {k: v for k, v in arm["judge"].items() if k != "per_answer_nll"}
     for arm in arms:
         arm["examples_of_answers"] = [{"prompt": p[:200], "answer": a} for p, a in zip(sets["train"][:3], arm.pop("answers"))]
         arm["examples_of_sums"] = arm.pop("sums")[:3]

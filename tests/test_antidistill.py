@@ -36,7 +36,7 @@ class CharTokenizer:
     """One id per character, 0 ends the answer: enough of a tokenizer for the built-in backend."""
     eos_token_id = pad_token_id = 0
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
         return [ALPHABET.index(c) + 1 if c in ALPHABET else ALPHABET.index("?") + 1 for c in text.lower()]
 
     def __call__(self, text: str) -> dict:
@@ -252,3 +252,21 @@ def test_a_proxy_of_another_vocabulary_is_refused(tmp_path):
     backend = TinyBackend(antidistill_proxy=str(tmp_path), antidistill_strength=1.0)
     with pytest.raises(ConfigError, match="must share the teacher's tokenizer"):
         asyncio.run(backend.start())
+
+
+def test_lab_proxy_builds_a_proxy_the_backend_loads(tmp_path):
+    from distillshield.lab.proxy import build_proxy
+
+    backend = TinyBackend(max_batch_size=4)
+    asyncio.run(backend.start())
+    try:
+        prompts = [f"say {word}" for word in ("one", "two", "three", "four", "five", "six", "seven", "eight")]
+        about = build_proxy(backend, ProxyConfig(prompts=5, held_out=3, max_tokens=8, steps=3, d_model=16),
+                            tmp_path, prompts=prompts, say=lambda _text: None)
+    finally:
+        asyncio.run(backend.aclose())
+    # an empty answer is no example, but never moves a prompt from one side to the other
+    assert 1 <= about["trained_on"] <= 5 and 1 <= about["held_out"] <= 3 and about["steps"] == 3
+    assert about["downstream_nll"] > 0 and about["gradient_norm"] > 0
+    proxy = load_proxy(tmp_path)
+    assert proxy.vocab_size == VOCAB and proxy.penalty([1, 2, 3]).shape == (VOCAB,)

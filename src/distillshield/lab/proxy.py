@@ -21,6 +21,7 @@ from distillshield.backends.antidistill import save_proxy
 from distillshield.backends.base import BackendRequest
 from distillshield.lab import prompts as P
 from distillshield.lab.student import Example, Student, StudentConfig, TrainConfig, answer_log_probs, make_batch, train
+from distillshield.errors import ConfigError
 from distillshield.records import check_fields, option
 
 
@@ -106,8 +107,11 @@ def build_proxy(backend, config: ProxyConfig, out: str | Path, *, data_dir: str 
     say(f"proxy: asking the teacher {len(prompts)} prompts")
     answers = teacher_answers(backend, prompts, max_tokens=config.max_tokens, temperature=config.temperature,
                               seed=config.seed)
-    examples = examples_of(backend.tokenizer, prompts, answers)
-    trained, held_out = examples[:config.prompts], examples[config.prompts:]
+    cut = config.prompts
+    trained = examples_of(backend.tokenizer, prompts[:cut], answers[:cut])
+    held_out = examples_of(backend.tokenizer, prompts[cut:], answers[cut:])
+    if not trained or not held_out:
+        raise ConfigError("the teacher's answers were all empty: no proxy can be trained or measured on them")
     shape = StudentConfig(vocab_size=backend.model.get_output_embeddings().weight.shape[0], d_model=config.d_model,
                           seed=config.seed)
     model = Student(shape)
