@@ -1,6 +1,7 @@
 """The student: a small GPT trained from scratch on what the attacker harvested, with the teacher's tokenizer.
 
-nanoGPT's shape: a config dataclass, a model, a training loop, an evaluation. The student shares only the
+nanoGPT's shape: a config dataclass, a model (``backends/smallgpt.py``, where the backend's antidistillation proxy
+also finds it), a training loop, an evaluation. The student shares only the
 teacher's tokenizer (SmolLM2's, read from the built-in model's GGUF file), so a harvested answer is the same
 token sequence for both, and the teacher's top-k log-probabilities name tokens the student also has.
 
