@@ -647,6 +647,30 @@ def lab_campaign(campaign_path, old_campaign_path, quick, shields, campaign_opti
         "harvested", "student_gain", "flagged_accounts", "first_flagged_after", "student_path")}))
 
 
+@lab.command("proxy", cls=DerivedCommand, derived=(Derived("distillshield.lab.proxy:ProxyConfig", "proxy_options"),))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, writable=True),
+              help="Folder to write the proxy into (the setting policy_harden_antidistill_proxy names it).")
+@click.option("--data", "data_dir", type=click.Path(), help="Folder of prompt JSONL files (default: built-in prompts).")
+@click.pass_obj
+def lab_proxy(obj: Context, out_dir, data_dir, proxy_options) -> None:
+    """Train the proxy student antidistillation sampling steers by, on the built-in model's answers."""
+    import asyncio
+
+    from distillshield.backends.builtin import BuiltinBackend
+    from distillshield.lab.proxy import ProxyConfig, build_proxy
+
+    settings = obj.settings
+    backend = BuiltinBackend(model_path=settings.model_path or None, max_batch_size=settings.builtin_max_batch)
+    asyncio.run(backend.start())
+    try:
+        about = build_proxy(backend, ProxyConfig(**proxy_options), out_dir, data_dir=data_dir,
+                            say=lambda text: click.echo(text, err=True))
+    finally:
+        asyncio.run(backend.aclose())
+    click.echo(orjson.dumps({"out": str(out_dir), **{k: about[k] for k in ("trained_on", "held_out",
+                                                                          "downstream_nll", "gradient_norm")}}))
+
+
 # audit ------------------------------------------------------------------------
 # the audit's configuration options come from AuditConfig's field descriptions (--prompts, --alpha, ...)
 @main.command(cls=DerivedCommand, derived=(

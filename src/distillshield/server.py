@@ -23,6 +23,7 @@ UVICORN_OPTIONS = {"proxy_headers": False, "server_header": False}
 
 
 def make_backend(settings: Settings) -> Backend:
+    proxy = antidistill_proxy(settings)
     if settings.upstream_url:
         from distillshield.backends.upstream import UpstreamBackend
         return UpstreamBackend(settings.upstream_url, api_key=upstream_key(settings),
@@ -30,7 +31,26 @@ def make_backend(settings: Settings) -> Backend:
     from distillshield.backends.builtin import BuiltinBackend
     return BuiltinBackend(model_path=settings.model_path or None, max_batch_size=settings.builtin_max_batch,
                           logits_processor_factory=watermark_factory(settings),
-                          default_max_tokens=settings.default_max_tokens)
+                          default_max_tokens=settings.default_max_tokens,
+                          antidistill_proxy=proxy,
+                          antidistill_strength=settings.policy_harden_antidistill)
+
+
+def antidistill_proxy(settings: Settings) -> str:
+    """The proxy folder of antidistillation sampling, or "" when it is off; a ConfigError when it is asked for
+    but cannot be done (no proxy, a missing folder, an upstream backend, whose sampling this gateway does not do)."""
+    if settings.policy_harden_antidistill <= 0:
+        return ""
+    if settings.upstream_url:
+        raise ConfigError("setting policy_harden_antidistill: antidistillation sampling needs the built-in model; "
+                          "an upstream samples its own answers (set it to 0, or unset upstream_url)")
+    folder = settings.policy_harden_antidistill_proxy
+    if not folder:
+        raise ConfigError("setting policy_harden_antidistill needs policy_harden_antidistill_proxy: the folder of "
+                          "a proxy student (made by `distillshield lab proxy`)")
+    if not os.path.isdir(folder):
+        raise ConfigError(f"setting policy_harden_antidistill_proxy: {folder} is not a folder")
+    return folder
 
 
 def upstream_key(settings: Settings) -> str:

@@ -23,6 +23,7 @@ class BackendRequest:
     content_type: str = "application/json"
     stream: bool = False
     hardened: bool = False        # the account's policy level is harden: mark its answers more strongly
+    applied: list[str] = field(default_factory=list)   # what the backend did to a hardened answer (the log's actions)
 
 
 @dataclass(slots=True)

@@ -6,6 +6,10 @@ decodes them together as one batch — left-padded prompts, one shared KV cache,
 per-row temperature, top_p, seed and stop sequences — and hands each new piece
 of text back to the event loop, which never waits on the model. Requests that
 arrive during a batch wait for the next one.
+
+A hardened account's answers are drawn by antidistillation sampling when the backend is given a proxy
+(``antidistill.py``): each of its tokens from the model's logits tilted by the proxy's penalty, before any
+watermark, which marks what is sampled.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 import orjson
 
 from distillshield.backends.base import BackendRequest, Reply, StreamReply
-from distillshield.errors import BackendOverloaded, InvalidRequest, NotFound
+from distillshield.errors import BackendOverloaded, ConfigError, InvalidRequest, NotFound
 from distillshield.records import default_of
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -56,6 +60,7 @@ class _Row:
     generator: object
     logprobs: int | None                 # None: none wanted; k: the top k alternatives too
     hook: LogitsHook | None
+    adjust: Callable[[list[int], object], object] | None   # hardened answers: antidistillation sampling's tilt
     emit: Callable[[tuple], None]
     job: _Job
     ids: list[int] = field(default_factory=list)
@@ -77,8 +82,13 @@ class BuiltinBackend:
     def __init__(self, *, model_path: str | None = None, max_batch_size: int = 8, max_queue: int = 256,
                  max_context: int = 2048, model_name: str = "smollm2-135m-instruct",
                  logits_processor_factory: Callable[[str, dict, bool], LogitsHook | None] | None = None,
-                 threads: int | None = None, default_max_tokens: int | None = None):
+                 threads: int | None = None, default_max_tokens: int | None = None,
+                 antidistill_proxy: str = "", antidistill_strength: float = 0.0):
         self.model_path = model_path
+        # hardened accounts' answers are drawn by antidistillation sampling (antidistill.py) when both are given
+        self.antidistill_proxy = antidistill_proxy
+        self.antidistill_strength = antidistill_strength
+        self.antidistill = None
         chat_max_tokens = default_of("default_max_tokens") if default_max_tokens is None else default_max_tokens
         self.default_max_tokens = {"/v1/chat/completions": chat_max_tokens, "/v1/completions": _COMPLETIONS_MAX_TOKENS}
         self.max_batch_size = max_batch_size
@@ -100,18 +110,36 @@ class BuiltinBackend:
 
     def _load(self) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        path = Path(self.model_path) if self.model_path else packaged_model_path()
         if self.threads:
             torch.set_num_threads(self.threads)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        self.model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
-                                                          dtype=torch.float32).eval()
+        self.tokenizer, self.model = self._load_model()
         self.eos_ids = {self.tokenizer.eos_token_id} | set(
             [self.model.generation_config.eos_token_id] if isinstance(self.model.generation_config.eos_token_id, int)
             else (self.model.generation_config.eos_token_id or []))
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        if self.antidistill_proxy and self.antidistill_strength > 0:
+            self.antidistill = self._antidistillation()
+
+    def _load_model(self):
+        """(tokenizer, model): the GGUF file's, by transformers."""
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path = Path(self.model_path) if self.model_path else packaged_model_path()
+        tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        return tokenizer, AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
+                                                               dtype=torch.float32).eval()
+
+    def _antidistillation(self):
+        from distillshield.backends.antidistill import Antidistillation, load_proxy
+
+        proxy = load_proxy(self.antidistill_proxy)
+        vocab = self.model.get_output_embeddings().weight.shape[0]
+        if proxy.vocab_size != vocab:
+            raise ConfigError(f"the antidistillation proxy's vocabulary ({proxy.vocab_size}) is not the built-in "
+                              f"model's ({vocab}): it must share the teacher's tokenizer")
+        return Antidistillation(proxy, self.antidistill_strength)
 
     async def aclose(self) -> None:
         if self._worker is not None:
@@ -132,6 +160,8 @@ class BuiltinBackend:
         chat = request.endpoint == "/v1/chat/completions"
         job = _Job(asyncio.Queue(), asyncio.get_running_loop())
         rows = self._rows(job, payload, chat, request.account, request.hardened)
+        if rows[0].adjust is not None:
+            request.applied.append(self.antidistill.action)
         try:
             self._waiting.put_nowait(rows)
         except queue.Full:
@@ -168,14 +198,16 @@ class BuiltinBackend:
         seed = payload.get("seed")
         hook = self.logits_processor_factory(account, payload, hardened) if self.logits_processor_factory else None
         temperature = payload.get("temperature")
+        temperature = 1.0 if temperature is None else float(temperature)
+        adjust = self.antidistill.for_row(temperature) if hardened and self.antidistill is not None else None
         rows = []
         for index in range(payload.get("n") or 1):
             generator = torch.Generator().manual_seed(
                 (seed + index) % 2 ** 63 if seed is not None else secrets.randbits(63))
             rows.append(_Row(index=index, prompt_ids=prompt_ids, max_tokens=max_tokens,
-                             temperature=1.0 if temperature is None else float(temperature),
+                             temperature=temperature,
                              top_p=float(payload.get("top_p") if payload.get("top_p") is not None else 1.0),
-                             stops=stops, generator=generator, logprobs=logprobs, hook=hook,
+                             stops=stops, generator=generator, logprobs=logprobs, hook=hook, adjust=adjust,
                              emit=_emitter(job), job=job))
         return rows
 
@@ -306,9 +338,13 @@ class BuiltinBackend:
         return token
 
     def _next_token(self, row: _Row, logits) -> int:
-        if row.hook is None:
+        if row.hook is None and row.adjust is None:
             return _sample(logits, row.temperature, row.top_p, row.generator)
         ids = row.prompt_ids + row.ids
+        if row.adjust is not None:     # before the watermark: the mark is laid on what is sampled
+            logits = row.adjust(ids, logits)
+        if row.hook is None:
+            return _sample(logits, row.temperature, row.top_p, row.generator)
         token = row.hook.pick(ids, logits) if getattr(row.hook, "picks", False) else None
         if token is None:
             token = _sample(row.hook(ids, logits), row.temperature, row.top_p, row.generator)

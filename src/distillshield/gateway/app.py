@@ -374,7 +374,7 @@ class Gateway:
             ticket.finish(0)
             raise
         if hardened and understood:
-            reply = self.policy.strip_reply(reply, decision, call)
+            reply = self.policy.strip_reply(reply, decision, call, backend_request.applied)
         if isinstance(reply, StreamReply):
             return LoggedStream(self._relay(reply, call, ticket), on_end=lambda: self._close_stream(call, ticket),
                                 status_code=reply.status, media_type=reply.content_type,

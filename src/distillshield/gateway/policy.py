@@ -7,7 +7,9 @@ block``, and each level includes the milder ones' actions:
   throttle  the account's rpm and tpm limits multiplied by ``policy_throttle_factor``
   harden    ``n`` > 1 and log-probabilities refused (403 ``hardened_by_policy``), ``max_tokens`` capped at
             ``policy_harden_max_tokens``, reasoning blocks and fields stripped from answers, and each answer
-            ended with the account's canary (``canary_of``, when the gateway is given one)
+            ended with the account's canary (``canary_of``, when the gateway is given one), and, from the
+            built-in model with ``policy_harden_antidistill`` > 0, answers drawn by antidistillation sampling
+            (``backends/antidistill.py``; the backend says so on the request, ``applied``)
   block     every request refused (403 ``blocked_by_policy``)
 
 ``Policy`` is what the gateway holds; each of its jobs has its own module:
@@ -114,8 +116,12 @@ class Policy:
     def refuse_passthrough(self, decision: Decision, call) -> None:
         hardening.refuse_passthrough(decision, call, count=self.count)
 
-    def strip_reply(self, reply: Reply | StreamReply, decision: Decision, call) -> Reply | StreamReply:
-        """The answer without reasoning, ending with the account's canary (replies.strip_reply)."""
+    def strip_reply(self, reply: Reply | StreamReply, decision: Decision, call,
+                    applied: list[str] | None = None) -> Reply | StreamReply:
+        """The answer without reasoning, ending with the account's canary (replies.strip_reply); ``applied``:
+        what the backend did to it (antidistillation sampling), noted on the record."""
+        if applied:
+            replies.note_actions(decision, call, applied, self.count)
         suffix = self.canary_of(call.account) if self.canary_of is not None and call.account else ""
         return replies.strip_reply(reply, decision, call, suffix=suffix, count=self.count)
 

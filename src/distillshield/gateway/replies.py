@@ -1,5 +1,5 @@
 """A hardened account's answers: reasoning blocks and fields stripped, the account's canary added at the end;
-what was changed goes on the log's record (``call.policy``)."""
+what was changed (here, or by the backend's sampling) goes on the log's record (``call.policy``)."""
 
 from __future__ import annotations
 
@@ -43,12 +43,17 @@ async def _stripped_stream(chunks, decision: Decision, call, suffix: str, count:
         await chunks.aclose()
 
 
-def _note_changes(decision: Decision, call, suffix: str, stripped: bool, count: Count) -> None:
-    """Record (and count) what hardening changed in the answer: reasoning stripped, a canary added."""
+def note_actions(decision: Decision, call, actions: list[str], count: Count) -> None:
+    """Record (and count) what was done to the answer: by the backend (``antidistill:<strength>``, its
+    sampling) or here (reasoning stripped, a canary added)."""
     record = call.policy if call.policy is not decision.record else {**decision.record,
                                                                      "actions": list(decision.record["actions"])}
-    for action, done in (("strip_reasoning", stripped), ("canary", bool(suffix))):
-        if done:
-            record["actions"].append(action)
-            count(decision.level, action)
+    for action in actions:
+        record["actions"].append(action)
+        count(decision.level, action.split(":")[0])
     call.policy = record
+
+
+def _note_changes(decision: Decision, call, suffix: str, stripped: bool, count: Count) -> None:
+    note_actions(decision, call, [action for action, done in (("strip_reasoning", stripped), ("canary", bool(suffix)))
+                                  if done], count)
