@@ -28,7 +28,7 @@ from pathlib import Path
 import orjson
 
 from distillshield.backends.base import BackendRequest, Reply, StreamReply
-from distillshield.errors import BackendOverloaded, ConfigError, InvalidRequest, NotFound
+from distillshield.errors import BackendOverloaded, ConfigError, InternalError, InvalidRequest, NotFound
 from distillshield.records import default_of
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -36,6 +36,7 @@ GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # (the `default_max_tokens` setting); completions as OpenAI's API (16)
 _COMPLETIONS_MAX_TOKENS = 16
 _FINISHED = object()
+_FAILED = object()     # the model raised while decoding the row's batch
 
 # (row token ids, logits) -> logits. A hook with ``picks`` true also has ``pick(ids, logits) -> token | None``:
 # it chooses the token itself (a distortion-free watermark), and the row's own sampling is skipped.
@@ -99,6 +100,7 @@ class BuiltinBackend:
         self.threads = threads
         self.batches_run = 0
         self.largest_batch = 0
+        self.failed_batches = 0
         self._waiting: queue.Queue = queue.Queue(maxsize=max_queue)
         self._worker: threading.Thread | None = None
 
@@ -216,6 +218,9 @@ class BuiltinBackend:
         try:
             while remaining:
                 event = await job.events.get()
+                if event[1] is _FAILED:
+                    remaining = 0
+                    raise InternalError(f"the built-in model failed while answering ({event[2]})")
                 if event[1] is _FINISHED:
                     remaining -= 1
                 yield event
@@ -286,8 +291,15 @@ class BuiltinBackend:
                 rows.extend(more)
             rows = [row for row in rows if not row.job.cancelled]
             if rows:
-                with torch.inference_mode():
-                    self._decode(rows)
+                try:
+                    with torch.inference_mode():
+                        self._decode(rows)
+                except Exception as exc:   # one bad batch fails its requests; the thread serves on
+                    self.failed_batches += 1
+                    for row in rows:
+                        if not row.done:
+                            row.done = True
+                            row.emit((row.index, _FAILED, f"{type(exc).__name__}: {exc}"[:200]))
 
     def _decode(self, rows: list[_Row]) -> None:
         import torch
