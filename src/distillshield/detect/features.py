@@ -12,6 +12,7 @@ import ipaddress
 import re
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from distillshield.records import Exchange
 
@@ -187,6 +188,7 @@ def extract(exchange: Exchange) -> ExchangeFeatures:
     )
 
 
+@lru_cache(maxsize=1 << 16)   # addresses repeat: every request, and every link, reads them again
 def network_of(address: str | None) -> str | None:
     """The /24 (IPv4) or /48 (IPv6) range of a client address, None for anything that is not one; an IPv4
     client seen by a dual-stack listener (``::ffff:a.b.c.d``) is its IPv4 range."""
