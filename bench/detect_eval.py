@@ -13,7 +13,9 @@ AUROC; TPR at a measured FPR of 1e-3 and 1e-2 (by ranking); measured FPR and TPR
 ``0.01``; per kind, accounts flagged and the median ``flagged_after``; linking precision and recall over
 account pairs; the same for the shipped model (its shipped reference, then population calibration); and,
 with ``--mmd``, the MMD two-sample baseline of arXiv 2606.05725 on the same accounts. The last block is
-the worst held-out generator on each figure.
+the worst held-out generator on each figure. ``--held-out NAME=FOLDER`` adds a generator that is only ever
+evaluated (the detector fitted on all the others, and never on it, ``--save-model`` included): the check on
+traffic written after the detector was changed.
 """
 
 from __future__ import annotations
@@ -402,6 +404,9 @@ def main() -> None:
                         help="a lab campaign arm's gateway log (runs/<run>/on or off: gateway.jsonl, accounts.json of "
                              "the attacker's accounts, ordinary.json of the ordinary ones), evaluated only (never "
                              "fitted on) with the detector fitted on every other set")
+    parser.add_argument("--held-out", action="append", default=[], metavar="NAME=FOLDER",
+                        help="a generator's output evaluated only, never fitted on (nor in --save-model): the "
+                             "detector fitted on every --set and --sim")
     parser.add_argument("--save-model", metavar="PATH",
                         help="also fit a model on every set and save it (the shipped model.json's recipe): its "
                              "reference is each set's ordinary accounts scored by the model fitted without that set")
@@ -435,6 +440,16 @@ def main() -> None:
         if windows is not None:
             results["MMD baseline (arXiv 2606.05725)"] = mmd_baseline(
                 held, train, windows, args.mmd_reference, args.mmd_null, args.mmd_ordinary, np.random.default_rng(0))
+        all_results[name] = results
+        print(report(name, results, held), flush=True)
+    for spec in args.held_out:
+        name, _, folder = spec.partition("=")
+        held = observe(name, Path(folder), args.cache)
+        results = evaluate_held_out(held, list(data.values()), shipped)
+        if windows is not None:
+            results["MMD baseline (arXiv 2606.05725)"] = mmd_baseline(
+                held, list(data.values()), windows, args.mmd_reference, args.mmd_null, args.mmd_ordinary,
+                np.random.default_rng(0))
         all_results[name] = results
         print(report(name, results, held), flush=True)
     for name, folder in labs.items():

@@ -267,9 +267,9 @@ def test_boosted_scorer_reads_lightgbms_own_predictions_from_its_public_dump(boo
 
 
 def test_an_address_is_read_as_its_network_whatever_its_spelling():
-    from distillshield.detect.cluster import _network
+    from distillshield.detect.features import network_of
 
-    assert str(_network("203.0.113.77")) == "203.0.113.0/24"
-    assert str(_network("::ffff:203.0.113.77")) == "203.0.113.0/24"     # IPv4 seen by a dual-stack listener
-    assert str(_network("2001:db8:1:2::5")) == "2001:db8:1::/48"
-    assert all(_network(text) is None for text in ("", "garbage", "300.1.1.1", "1.2.3.4:5678", "x" * 10_000))
+    assert network_of("203.0.113.77") == "203.0.113.0/24"
+    assert network_of("::ffff:203.0.113.77") == "203.0.113.0/24"     # IPv4 seen by a dual-stack listener
+    assert network_of("2001:db8:1:2::5") == "2001:db8:1::/48"
+    assert all(network_of(text) is None for text in (None, "", "garbage", "300.1.1.1", "1.2.3.4:5678", "x" * 10_000))

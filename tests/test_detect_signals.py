@@ -195,3 +195,16 @@ def test_an_accounts_memory_of_prompts_is_bounded():
     assert len(state.prompt_hashes) == _PROMPTS_REMEMBERED
     state.update(extract(exchange("big", "prompt number 3", at=1e6)))      # a repeat it remembers
     assert state.exact_repeat == 1
+
+
+def test_a_proxy_pool_rotating_networks_churns_where_a_person_moving_between_networks_does_not():
+    prompts = TOPICS * 3
+    rotating = features_of([exchange("p", text, at=i * 60.0, ip=f"{20 + i}.{i * 7 % 250}.9.{i}")
+                            for i, text in enumerate(prompts)])
+    commuter = features_of([exchange("c", text, at=i * 60.0, ip=("203.0.113.5", "198.51.100.77", "203.0.113.9")[i % 3])
+                            for i, text in enumerate(prompts)])    # home, office, home again: two /24s
+    one_address = features_of(stream_of("o", prompts))
+    assert rotating["network_churn"] > 0.8
+    assert commuter["network_churn"] < 0.1 and one_address["network_churn"] < 0.05
+    unknown = features_of([exchange("u", text, at=i * 60.0, ip="not-an-address") for i, text in enumerate(prompts)])
+    assert unknown["network_churn"] < 0.05     # nothing to count, not a churn

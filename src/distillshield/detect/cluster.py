@@ -10,7 +10,6 @@ Linked pairs form clusters by connected components.
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from itertools import combinations
 
 import numpy as np
 
+from distillshield.detect.features import network_of
 from distillshield.detect.state import AccountState
 
 _MIN_REQUESTS = 5
@@ -66,7 +66,7 @@ def link_keys(state: AccountState) -> LinkKeys | None:
     if len(state.embeddings) >= 4 and state.single_turn / state.count >= _SINGLE_TURN_FOR_STREAMS:
         mean = np.mean(state.embeddings, axis=0)
         centre = tuple((mean / (np.linalg.norm(mean) or 1.0)).tolist())
-    networks = sorted({str(net) for net in map(_network, (a for a in state.ips if a)) if net is not None})
+    networks = sorted({net for net in map(network_of, state.ips) if net is not None})
     templates = [("prefix", key) for key in _dominant(state.template_prefixes, state.count)]
     templates += [("suffix", key) for key in _dominant(state.template_suffixes, state.count)]
     return LinkKeys(tuple(networks), next(iter(_dominant(state.clients, state.count)), None),
@@ -78,16 +78,6 @@ def _dominant(counter: Counter, count: int) -> Iterable:
         key, seen = counter.most_common(1)[0]
         if seen / count >= _DOMINANT_SHARE and seen >= _DOMINANT_MIN:
             yield key
-
-
-def _network(address: str):
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    if parsed.version == 6 and parsed.ipv4_mapped is not None:   # a dual-stack listener's view of an IPv4 client
-        parsed = parsed.ipv4_mapped
-    return ipaddress.ip_network(f"{parsed}/{24 if parsed.version == 4 else 48}", strict=False)
 
 
 def link_accounts(states: dict[str, AccountState]) -> dict[str, list[str]]:

@@ -8,9 +8,11 @@ its template (the first and last words with numbers masked).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from distillshield.records import Exchange
 
@@ -77,6 +79,7 @@ class ExchangeFeatures:
     answer_key: int | None = None               # the answer this exchange was served, as a text key
     skeleton_only: bool = False                 # the prompt is no longer than its opening and closing words
     client_key: int | None = None               # the client's fingerprint: agent, body fields in order, sampling
+    network: str | None = None                  # the client address's /24 (IPv4) or /48 (IPv6) range
 
 
 def _text_of(content) -> str:
@@ -181,7 +184,23 @@ def extract(exchange: Exchange) -> ExchangeFeatures:
         answer_key=_answer_key(exchange.response),
         client_key=_client_key(exchange.user_agent, request),
         skeleton_only=len(_WORD.findall(prompt)) <= 2 * _SKELETON_WORDS,
+        network=network_of(exchange.ip),
     )
+
+
+@lru_cache(maxsize=1 << 16)   # addresses repeat: every request, and every link, reads them again
+def network_of(address: str | None) -> str | None:
+    """The /24 (IPv4) or /48 (IPv6) range of a client address, None for anything that is not one; an IPv4
+    client seen by a dual-stack listener (``::ffff:a.b.c.d``) is its IPv4 range."""
+    if not address:
+        return None
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return str(ipaddress.ip_network(f"{parsed}/{24 if parsed.version == 4 else 48}", strict=False))
 
 
 def _ends(text: str) -> str:

@@ -66,6 +66,8 @@ FEATURES: tuple[tuple[str, str, int], ...] = (
                          "the client's content)", +1),
     ("short_answer_share", f"requests answered in {_SHORT_ANSWER_TOKENS} tokens or fewer (labels, completions, "
                            "scores: little to learn from)", -1),
+    ("network_churn", "requests sent from a /24 (/48) network the account had not used before (a proxy pool "
+                      "rotating addresses; a person moves between a few networks)", +1),
 )
 FEATURE_NAMES = tuple(name for name, _, _ in FEATURES)
 FEATURE_DIRECTIONS = tuple(direction for _, _, direction in FEATURES)
@@ -113,11 +115,13 @@ class AccountState:
     fabricated_history: int = 0
     generative: int = 0
     short_answer: int = 0
+    new_network: int = 0
     prompt_chars: int = 0
     prefixes: Counter = field(default_factory=Counter)
     suffixes: Counter = field(default_factory=Counter)
     sampling_settings: set = field(default_factory=set)
     ips: Counter = field(default_factory=Counter)
+    networks: set = field(default_factory=set)            # the /24 (/48) ranges it sent from (bounded)
     user_agents: Counter = field(default_factory=Counter)
     clients: Counter = field(default_factory=Counter)     # client fingerprints (features.client_key)
     template_prefixes: Counter = field(default_factory=Counter)   # openings of prompts that go on past them
@@ -165,6 +169,7 @@ class AccountState:
         if len(self.sampling_settings) < 64:
             self.sampling_settings.add((item.temperature, item.top_p))
         self._count_key(self.ips, item.ip)
+        self._note_network(item.network)
         self._count_key(self.user_agents, item.user_agent)
         self._count_key(self.clients, item.client_key)
         if not item.skeleton_only:
@@ -183,6 +188,13 @@ class AccountState:
             _remember(self.history_keys, key, _HISTORY_KEYS_KEPT)
         if item.answer_key is not None:
             _remember(self.served_keys, item.answer_key, _SERVED_KEYS_KEPT)
+
+    def _note_network(self, network: str | None) -> None:
+        if network is None or network in self.networks:
+            return
+        self.new_network += 1
+        if len(self.networks) < _MAX_TRACKED_KEYS:
+            self.networks.add(network)
 
     def _note(self, signal: str, present: bool, prompt: str) -> None:
         if present:
@@ -278,6 +290,8 @@ class AccountState:
             "fabricated_history_share": _smoothed(self.fabricated_history, count, 0.0),
             "generative_share": _smoothed(self.generative, self.answer_known, 0.5),
             "short_answer_share": _smoothed(self.short_answer, self.answer_known, 0.0),
+            # the first request always comes from a new network: churn counts the ones after it
+            "network_churn": _smoothed(max(self.new_network - 1, 0), max(count - 1, 0), 0.05),
         }
         return np.array([values[name] for name in FEATURE_NAMES], dtype=float)
 
@@ -325,6 +339,7 @@ class AccountState:
             "generative_share": f"{self.generative}/{self.answer_known} answers are new text longer than the prompt",
             "short_answer_share": f"{self.short_answer}/{self.answer_known} answers of {_SHORT_ANSWER_TOKENS} "
                                   "tokens or fewer",
+            "network_churn": f"{self.new_network} distinct /24 (/48) networks in {self.count} requests",
         }
 
 
@@ -341,7 +356,7 @@ def _example(prompt: str | None) -> str:
 
 _SUMMED = ("count", "refused", "single_turn", "follow_up", "reasoning", "grading", "multi_sample", "logprobs",
            "long_answer", "harvest_like", "near_duplicate", "exact_repeat", "answer_tokens", "answer_known",
-           "prompt_chars", "fabricated_history", "generative", "short_answer")
+           "prompt_chars", "fabricated_history", "generative", "short_answer", "new_network")
 
 
 def merge_states(name: str, states: list[AccountState]) -> AccountState:
@@ -364,6 +379,7 @@ def merge_states(name: str, states: list[AccountState]) -> AccountState:
         merged.suffixes.update(state.suffixes)
         merged.sampling_settings |= state.sampling_settings
         merged.ips.update(state.ips)
+        merged.networks |= state.networks
         merged.user_agents.update(state.user_agents)
         merged.clients.update(state.clients)
         merged.template_prefixes.update(state.template_prefixes)
