@@ -18,6 +18,7 @@ compared with the one-process scan's of the same log. Shipped model, no embeddin
     python bench/scan_scale.py --state-memory --json bench/results/scan_state_memory.json
     git archive 9c499ed src | tar -x -C /tmp/before    # the scan before streaming, against the scan now:
     python bench/scan_scale.py --log LOG.jsonl --sources /tmp/before/src,src --json bench/results/scan_before_after.json
+    python bench/scan_scale.py --log /tmp/log-10000000-10000.parquet --watch 100000 --json bench/results/scan_10m.json
 """
 
 from __future__ import annotations
@@ -248,6 +249,37 @@ def against_source(log: Path, sources: list[str], folder: Path) -> list[dict]:
     return results
 
 
+def scan_watched(log: Path, folder: Path, every: int) -> dict:
+    """One one-process scan of ``log`` in this process, printing progress every ``every`` exchanges: done,
+    seconds, the rate so far, RSS now and at peak (for a run too long to wait for, and memory against
+    exchanges within one run)."""
+    from distillshield.detect.scan import scan
+
+    started = time.perf_counter()
+    mark = [every]
+
+    def progress(done: int, total: int | None) -> None:
+        if done >= mark[0] or total is not None:
+            mark[0] += every
+            seconds = time.perf_counter() - started
+            print(json.dumps({"exchanges_done": done, "seconds": round(seconds, 1),
+                              "exchanges_per_s": round(done / seconds), "rss_mb": _rss_mb(),
+                              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                              "finished_reading": total is not None}), flush=True)
+
+    out = folder / f"{log.stem}.watched.verdicts.jsonl"
+    report = scan(log, out, fpr=1e-3, use_embeddings=False, spill_dir=str(folder), on_progress=progress)
+    seconds = time.perf_counter() - started
+    return {"log": str(log), "exchanges": report.exchanges, "accounts": len(report.verdicts),
+            "seconds": round(seconds, 1), "exchanges_per_s": round(report.exchanges / seconds),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "flagged": report.flagged}
+
+
+def _rss_mb() -> int:
+    with open("/proc/self/statm") as stream:
+        return round(int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000:1000,300000:1000,300000:10000")
@@ -261,8 +293,17 @@ def main() -> None:
                         help="Only measure one account's state memory against its requests (no scans).")
     parser.add_argument("--sources", help="With --log: scan LOG once with each of these comma-separated src "
                                           "folders (the code before and after a change) and compare.")
-    parser.add_argument("--log", help="The log for --sources.")
+    parser.add_argument("--log", help="The log for --sources or --watch.")
+    parser.add_argument("--watch", type=int, metavar="EVERY",
+                        help="With --log: scan it in this process, printing progress every EVERY exchanges.")
     args = parser.parse_args()
+    if args.watch:
+        Path(args.folder).mkdir(parents=True, exist_ok=True)
+        result = scan_watched(Path(args.log), Path(args.folder), args.watch)
+        print(json.dumps(result), flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        return
     if args.sources:
         result = against_source(Path(args.log), args.sources.split(","), Path(args.folder))
         if args.json:
