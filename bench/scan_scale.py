@@ -230,8 +230,9 @@ def state_memory(prompts: int = 8000, marks=(500, 2000, 4000, 8000)) -> dict:
 
 _PLAIN_SCAN = ("import resource, sys, time; from distillshield.detect.scan import scan; started = time.perf_counter(); "
                "report = scan(sys.argv[1], sys.argv[2], fpr=1e-3, use_embeddings=False); "
-               "print(report.exchanges, round(time.perf_counter() - started, 1), "
-               "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+               "usage = resource.getrusage(resource.RUSAGE_SELF); "
+               "print(report.exchanges, round(time.perf_counter() - started, 1), usage.ru_maxrss // 1024, "
+               "round(usage.ru_utime + usage.ru_stime, 1))")
 
 
 def against_source(log: Path, sources: list[str], folder: Path) -> list[dict]:
@@ -241,9 +242,10 @@ def against_source(log: Path, sources: list[str], folder: Path) -> list[dict]:
         out = folder / f"{log.stem}.source{number}.verdicts.jsonl"
         printed = subprocess.run([sys.executable, "-c", _PLAIN_SCAN, str(log), str(out)], check=True,
                                  capture_output=True, text=True, env={**os.environ, "PYTHONPATH": source}).stdout
-        exchanges, seconds, peak = printed.split()
+        exchanges, seconds, peak, cpu = printed.split()
+        # CPU seconds (user + system, the whole process) say more than wall time on a shared machine
         results.append({"source": source, "log": str(log), "exchanges": int(exchanges), "seconds": float(seconds),
-                        "peak_rss_mb": int(peak), "same_verdicts_as_first": out.read_bytes() ==
+                        "cpu_seconds": float(cpu), "peak_rss_mb": int(peak), "same_verdicts_as_first": out.read_bytes() ==
                         (folder / f"{log.stem}.source0.verdicts.jsonl").read_bytes()})
         print(json.dumps(results[-1]), flush=True)
     return results
