@@ -1,10 +1,12 @@
 """The scan's speed-ups change no answer: the lean near-duplicate index answers as datasketch's MinHashLSH,
-linking without listing every network pair links as listing them did, and a scan with the speed-ups
-writes byte for byte the verdicts of a scan through the reference implementations."""
+linking without listing every network pair links as listing them did, the intent patterns searched behind
+a first-character look-ahead find what they found, and a scan with the speed-ups writes byte for byte the
+verdicts of a scan through the reference implementations."""
 
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 
 import numpy as np
@@ -12,7 +14,7 @@ import orjson
 import pytest
 from datasketch import MinHash, MinHashLSH
 
-from distillshield.detect import cluster, engine, state
+from distillshield.detect import cluster, engine, features, state
 from distillshield.detect.cluster import LinkKeys, link_by_keys, link_keys, shared_evidence_by_keys
 from distillshield.detect.near_duplicates import BandIndex, Signer
 from distillshield.detect.ordering import in_time_order
@@ -139,6 +141,8 @@ def test_a_scan_writes_the_verdicts_of_the_reference_implementations(tmp_path, m
     log = tmp_path / "log.jsonl"
     _log(log)
     fast = scan(log, tmp_path / "fast.jsonl", fpr=1e-2, use_embeddings=False)
+    monkeypatch.setattr(features, "_REASONING_SEARCH", features._REASONING)
+    monkeypatch.setattr(features, "_GRADING_SEARCH", features._GRADING)
     monkeypatch.setattr(state, "_SIGNER", _DatasketchSigner)
     monkeypatch.setattr(state, "BandIndex", _DatasketchIndex)
     monkeypatch.setattr(engine, "link_by_keys", _pairs_linked_by_listing_every_pair)
@@ -150,3 +154,26 @@ def test_a_scan_writes_the_verdicts_of_the_reference_implementations(tmp_path, m
     observed = engine.DetectionEngine(None)
     observed.observe_all(in_time_order(log))
     assert sum(account.near_duplicate for account in observed.states.values()) > 100    # so was the index
+
+
+def _variants(rng: random.Random, pieces: list[str], alphabet: list[str]) -> str:
+    """Text around a piece of a pattern, its letters' case changed, with the letters Unicode folds oddly."""
+    piece = "".join(char.upper() if rng.random() < 0.3 else char for char in rng.choice(pieces))
+    piece = piece.replace("s", rng.choice("sſS")).replace("k", rng.choice("kKK"))
+    noise = lambda: "".join(rng.choices(alphabet, k=rng.randint(0, 5)))   # noqa: E731
+    return noise() + piece + noise()
+
+
+@pytest.mark.parametrize("name", ["_REASONING", "_GRADING"])
+def test_the_faster_searches_find_what_the_patterns_find(name):
+    slow = getattr(features, name)
+    fast = getattr(features, f"{name}_SEARCH")
+    assert fast is not slow and fast.pattern.startswith("(?=[")
+    pieces = re.findall(r"[^\\|()?:\[\]*+]+", slow.pattern)
+    alphabet = sorted(set("".join(pieces)) | set("".join(pieces).upper()) | set("ſKİı É#<>1234567890\n"))
+    rng = random.Random(name)
+    texts = [_variants(rng, pieces, alphabet) if rng.random() < 0.5 else "".join(rng.choices(alphabet, k=30))
+             for _ in range(20_000)]
+    found = [bool(slow.search(text)) for text in texts]
+    assert [bool(fast.search(text)) for text in texts] == found
+    assert 500 < sum(found) < len(found) - 500
