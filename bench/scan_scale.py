@@ -18,6 +18,7 @@ compared with the one-process scan's of the same log. Shipped model, no embeddin
     python bench/scan_scale.py --state-memory --json bench/results/scan_state_memory.json
     git archive 9c499ed src | tar -x -C /tmp/before    # the scan before streaming, against the scan now:
     python bench/scan_scale.py --log LOG.jsonl --sources /tmp/before/src,src --json bench/results/scan_before_after.json
+    python bench/scan_scale.py --log /tmp/log-10000000-10000.parquet --watch 100000 --json bench/results/scan_10m.json
 """
 
 from __future__ import annotations
@@ -229,8 +230,9 @@ def state_memory(prompts: int = 8000, marks=(500, 2000, 4000, 8000)) -> dict:
 
 _PLAIN_SCAN = ("import resource, sys, time; from distillshield.detect.scan import scan; started = time.perf_counter(); "
                "report = scan(sys.argv[1], sys.argv[2], fpr=1e-3, use_embeddings=False); "
-               "print(report.exchanges, round(time.perf_counter() - started, 1), "
-               "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+               "usage = resource.getrusage(resource.RUSAGE_SELF); "
+               "print(report.exchanges, round(time.perf_counter() - started, 1), usage.ru_maxrss // 1024, "
+               "round(usage.ru_utime + usage.ru_stime, 1))")
 
 
 def against_source(log: Path, sources: list[str], folder: Path) -> list[dict]:
@@ -240,12 +242,44 @@ def against_source(log: Path, sources: list[str], folder: Path) -> list[dict]:
         out = folder / f"{log.stem}.source{number}.verdicts.jsonl"
         printed = subprocess.run([sys.executable, "-c", _PLAIN_SCAN, str(log), str(out)], check=True,
                                  capture_output=True, text=True, env={**os.environ, "PYTHONPATH": source}).stdout
-        exchanges, seconds, peak = printed.split()
+        exchanges, seconds, peak, cpu = printed.split()
+        # CPU seconds (user + system, the whole process) say more than wall time on a shared machine
         results.append({"source": source, "log": str(log), "exchanges": int(exchanges), "seconds": float(seconds),
-                        "peak_rss_mb": int(peak), "same_verdicts_as_first": out.read_bytes() ==
+                        "cpu_seconds": float(cpu), "peak_rss_mb": int(peak), "same_verdicts_as_first": out.read_bytes() ==
                         (folder / f"{log.stem}.source0.verdicts.jsonl").read_bytes()})
         print(json.dumps(results[-1]), flush=True)
     return results
+
+
+def scan_watched(log: Path, folder: Path, every: int) -> dict:
+    """One one-process scan of ``log`` in this process, printing progress every ``every`` exchanges: done,
+    seconds, the rate so far, RSS now and at peak (for a run too long to wait for, and memory against
+    exchanges within one run)."""
+    from distillshield.detect.scan import scan
+
+    started = time.perf_counter()
+    mark = [every]
+
+    def progress(done: int, total: int | None) -> None:
+        if done >= mark[0] or total is not None:
+            mark[0] += every
+            seconds = time.perf_counter() - started
+            print(json.dumps({"exchanges_done": done, "seconds": round(seconds, 1),
+                              "exchanges_per_s": round(done / seconds), "rss_mb": _rss_mb(),
+                              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                              "finished_reading": total is not None}), flush=True)
+
+    out = folder / f"{log.stem}.watched.verdicts.jsonl"
+    report = scan(log, out, fpr=1e-3, use_embeddings=False, spill_dir=str(folder), on_progress=progress)
+    seconds = time.perf_counter() - started
+    return {"log": str(log), "exchanges": report.exchanges, "accounts": len(report.verdicts),
+            "seconds": round(seconds, 1), "exchanges_per_s": round(report.exchanges / seconds),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "flagged": report.flagged}
+
+
+def _rss_mb() -> int:
+    with open("/proc/self/statm") as stream:
+        return round(int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20)
 
 
 def main() -> None:
@@ -261,8 +295,17 @@ def main() -> None:
                         help="Only measure one account's state memory against its requests (no scans).")
     parser.add_argument("--sources", help="With --log: scan LOG once with each of these comma-separated src "
                                           "folders (the code before and after a change) and compare.")
-    parser.add_argument("--log", help="The log for --sources.")
+    parser.add_argument("--log", help="The log for --sources or --watch.")
+    parser.add_argument("--watch", type=int, metavar="EVERY",
+                        help="With --log: scan it in this process, printing progress every EVERY exchanges.")
     args = parser.parse_args()
+    if args.watch:
+        Path(args.folder).mkdir(parents=True, exist_ok=True)
+        result = scan_watched(Path(args.log), Path(args.folder), args.watch)
+        print(json.dumps(result), flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        return
     if args.sources:
         result = against_source(Path(args.log), args.sources.split(","), Path(args.folder))
         if args.json:

@@ -124,7 +124,7 @@ def second_pass(path: str, total: int, model: DetectorModel, link_every: int,
 
 def _light(state: AccountState) -> AccountState:
     """A copy of the state less what only the per-exchange work reads (prompt hashes, the LSH index)."""
-    return copy.deepcopy(dataclasses.replace(state, prompt_hashes=set(), embed_sample=[], _lsh=None))
+    return copy.deepcopy(dataclasses.replace(state, prompt_hashes=set(), embed_sample=[], _near_duplicates=None))
 
 
 def _read_partition(path: str) -> Iterator[tuple[int, str, bytes]]:

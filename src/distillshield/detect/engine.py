@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from distillshield.detect.calibration import CAMPAIGN, Calibration, calibrate, peer_traits
-from distillshield.detect.cluster import link_accounts
+from distillshield.detect.cluster import LinkKeys, link_by_keys, link_keys
 from distillshield.detect.embed import PromptEmbedder
 from distillshield.detect.features import extract
 from distillshield.detect.scoring import DetectorModel
@@ -90,6 +90,7 @@ class DetectionEngine:
         self.cluster_of: dict[str, str] = {}
         self.seen = 0
         self._due: list[_Checkpoint] = []
+        self._link_keys: dict[str, tuple[AccountState, int, int, LinkKeys | None]] = {}
         self.snapshots: list[tuple[tuple[str, ...], int, object]] | None = None  # training mode only
         self.calibration: Calibration | None = None
         self.feedback: dict[str, str] = {}
@@ -159,7 +160,7 @@ class DetectionEngine:
         self.score_due()
         self.clusters = {}
         self.cluster_of = {}
-        for index, (evidence, members) in enumerate(sorted(link_accounts(self.states).items(),
+        for index, (evidence, members) in enumerate(sorted(link_by_keys(self._current_link_keys()).items(),
                                                           key=lambda item: item[1][0])):
             cluster_id = f"c_{index + 1}"
             self.clusters[cluster_id] = members
@@ -175,6 +176,17 @@ class DetectionEngine:
             rule = evidence.split("|")[0]
             for member in members:
                 self._consider(member, score, vector, f"{cluster_id} ({len(members)} accounts linked by {rule})")
+
+    def _current_link_keys(self) -> dict[str, LinkKeys | None]:
+        """Each account's ``link_keys``, recomputed only for the accounts that changed since the last link
+        (a state changes by its requests and its topic embeddings, so those two counts date the keys)."""
+        keys = {}
+        for name, state in self.states.items():
+            cached = self._link_keys.get(name)
+            if cached is None or cached[0] is not state or cached[1:3] != (state.count, len(state.embeddings)):
+                cached = self._link_keys[name] = (state, state.count, len(state.embeddings), link_keys(state))
+            keys[name] = cached[3]
+        return keys
 
     # calibration ------------------------------------------------------------------------------------
     def population(self) -> list[tuple[str, dict[str, str], float]]:

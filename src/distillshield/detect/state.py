@@ -13,9 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHashLSH
 
 from distillshield.detect.features import ExchangeFeatures
+from distillshield.detect.near_duplicates import BandIndex, Signer
 
 _PRIOR_WEIGHT = 4.0
 _MINHASH_PERMUTATIONS = 32
@@ -75,7 +76,7 @@ FEATURE_DIRECTIONS = tuple(direction for _, _, direction in FEATURES)
 
 # (bands, rows) for Jaccard >= 0.5, worked out once: MinHashLSH integrates for them on every construction
 _LSH_BANDS = (lambda lsh: (lsh.b, lsh.r))(MinHashLSH(threshold=_NEAR_DUPLICATE_JACCARD, num_perm=_MINHASH_PERMUTATIONS))
-_TEMPLATE_MINHASH = MinHash(num_perm=_MINHASH_PERMUTATIONS, seed=1)  # permutations drawn once, not per prompt
+_SIGNER = Signer(_MINHASH_PERMUTATIONS, seed=1)   # datasketch's MinHash values, permutations drawn once
 
 
 def _shingles(text: str) -> list[bytes]:
@@ -133,7 +134,7 @@ class AccountState:
     examples: dict = field(default_factory=dict)          # signal name → one prompt that showed it
     served_keys: dict = field(default_factory=dict)       # recent answers served, as text keys (an ordered set)
     history_keys: dict = field(default_factory=dict)      # earlier answers requests carried, as text keys
-    _lsh: MinHashLSH | None = None
+    _near_duplicates: BandIndex | None = None        # the first prompts' MinHash bands (MinHashLSH's answers)
 
     def update(self, item: ExchangeFeatures) -> None:
         if self.count == 0:
@@ -223,16 +224,14 @@ class AccountState:
         shingles = _shingles(prompt)
         if not shingles:
             return
-        signature = MinHash(num_perm=_MINHASH_PERMUTATIONS, seed=1, permutations=_TEMPLATE_MINHASH.permutations,
-                            scheme=_TEMPLATE_MINHASH.scheme)
-        signature.update_batch(shingles)
-        if self._lsh is None:
-            self._lsh = MinHashLSH(num_perm=_MINHASH_PERMUTATIONS, params=_LSH_BANDS)
-        if self._lsh.query(signature):
+        signature = _SIGNER.sign(shingles)
+        if self._near_duplicates is None:
+            self._near_duplicates = BandIndex(*_LSH_BANDS)
+        if self._near_duplicates.seen(signature):
             self.near_duplicate += 1
             self.examples.setdefault("near_duplicate", prompt[:200])
         if len(self.prompt_hashes) <= 2000:
-            self._lsh.insert(str(len(self.prompt_hashes)), signature)
+            self._near_duplicates.insert(signature)
 
     def _sample_for_embedding(self, prompt: str) -> None:
         # The first prompts, then one at each power of two: a sample that only grows (so a checkpoint's
