@@ -246,3 +246,35 @@ def test_the_real_gemma_loads_from_its_package_and_learns_an_answer():
     before = sequence_fidelity(student, examples)
     train_pretrained(student, examples)
     assert sequence_fidelity(student, examples).nll < before.nll
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_a_campaign_trains_and_audits_the_pretrained_student_beside_another_teachers(tiny_model, tmp_path):
+    from distillshield.lab.campaign import run_campaign
+
+    config = CampaignConfig.from_dict({
+        "out": str(tmp_path), "name": "tiny", "shields": ["off"], "answers": 12, "max_tokens": 10,
+        "eval_prompts": 4, "samples": 2, "concurrency": 4, "accounts": {"bulk": 1, "many_accounts": 1},
+        "ordinary": {}, "spare_accounts": 0, "gateway": {"watermark": "kgw"}, "audit_prompts": 3, "audit_decoys": 5,
+        "students": ["pretrained"], "pretrained": {"model": str(tiny_model), "steps": 4, "context": 96,
+                                                  "lora_rank": 4, "examples": 8}})
+    result = run_campaign(config, say=lambda _line: None)
+    folder = tmp_path / "tiny"
+    summary = orjson.loads((folder / "summary.json").read_bytes())
+    assert result.students == [] and summary["students"] == {}              # the from-scratch kind was left out
+    students = summary["pretrained"]["students"]
+    assert set(students) == {"off", "other-teacher"}
+    assert students["off"]["examples"] == 8 and students["off"]["before"]["sequences"] == 4
+    # the other teacher answered the prompts the student learned from, with a key that is not ours
+    other = [orjson.loads(line) for line in (folder / "other-teacher" / "harvest.jsonl").read_bytes().splitlines()]
+    assert len(other) == 8 and (folder / "other-teacher" / "watermark.key").read_bytes() != \
+        (folder / "watermark.key").read_bytes()
+    assert is_pretrained_student(folder / "students" / "pretrained-off")
+    audit = summary["pretrained"]["audit"]["pretrained-off"]
+    assert set(audit["negative_controls"]) == {"teacher", "other-teacher student"}
+    assert {t["name"] for t in audit["tests"]} >= {"radioactivity-closed"} and "radioactivity-open" not in \
+        {t["name"] for t in audit["tests"]}
+    verdict = orjson.loads((folder / "audit" / "pretrained-off" / "verdict.json").read_bytes())
+    assert verdict["suspect"]["kind"] == "lab pretrained student" and verdict["accounts_tested"] == 2 + 5
+    assert "students/pretrained-off/adapter.safetensors" in orjson.loads((folder / "manifest.json").read_bytes())["files"]

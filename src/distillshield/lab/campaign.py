@@ -236,13 +236,17 @@ QUICK = {"answers": 100, "max_tokens": 32, "eval_prompts": 20, "samples": 3,
          "ordinary_seconds": 90.0,
          "student": {"context": 160, "d_model": 96}, "train": {"steps": 60, "batch_size": 8, "warmup_steps": 6}}
 
-# For a GPU machine (docs/lab.md quotes it as TOML): the students train on the GPU; the teacher (the built-in
-# model) decodes on CPU threads, which bound the harvest's speed.
+# For a GPU machine (docs/lab.md quotes it as TOML): the students, the pretrained one included (every harvested
+# answer, about five passes), train on the GPU; the teacher (the built-in model) decodes on CPU threads, which
+# bound the harvest's speed.
 LARGE = {"answers": 3000, "max_tokens": 128, "eval_prompts": 200, "threads": 12, "builtin_max_batch": 64,
          "concurrency": 64, "limits": {"concurrency": 32},
          "accounts": {"bulk": 2, "many_accounts": 12, "reasoning_harvest": 2, "logprob_harvest": 2, "cover": 2},
          "student": {"context": 384, "layers": 4, "heads": 8, "d_model": 256},
-         "train": {"steps": 3000, "batch_size": 32, "learning_rate": 1e-3, "warmup_steps": 100, "device": "auto"}}
+         "train": {"steps": 3000, "batch_size": 32, "learning_rate": 1e-3, "warmup_steps": 100, "device": "auto"},
+         "students": ["scratch", "pretrained"],
+         "pretrained": {"examples": 0, "context": 384, "steps": 1000, "batch_size": 16, "warmup_steps": 50,
+                        "device": "auto"}}
 
 
 _described = {setting.name: setting for setting in described(CampaignConfig)}

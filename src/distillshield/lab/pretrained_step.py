@@ -106,7 +106,7 @@ def train_students(config, folder: Path, harvests: dict[str, list[Exchange]], re
 
 def audit_students(config, folder: Path, arms: dict, results: list[PretrainedResult], student: PretrainedStudent,
                    teacher_tokenizer, settings, timings: dict, say) -> dict[str, dict]:
-    """``distillshield audit`` on each arm's pretrained student, closed mode (its own tokenizer: it is read as a
+    """``distillshield audit`` on the last arm's pretrained student, closed mode (its own tokenizer: it is read as a
     model behind an API is), with the untouched teacher and the other teacher's student as negative controls;
     verdict and report in ``audit/pretrained-<arm>``."""
     from distillshield.audit import AuditConfig, Sampling, read_served, run_audit
@@ -125,7 +125,8 @@ def audit_students(config, folder: Path, arms: dict, results: list[PretrainedRes
         nulls[f"{OTHER_TEACHER} student"] = PretrainedSuspect(student, adapter=other.adapter, name=other.path.name,
                                                               folder=other.path)
     audits = {}
-    for result in (r for r in results if r.arm in arms):
+    # the last arm's student alone (the shields-on one when both run): each audit asks every null again
+    for result in (r for r in results if r.arm == list(arms)[-1]):
         mark = time.perf_counter()
         accounts = sorted(arms[result.arm].harvest.outcomes) + [f"decoy-{i:03d}" for i in range(config.audit_decoys)]
         served = read_served(folder / result.arm / "gateway.jsonl")
