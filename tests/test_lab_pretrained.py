@@ -250,13 +250,14 @@ def test_the_real_gemma_loads_from_its_package_and_learns_an_answer():
 
 @pytest.mark.model
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_a_campaign_trains_and_audits_the_pretrained_student_beside_another_teachers(tiny_model, tmp_path):
     from distillshield.lab.campaign import run_campaign
 
     config = CampaignConfig.from_dict({
         "out": str(tmp_path), "name": "tiny", "shields": ["off"], "answers": 12, "max_tokens": 10,
         "eval_prompts": 4, "samples": 2, "concurrency": 4, "accounts": {"bulk": 1, "many_accounts": 1},
-        "ordinary": {}, "spare_accounts": 0, "gateway": {"watermark": "kgw"}, "audit_prompts": 3, "audit_decoys": 5,
+        "ordinary": {}, "ordinary_seconds": 0.0, "spare_accounts": 0, "gateway": {"watermark": "kgw"}, "audit_prompts": 3, "audit_decoys": 5,
         "students": ["pretrained"], "pretrained": {"model": str(tiny_model), "steps": 4, "context": 96,
                                                   "lora_rank": 4, "examples": 8}})
     result = run_campaign(config, say=lambda _line: None)
@@ -278,3 +279,26 @@ def test_a_campaign_trains_and_audits_the_pretrained_student_beside_another_teac
     verdict = orjson.loads((folder / "audit" / "pretrained-off" / "verdict.json").read_bytes())
     assert verdict["suspect"]["kind"] == "lab pretrained student" and verdict["accounts_tested"] == 2 + 5
     assert "students/pretrained-off/adapter.safetensors" in orjson.loads((folder / "manifest.json").read_bytes())["files"]
+
+
+@pytest.mark.slow
+def test_the_report_shows_the_pretrained_students_their_gain_kept_and_the_audit_with_its_nulls(tmp_path):
+    from test_lab_campaign import _fake_result
+
+    from distillshield.lab.pretrained import SequenceFidelity
+    from distillshield.lab.report import render_report
+
+    result = _fake_result(tmp_path)
+    students = [PretrainedResult(arm, tmp_path / "students" / f"pretrained-{arm}", SequenceFidelity(3.0, 60.0, 0.2, 200, 10),
+                                 SequenceFidelity(after, after * 20, 0.3, 200, 10), [2.0, 1.0], 1.0, 5, 50)
+                for arm, after in (("off", 2.0), ("on", 2.6), ("other-teacher", 2.2))]
+    audit = {"outcome": "evidence", "combined_p_value": 2e-5, "accounts_tested": 7, "report": "audit/pretrained-on/report.html",
+             "attributed_accounts": [{"account": "atk-bulk-1", "p_value": 1e-5, "test": "canary"}],
+             "negative_controls": {"teacher": 0.7, "other-teacher student": 0.4}}
+    result.summary["pretrained"] = summary_of(students, {"pretrained-on": audit}, tmp_path)
+    html = render_report(result)
+    section = html.split("<h2>The pretrained student</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "other-teacher" in section and "<b>0.40×</b>" in section and "atk-bulk-1" in section
+    assert "teacher 0.7, other-teacher student 0.4" in section and "audit/pretrained-on/report.html" in section
+    result.summary.pop("pretrained")
+    assert "<h2>The pretrained student</h2>" not in render_report(result)
