@@ -500,7 +500,9 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
     audits = _audit_students(config, folder, arms, students, reference, teacher_settings, tokens, timings, say)
 
     # 4. to 6. for the pretrained student, with a student of another teacher as the audit's null
-    pretrained = _pretrained(config, folder, arms, reference, teacher_settings, tokens, timings, say, on_progress) \
+    pretrained = pretrained_students(config, folder, {arm: r.harvest.answers for arm, r in arms.items()},
+                                     {arm: sorted(r.harvest.outcomes) for arm, r in arms.items()}, reference,
+                                     teacher_settings, tokens.tokenizer, timings, say, on_progress) \
         if "pretrained" in config.students else {}
 
     # 7. the record of it all
@@ -584,20 +586,23 @@ def _reference_answers(config: CampaignConfig, settings: Settings, backend, held
     return answers
 
 
-def _pretrained(config: CampaignConfig, folder: Path, arms: dict[str, ArmResult], reference: list[Exchange],
-                settings: Settings, tokens: Tokens, timings: dict, say, on_progress) -> dict:
-    """The pretrained students of every arm and of another teacher, measured and audited (``pretrained_step``)."""
+def pretrained_students(config: CampaignConfig, folder: Path, harvests: dict[str, list[Exchange]],
+                        accounts: dict[str, list[str]], reference: list[Exchange], settings: Settings, tokenizer,
+                        timings: dict, say, on_progress=None) -> dict:
+    """The pretrained students of every arm (``harvests``: arm -> the answers its attacker received) and of
+    another teacher, measured on ``reference`` and the last arm's audited (``pretrained_step``); ``accounts``:
+    arm -> its attacker accounts, whose keys the audit tests. Returns ``summary.json``'s ``pretrained``."""
     from distillshield.lab.pretrained import pick
     from distillshield.lab.pretrained_step import OTHER_TEACHER, audit_students, summary_of, train_students
 
-    harvests = {arm: [r for r in result.harvest.answers] for arm, result in arms.items()}
-    last = harvests[config.shields[-1]]
+    harvests = dict(harvests)
     if config.audit_prompts:
         # the null's harvest: the prompts the last arm's student learned from, answered by another teacher
+        last = harvests[list(harvests)[-1]]
         prompts = [Prompt(r.request["messages"], "harvest") for r in pick(last, config.pretrained)]
         harvests[OTHER_TEACHER] = _other_teacher_answers(config, folder, prompts, timings, say)
     student, results = train_students(config, folder, harvests, reference, say, timings, on_progress)
-    audits = audit_students(config, folder, arms, results, student, tokens.tokenizer, settings, timings, say)
+    audits = audit_students(config, folder, accounts, results, student, tokenizer, settings, timings, say)
     return summary_of(results, audits, folder)
 
 

@@ -104,8 +104,8 @@ def train_students(config, folder: Path, harvests: dict[str, list[Exchange]], re
     return student, results
 
 
-def audit_students(config, folder: Path, arms: dict, results: list[PretrainedResult], student: PretrainedStudent,
-                   teacher_tokenizer, settings, timings: dict, say) -> dict[str, dict]:
+def audit_students(config, folder: Path, accounts_of: dict[str, list[str]], results: list[PretrainedResult],
+                   student: PretrainedStudent, teacher_tokenizer, settings, timings: dict, say) -> dict[str, dict]:
     """``distillshield audit`` on the last arm's pretrained student, closed mode (its own tokenizer: it is read as a
     model behind an API is), with the untouched teacher and the other teacher's student as negative controls;
     verdict and report in ``audit/pretrained-<arm>``."""
@@ -126,9 +126,9 @@ def audit_students(config, folder: Path, arms: dict, results: list[PretrainedRes
                                                               folder=other.path)
     audits = {}
     # the last arm's student alone (the shields-on one when both run): each audit asks every null again
-    for result in (r for r in results if r.arm == list(arms)[-1]):
+    for result in (r for r in results if r.arm == list(accounts_of)[-1]):
         mark = time.perf_counter()
-        accounts = sorted(arms[result.arm].harvest.outcomes) + [f"decoy-{i:03d}" for i in range(config.audit_decoys)]
+        accounts = list(accounts_of[result.arm]) + [f"decoy-{i:03d}" for i in range(config.audit_decoys)]
         served = read_served(folder / result.arm / "gateway.jsonl")
         scheme, source = choose_scheme(served, None, settings.watermark)
         suspect = PretrainedSuspect(student, adapter=result.adapter, name=result.path.name, folder=result.path)
