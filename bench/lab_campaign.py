@@ -40,9 +40,10 @@ ROWS = ("planned", "task_answers", "harvested", "requests", "with_logprobs", "st
         "token_student_gain", "flagged_accounts", "first_flagged_after", "lost", "logprobs_refused",
         "blocked_accounts", "rotations", "accounts_used", "ordinary_requests", "ordinary_refused",
         "ordinary_rate_limited", "ordinary_throttled", "ordinary_altered", "ordinary_flagged", "harvest_seconds",
-        "seconds")
+        "seconds", "pretrained_gain", "pretrained_sequence_gain", "pretrained_audit_p", "pretrained_named")
 # what is summarised over seeds
-ACROSS = ("gain_kept_by_attacker", "token_gain_kept_by_attacker", "harvest_kept", "flagged_accounts",
+ACROSS = ("gain_kept_by_attacker", "token_gain_kept_by_attacker", "pretrained_gain_kept",
+          "pretrained_sequence_gain_kept", "harvest_kept", "flagged_accounts",
           "ordinary_refused", "ordinary_rate_limited", "ordinary_throttled", "ordinary_altered", "ordinary_flagged")
 
 
@@ -78,7 +79,10 @@ def main() -> None:
         for name in ROWS:
             print(f"  {name:26}{_cell(run['off'][name]):>14}{_cell(run['on'][name]):>14}")
         print(f"  gain kept by the attacker: {run['gain_kept_by_attacker']} (token-level "
-              f"{run['token_gain_kept_by_attacker']}); harvest kept {run['harvest_kept']}")
+              f"{run['token_gain_kept_by_attacker']}; pretrained student {run['pretrained_gain_kept']} per token, "
+              f"{run['pretrained_sequence_gain_kept']} per answer); harvest kept {run['harvest_kept']}")
+        if run["pretrained_audit_nulls"]:
+            print(f"  pretrained audits' negative controls (combined p): {run['pretrained_audit_nulls']}")
     print(f"over {len(runs)} seed(s): mean [min, max] (95 % t-interval of the mean)")
     for name, stats in results["across_seeds"].items():
         print(f"  {name:30}{_cell(stats['mean'])} [{_cell(stats['min'])}, {_cell(stats['max'])}] "
@@ -90,7 +94,7 @@ def main() -> None:
 def one_seed(base: CampaignConfig, seed: int, name: str) -> dict:
     """Both arms of one run with this seed: the per-arm rows and the shields' effect."""
     config = CampaignConfig.from_dict({"shields": ["off", "on"], "name": name, "seed": seed,
-                                       "student": {"seed": seed}, "train": {"seed": seed}}, base)
+                                       "student": {"seed": seed}, "train": {"seed": seed}, "pretrained": {"seed": seed}}, base)
     result = run_campaign(config, say=lambda line: print(f"  [seed {seed}] " + line, file=sys.stderr, flush=True))
     return seed_row(seed, result.summary, result.timings, result.seconds, result.folder)
 
@@ -102,7 +106,7 @@ def from_folder(folder: Path, base: CampaignConfig) -> dict:
     seed = manifest["config"]["seed"]
     expected = CampaignConfig.from_dict({"shields": ["off", "on"], "name": manifest["config"]["name"],
                                          "out": manifest["config"]["out"], "seed": seed,
-                                         "student": {"seed": seed}, "train": {"seed": seed}}, base).as_dict()
+                                         "student": {"seed": seed}, "train": {"seed": seed}, "pretrained": {"seed": seed}}, base).as_dict()
     if manifest["config"] != expected:
         differ = sorted(k for k in expected if manifest["config"].get(k) != expected[k])
         sys.exit(f"error: {folder} ran another configuration (differs in {', '.join(differ)})")
@@ -116,6 +120,12 @@ def seed_row(seed: int, summary: dict, timings: dict, seconds: float, folder) ->
     run["gain_kept_by_attacker"] = _ratio(on["student_gain"], off["student_gain"])
     run["token_gain_kept_by_attacker"] = _ratio(on["token_student_gain"], off["token_student_gain"])
     run["harvest_kept"] = _ratio(on["task_answers"], off["task_answers"])
+    run["pretrained_gain_kept"] = _ratio(on["pretrained_gain"], off["pretrained_gain"])
+    run["pretrained_sequence_gain_kept"] = _ratio(on["pretrained_sequence_gain"], off["pretrained_sequence_gain"])
+    pretrained = summary.get("pretrained") or {}
+    run["pretrained_other_teacher"] = (pretrained.get("students") or {}).get("other-teacher")
+    run["pretrained_audit_nulls"] = {arm: audit.get("negative_controls")
+                                     for arm, audit in (pretrained.get("audit") or {}).items()}
     run["flags"] = summary["arms"]["on"]["flags"]
     for name in ("flagged_accounts", "ordinary_refused", "ordinary_rate_limited", "ordinary_throttled",
                  "ordinary_altered", "ordinary_flagged"):
@@ -149,6 +159,9 @@ def arm_result(summary: dict, timings: dict, arm: str) -> dict:
     sequence, token = students.get(f"{arm}-sequence"), students.get(f"{arm}-token")
     arm_summary = summary["arms"][arm]
     ordinary = arm_summary["ordinary"]
+    pretrained = summary.get("pretrained") or {}
+    gemma = (pretrained.get("students") or {}).get(arm)
+    audit = (pretrained.get("audit") or {}).get(f"pretrained-{arm}")
     flagged_after = [f["flagged_after"] for f in arm_summary["flags"].values() if f["flagged_after"] is not None]
     return {
         "planned": arm_summary["planned"], "task_answers": arm_summary["task_answers"],
@@ -169,6 +182,10 @@ def arm_result(summary: dict, timings: dict, arm: str) -> dict:
         "ordinary_altered": ordinary["altered"], "ordinary_flagged": ordinary["flagged_accounts"],
         "harvest_seconds": arm_summary["seconds"],
         "seconds": round(sum(v for k, v in timings.items() if k == f"harvest_{arm}" or k.startswith(f"train_{arm}_")), 1),
+        "pretrained_gain": gemma["gain"] if gemma else None,
+        "pretrained_sequence_gain": gemma["sequence_gain"] if gemma else None,
+        "pretrained_audit_p": audit["combined_p_value"] if audit else None,
+        "pretrained_named": len(audit["attributed_accounts"]) if audit else None,
     }
 
 

@@ -40,6 +40,7 @@ from distillshield.lab.harvest import (
 from distillshield.lab.ordinary import (
     ORDINARY_KINDS, OrdinaryPlan, OrdinaryService, plan_ordinary, service, service_totals,
 )
+from distillshield.lab.pretrained import PretrainedConfig
 from distillshield.lab.report import write_report
 from distillshield.lab.student import (
     Fidelity, Student, StudentConfig, Tokens, TrainConfig, fidelity, generate, save_student, train,
@@ -49,6 +50,7 @@ from distillshield.records import (Exchange, Setting, Settings, check, check_fie
 
 ARMS = ("off", "on")
 MODES = ("sequence", "token")
+STUDENT_KINDS = ("scratch", "pretrained")
 EVAL_ACCOUNT = "lab-eval"
 # what the lab decides for every gateway it starts; a config may not change these
 _LAB_SETTINGS = ("store_url", "upstream_url", "upstream_key", "host", "port", "detect", "detect_replay_hours",
@@ -101,8 +103,12 @@ class CampaignConfig:
     ordinary: dict[str, int] = option(dict(ORDINARY_DEFAULT), "Ordinary accounts beside the attacker: kind = number.")
     ordinary_seconds: float = option(240.0, "Real seconds the ordinary accounts' traffic spans.", bounds=(0.0, 86400.0))
     gateway: dict = option(dict(LAB_POLICY), "Gateway settings for every arm's gateway.")
+    students: list[str] = option(["scratch"], "Student kinds: scratch (a small GPT trained from scratch with the "
+                                 "teacher's tokenizer), pretrained (Gemma 3 270M fine-tuned with LoRA, its own "
+                                 "tokenizer).", choices=STUDENT_KINDS)
     student: StudentConfig = field(default_factory=StudentConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=160, warmup_steps=16))
+    pretrained: PretrainedConfig = field(default_factory=PretrainedConfig)
 
     def validate(self) -> CampaignConfig:
         """Check every value once; raise ConfigError naming the first one that is wrong."""
@@ -157,6 +163,16 @@ class CampaignConfig:
                               f"got {self.student.context}")
         check_fields(self.train, "train.")
         _check_device(self.train.device)
+        _distinct(self.students, STUDENT_KINDS, "students", "student kinds")
+        check_fields(self.pretrained, "pretrained.")
+        _check_device(self.pretrained.device, "pretrained.device")
+        if self.pretrained.context <= self.max_tokens + 8:
+            raise ConfigError(f"pretrained.context must be more than max_tokens + 8 ({self.max_tokens + 8}), "
+                              f"got {self.pretrained.context}")
+        if not isinstance(self.pretrained.lora_targets, list) or not self.pretrained.lora_targets \
+                or not all(isinstance(t, str) and t for t in self.pretrained.lora_targets):
+            raise ConfigError(f"pretrained.lora_targets must be a list of module names, got "
+                              f"{self.pretrained.lora_targets!r}")
         return self
 
     def gateway_settings(self, arm: str, **lab: object) -> Settings:
@@ -188,7 +204,7 @@ class CampaignConfig:
         for key, value in data.items():
             if key not in known:
                 raise unknown_name(key, known, "campaign option")
-            if key in ("student", "train"):
+            if key in ("student", "train", "pretrained"):
                 part = getattr(config, key)
                 if not isinstance(value, dict):
                     raise ConfigError(f"{key} must be a table, got {value!r}")
@@ -220,13 +236,17 @@ QUICK = {"answers": 100, "max_tokens": 32, "eval_prompts": 20, "samples": 3,
          "ordinary_seconds": 90.0,
          "student": {"context": 160, "d_model": 96}, "train": {"steps": 60, "batch_size": 8, "warmup_steps": 6}}
 
-# For a GPU machine (docs/lab.md quotes it as TOML): the students train on the GPU; the teacher (the built-in
-# model) decodes on CPU threads, which bound the harvest's speed.
+# For a GPU machine (docs/lab.md quotes it as TOML): the students, the pretrained one included (every harvested
+# answer, about five passes), train on the GPU; the teacher (the built-in model) decodes on CPU threads, which
+# bound the harvest's speed.
 LARGE = {"answers": 3000, "max_tokens": 128, "eval_prompts": 200, "threads": 12, "builtin_max_batch": 64,
          "concurrency": 64, "limits": {"concurrency": 32},
          "accounts": {"bulk": 2, "many_accounts": 12, "reasoning_harvest": 2, "logprob_harvest": 2, "cover": 2},
          "student": {"context": 384, "layers": 4, "heads": 8, "d_model": 256},
-         "train": {"steps": 3000, "batch_size": 32, "learning_rate": 1e-3, "warmup_steps": 100, "device": "auto"}}
+         "train": {"steps": 3000, "batch_size": 32, "learning_rate": 1e-3, "warmup_steps": 100, "device": "auto"},
+         "students": ["scratch", "pretrained"],
+         "pretrained": {"examples": 0, "context": 384, "steps": 1000, "batch_size": 16, "warmup_steps": 50,
+                        "device": "auto"}}
 
 
 _described = {setting.name: setting for setting in described(CampaignConfig)}
@@ -244,13 +264,13 @@ def _distinct(values, allowed: tuple[str, ...], name: str, what: str) -> None:
         raise ConfigError(f"{name} must be a list of distinct {what} among {', '.join(allowed)}, got {values!r}")
 
 
-def _check_device(device) -> None:
+def _check_device(device, name: str = "train.device") -> None:
     if not isinstance(device, str) or not re.fullmatch(r"cpu|auto|cuda(:\d+)?", device):
-        raise ConfigError(f"train.device must be cpu, cuda, cuda:N or auto, got {device!r}")
+        raise ConfigError(f"{name} must be cpu, cuda, cuda:N or auto, got {device!r}")
     if device.startswith("cuda"):
         import torch
         if not torch.cuda.is_available():
-            raise ConfigError(f"train.device is {device} but torch sees no GPU here; use cpu or auto")
+            raise ConfigError(f"{name} is {device} but torch sees no GPU here; use cpu or auto")
 
 
 # -- tokens ----------------------------------------------------------------------------------------------------
@@ -374,6 +394,7 @@ class CampaignResult:
     summary: dict = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
     audits: dict[str, dict] = field(default_factory=dict)    # student name -> the audit's verdict
+    pretrained: dict = field(default_factory=dict)            # the pretrained students and their audits (summary)
 
 
 def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> CampaignResult:
@@ -448,7 +469,7 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
     before = fidelity(untrained, held)
     students = []
     for arm, result in arms.items():
-        for mode in config.modes:
+        for mode in (config.modes if "scratch" in config.students else []):
             mark = time.perf_counter()
             examples = tokens.examples(result.harvest.answers, soft=mode == "token")
             model = Student(config.student)
@@ -478,9 +499,15 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
     # 6. the audit of each arm's headline student: does it carry the harvesting accounts' keys?
     audits = _audit_students(config, folder, arms, students, reference, teacher_settings, tokens, timings, say)
 
+    # 4. to 6. for the pretrained student, with a student of another teacher as the audit's null
+    pretrained = pretrained_students(config, folder, {arm: r.harvest.answers for arm, r in arms.items()},
+                                     {arm: sorted(r.harvest.outcomes) for arm, r in arms.items()}, reference,
+                                     teacher_settings, tokens.tokenizer, timings, say, on_progress) \
+        if "pretrained" in config.students else {}
+
     # 7. the record of it all
     result = CampaignResult(config, folder, arms, students, reference, time.perf_counter() - began, timings,
-                            audits=audits)
+                            audits=audits, pretrained=pretrained)
     result.summary = summarise(result)
     result.manifest = {"created": format_ts(time.time()), "teacher": _teacher(teacher_settings, folder)}
     (folder / "summary.json").write_bytes(orjson.dumps(result.summary, option=orjson.OPT_INDENT_2) + b"\n")
@@ -546,15 +573,65 @@ def _audit_students(config: CampaignConfig, folder: Path, arms: dict[str, ArmRes
     return audits
 
 
-def _reference_answers(config: CampaignConfig, settings: Settings, backend, held_out: list[Prompt]) -> list[Exchange]:
-    plan = AccountPlan(EVAL_ACCOUNT, "reference", held_out, {"max_tokens": config.max_tokens, "temperature": 0},
-                       concurrency=config.builtin_max_batch)
+def _reference_answers(config: CampaignConfig, settings: Settings, backend, held_out: list[Prompt],
+                       account: str = EVAL_ACCOUNT, params: dict | None = None) -> list[Exchange]:
+    params = params or {"max_tokens": config.max_tokens, "temperature": 0}
+    plan = AccountPlan(account, "reference", held_out, params, concurrency=config.builtin_max_batch)
     with TeacherGateway(settings, backend) as gateway:
-        plan.key = gateway.admin.create_account(EVAL_ACCOUNT, rpm=0, tpm=0, concurrency=0, tpd=0)
+        plan.key = gateway.admin.create_account(account, rpm=0, tpm=0, concurrency=0, tpd=0)
         answers = harvest(gateway.url, [plan]).answers
     if len(answers) < len(held_out):
-        raise ConfigError(f"the teacher answered only {len(answers)} of {len(held_out)} held-out prompts")
+        raise ConfigError(f"the teacher answered only {len(answers)} of {len(held_out)} prompts")
     answers.sort(key=lambda r: r.extra["prompt_index"])
+    return answers
+
+
+def pretrained_students(config: CampaignConfig, folder: Path, harvests: dict[str, list[Exchange]],
+                        accounts: dict[str, list[str]], reference: list[Exchange], settings: Settings, tokenizer,
+                        timings: dict, say, on_progress=None) -> dict:
+    """The pretrained students of every arm (``harvests``: arm -> the answers its attacker received) and of
+    another teacher, measured on ``reference`` and the last arm's audited (``pretrained_step``); ``accounts``:
+    arm -> its attacker accounts, whose keys the audit tests. Returns ``summary.json``'s ``pretrained``."""
+    from distillshield.lab.pretrained import pick
+    from distillshield.lab.pretrained_step import OTHER_TEACHER, audit_students, summary_of, train_students
+
+    harvests = dict(harvests)
+    if config.audit_prompts:
+        # the null's harvest: the prompts the last arm's student learned from, answered by another teacher
+        last = harvests[list(harvests)[-1]]
+        prompts = [Prompt(r.request["messages"], "harvest") for r in pick(last, config.pretrained)]
+        harvests[OTHER_TEACHER] = _other_teacher_answers(config, folder, prompts, timings, say)
+    student, results = train_students(config, folder, harvests, reference, say, timings, on_progress)
+    audits = audit_students(config, folder, accounts, results, student, tokenizer, settings, timings, say)
+    return summary_of(results, audits, folder)
+
+
+def _other_teacher_answers(config: CampaignConfig, folder: Path, prompts: list[Prompt], timings: dict,
+                           say) -> list[Exchange]:
+    """Another teacher's answers: the built-in model behind a gateway with its own master key (a provider whose
+    keys we do not hold; unmarked when the watermark is off), sampled as the attacker samples."""
+    from distillshield.backends.builtin import BuiltinBackend
+    from distillshield.server import watermark_factory
+
+    mark = time.perf_counter()
+    other = folder / "other-teacher"
+    other.mkdir(exist_ok=True)
+    settings = config.gateway_settings("off", store_url=str(other / "gateway.db"),
+                                       watermark_key_path=str(other / "watermark.key"))
+    backend = BuiltinBackend(model_path=settings.model_path or None, max_batch_size=config.builtin_max_batch,
+                             logits_processor_factory=watermark_factory(settings), threads=config.threads,
+                             default_max_tokens=settings.default_max_tokens)
+    asyncio.run(backend.start())
+    try:
+        answers = _reference_answers(config, settings, SharedBackend(backend), prompts, "other-teacher",
+                                     {"max_tokens": config.max_tokens, "temperature": 0.8})
+    finally:
+        asyncio.run(backend.aclose())
+    with open(other / "harvest.jsonl", "wb") as stream:
+        write_exchanges(stream, answers)
+    timings["other_teacher"] = time.perf_counter() - mark
+    say(f"another teacher (its own watermark key) answered {len(answers)} of the harvested prompts in "
+        f"{timings['other_teacher']:.0f} s")
     return answers
 
 
@@ -624,6 +701,8 @@ def summarise(result: CampaignResult) -> dict:
                          "per_account": {name: s.as_dict() for name, s in arm_result.ordinary.items()}},
         }
     summary["audit"] = result.audits
+    if result.pretrained:
+        summary["pretrained"] = result.pretrained
     for mode_name in result.config.modes:
         off, shielded = students.get(f"off-{mode_name}"), students.get(f"on-{mode_name}")
         if off and shielded:

@@ -219,6 +219,27 @@ tokens it ranks first (agreement).</p>
 {% for arm, value in summary.logprob_value.items() %}shields {{ arm }}: <b>{{ fmt(value) }}</b> nats/token{% if not loop.last %}; {% endif %}{% endfor %}.</p>{% endif %}
 <img src="data:image/png;base64,{{ gains }}" alt="gain by arm and mode"> <img src="data:image/png;base64,{{ losses }}" alt="training loss">
 
+{% if pretrained %}<h2>The pretrained student</h2>
+<p>{{ pretrained_base }} fine-tuned with LoRA (rank {{ config.pretrained.lora_rank }}) on up to {{ config.pretrained.examples or "all" }}
+harvested answers, {{ config.pretrained.steps }} steps of {{ config.pretrained.batch_size }}, in its own tokenizer and chat format: what a
+real distiller trains. Measured on the same held-out teacher answers, in its tokens: NLL per token and per answer. The
+other teacher's student learned from the same prompts answered under a key we do not hold (the audit's null).</p>
+<table><tr><th class="l">student</th><th>answers</th><th>answer tokens</th><th>NLL/token before</th><th>after</th><th>gain</th>
+<th>NLL/answer before</th><th>after</th><th>gain</th><th>agreement before</th><th>after</th><th>seconds</th></tr>
+{% for arm, s in pretrained.students.items() %}<tr><td class="l">{{ arm }}</td><td>{{ s.examples }}</td><td>{{ s.answer_tokens }}</td>
+<td>{{ fmt(s.before.nll) }}</td><td>{{ fmt(s.after.nll) }}</td><td><b>{{ fmt(s.gain) }}</b></td>
+<td>{{ "%.1f" | format(s.before.sequence_nll) }}</td><td>{{ "%.1f" | format(s.after.sequence_nll) }}</td><td><b>{{ "%.1f" | format(s.sequence_gain) }}</b></td>
+<td>{{ pct(s.before.agreement) }}</td><td>{{ pct(s.after.agreement) }}</td><td>{{ "%.0f" | format(s.seconds) }}</td></tr>{% endfor %}
+</table>
+{% if pretrained.get("gain_kept") is not none %}<p>With the shields on, the attacker kept <b>{{ "%.2f" | format(pretrained.gain_kept) }}×</b>
+of the shields-off gain per token{% if pretrained.get("sequence_gain_kept") is not none %} and {{ "%.2f" | format(pretrained.sequence_gain_kept) }}× per answer{% endif %}.</p>{% endif %}
+{% for name, a in pretrained.get("audit", {}).items() %}<p>Audit of <code>{{ name }}</code> (closed mode, as a model behind an API):
+<b>{{ a.outcome.replace('_', ' ') }}</b>, combined p = {{ '%.3g' % a.combined_p_value }};
+accounts named: {{ a.attributed_accounts | map(attribute="account") | join(", ") or "none" }} (of {{ a.accounts_tested }});
+negative controls (combined p): {% for n, p in a.negative_controls.items() %}{{ n }} {{ '%.3g' % p }}{% if not loop.last %}, {% endif %}{% endfor %}.
+<a href="{{ a.report }}">{{ a.report }}</a></p>{% endfor %}
+{% endif %}
+
 {% if samples %}<h2>Held-out answers, side by side</h2>
 <p class="muted">The {{ headline_label }} student's greedy answers next to the teacher's.</p>
 <table><tr><th class="l">prompt</th><th class="l">teacher</th><th class="l">student</th></tr>
@@ -260,6 +281,10 @@ def _pct(value) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
+def _base_name(config) -> str:
+    return Path(config.pretrained.model).name if config.pretrained.model else "Gemma 3 270M"
+
+
 def render_report(result) -> str:
     from distillshield.lab.student import Student
 
@@ -281,7 +306,8 @@ def render_report(result) -> str:
         headline_label=f"shields-{headline.arm} {headline.mode}-level" if headline else "",
         timeline=timeline_plot(result), losses=loss_plot(result), gains=gain_plot(result),
         ordinary_rows=ordinary_rows, service=service_plot(result) if ordinary_rows else "",
-        audits=result.audits,
+        audits=result.audits, pretrained=summary.get("pretrained") or {},
+        pretrained_base=_base_name(result.config),
         audit_tests=sorted({t["name"] for a in result.audits.values() for t in a["tests"]}),
         fmt=_fmt, pct=_pct)
 

@@ -1,4 +1,5 @@
-"""A lab student as an audit suspect: it reads our tokens, so both audit modes apply."""
+"""Lab students as audit suspects: the from-scratch one reads our tokens, so both audit modes apply; the
+pretrained one has its own, so only closed mode does."""
 
 from __future__ import annotations
 
@@ -75,6 +76,48 @@ class StudentSuspect:
                 for messages in prompts]
 
 
+class PretrainedSuspect:
+    """A lab pretrained student (``lab.pretrained``) as an audit suspect. It has its own tokenizer, so it is
+    audited as a model behind an API is: closed mode, its answers' text scored in our tokenizer."""
+
+    def __init__(self, student, *, adapter: dict | None = None, name: str = "pretrained student",
+                 folder: str | Path | None = None):
+        self.student = student
+        self.adapter = adapter              # its adapters, set before it answers: students may share a base model
+        self.name = name
+        self.folder = Path(folder) if folder else None
+
+    @classmethod
+    def load(cls, folder: str | Path) -> PretrainedSuspect:
+        from distillshield.lab.pretrained import load_pretrained_student
+        return cls(load_pretrained_student(folder), name=Path(folder).name, folder=folder)
+
+    def describe(self) -> dict:
+        from distillshield.lab.pretrained import ADAPTER_FILE
+        from distillshield.lab.pretrained import CONFIG_FILE as PRETRAINED_CONFIG
+        about = {"kind": "lab pretrained student", "tokenizer": "its own",
+                 "base": self.student.base.name if self.student.base else "",
+                 "adapter_parameters": sum(p.numel() for p in self.student.adapter_parameters())}
+        if self.folder:
+            about.update(path=str(self.folder), sha256={name: file_sha256(self.folder / name)
+                                                        for name in (ADAPTER_FILE, PRETRAINED_CONFIG)})
+        return about
+
+    def reads_our_tokens(self) -> bool:
+        return False
+
+    def predict(self, items: list[tuple[list[dict], list[int]]]) -> list[list[int]]:
+        raise ConfigError("a pretrained student reads its own tokens: open mode needs our tokenizer")
+
+    def answer(self, prompts: list[list[dict]], sampling: Sampling) -> list[str]:
+        tokens = self.student.tokens
+        if self.adapter is not None:
+            self.student.set_adapter_state(self.adapter)
+        answers = self.student.generate([tokens.prompt(messages) for messages in prompts], sampling.max_tokens,
+                                        temperature=sampling.temperature, top_p=sampling.top_p, seed=sampling.seed)
+        return [tokens.decode(ids) for ids in answers]
+
+
 def _sample_token(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:
     """A lab student's next token: top-k 256, then top-p, drawn in rank order.
 
@@ -100,8 +143,12 @@ def load_suspect(spec: str, tokenizer, *, model: str = "", api_key: str = ""):
         if not model:
             raise ConfigError("an endpoint suspect needs --suspect-model (the model name to ask for)")
         return EndpointSuspect(spec, model, api_key)
+    from distillshield.lab.pretrained import is_pretrained_student
+
     path = Path(spec)
     config = path / CONFIG_FILE
+    if is_pretrained_student(path):
+        return PretrainedSuspect.load(path)
     if path.is_dir() and config.exists() and "student" in orjson.loads(config.read_bytes()):
         return StudentSuspect.load(path, Tokens(tokenizer))
     return TransformersSuspect(path, tokenizer)
