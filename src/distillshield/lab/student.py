@@ -145,6 +145,26 @@ class TrainResult:
     soft_tokens: int = 0
 
 
+def batch_order(count: int, batch_size: int, seed: int):
+    """Indices of each step's batch, for ever: an epoch is one shuffled pass over the ``count`` examples, and
+    batches run across epoch boundaries; the same seed, the same order."""
+    order = torch.Generator().manual_seed(seed)
+    queue: list[int] = []
+    while True:
+        while len(queue) < batch_size:
+            queue.extend(torch.randperm(count, generator=order).tolist())
+        picked, queue = queue[:batch_size], queue[batch_size:]
+        yield picked
+
+
+def learning_rate_at(step: int, config) -> float:
+    """Linear warm-up to ``config.learning_rate``, then a cosine decay to a tenth of it at ``config.steps``."""
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    return config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
 def train(model: Student, examples: list[Example], config: TrainConfig, *, mode: str = "sequence",
           on_step=None) -> TrainResult:
     """Train ``model`` in place on ``examples``: AdamW, linear warm-up, cosine decay."""
@@ -161,22 +181,11 @@ def train(model: Student, examples: list[Example], config: TrainConfig, *, mode:
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=config.learning_rate,
                                   betas=(0.9, 0.95))
-    order = torch.Generator().manual_seed(config.seed)
-    queue: list[int] = []
     model.train()
-    for step in range(config.steps):
-        # an epoch is one shuffled pass over the examples; batches run across epoch boundaries
-        while len(queue) < config.batch_size:
-            queue.extend(torch.randperm(len(examples), generator=order).tolist())
-        picked, queue = queue[:config.batch_size], queue[config.batch_size:]
+    for step, picked in zip(range(config.steps), batch_order(len(examples), config.batch_size, config.seed)):
         batch = make_batch([examples[i] for i in picked], model.config.context).to(_device_of(model))
-        if step < config.warmup_steps:
-            rate = config.learning_rate * (step + 1) / config.warmup_steps
-        else:
-            progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-            rate = config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         for group in optimizer.param_groups:
-            group["lr"] = rate
+            group["lr"] = learning_rate_at(step, config)
         loss, nll = loss_of(model, batch, soft_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
