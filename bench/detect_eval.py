@@ -434,24 +434,20 @@ def main() -> None:
         from distillshield.detect.embed import PromptEmbedder
         windows = WindowEmbeddings(PromptEmbedder(threads=2), args.mmd_window)
     all_results = {}
-    for name, held in data.items():
-        train = [d for other, d in data.items() if other != name]
+
+    def evaluate(name: str, held: dict, train: list[dict]) -> None:
         results = evaluate_held_out(held, train, shipped)
         if windows is not None:
             results["MMD baseline (arXiv 2606.05725)"] = mmd_baseline(
                 held, train, windows, args.mmd_reference, args.mmd_null, args.mmd_ordinary, np.random.default_rng(0))
         all_results[name] = results
         print(report(name, results, held), flush=True)
+
+    for name, held in data.items():
+        evaluate(name, held, [d for other, d in data.items() if other != name])
     for spec in args.held_out:
         name, _, folder = spec.partition("=")
-        held = observe(name, Path(folder), args.cache)
-        results = evaluate_held_out(held, list(data.values()), shipped)
-        if windows is not None:
-            results["MMD baseline (arXiv 2606.05725)"] = mmd_baseline(
-                held, list(data.values()), windows, args.mmd_reference, args.mmd_null, args.mmd_ordinary,
-                np.random.default_rng(0))
-        all_results[name] = results
-        print(report(name, results, held), flush=True)
+        evaluate(name, observe(name, Path(folder), args.cache), list(data.values()))
     for name, folder in labs.items():
         held = observe(name, folder, None)
         results = evaluate_held_out(held, list(data.values()), None)
