@@ -5,7 +5,14 @@ One worker thread owns the model. It takes every request waiting (up to
 decodes them together as one batch — left-padded prompts, one shared KV cache,
 per-row temperature, top_p, seed and stop sequences — and hands each new piece
 of text back to the event loop, which never waits on the model. Requests that
-arrive during a batch wait for the next one.
+arrive during a batch wait for the next one; a batch starts ``batch_wait`` seconds
+after its first request at most, so that requests sent together are decoded together.
+
+The prompts are read (prefilled) once for what they share at the start (the chat
+template's system prompt), then in groups of similar length, each padded only to its
+own longest, and their caches joined for the decoding: one long prompt (a chat with
+its history) no longer makes every short prompt of its batch pay for its length. Only
+the last position's logits are computed while reading a prompt.
 
 A hardened account's answers are drawn by antidistillation sampling when the backend is given a proxy
 (``antidistill.py``): each of its tokens from the model's logits tilted by the proxy's penalty, before any
@@ -37,6 +44,10 @@ GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _COMPLETIONS_MAX_TOKENS = 16
 _FINISHED = object()
 _FAILED = object()     # the model raised while decoding the row's batch
+# a prompt joins a prefill group while the group's padded tokens stay within this factor of its real ones
+_PREFILL_SLACK = 1.25
+# a common beginning of a batch's prompts (the chat template's system prompt) is read once when at least this long
+_SHARED_MIN = 4
 
 # (row token ids, logits) -> logits. A hook with ``picks`` true also has ``pick(ids, logits) -> token | None``:
 # it chooses the token itself (a distortion-free watermark), and the row's own sampling is skipped.
@@ -84,8 +95,9 @@ class BuiltinBackend:
                  max_context: int = 2048, model_name: str = "smollm2-135m-instruct",
                  logits_processor_factory: Callable[[str, dict, bool], LogitsHook | None] | None = None,
                  threads: int | None = None, default_max_tokens: int | None = None,
-                 antidistill_proxy: str = "", antidistill_strength: float = 0.0):
+                 antidistill_proxy: str = "", antidistill_strength: float = 0.0, batch_wait: float = 0.05):
         self.model_path = model_path
+        self.batch_wait = batch_wait      # seconds a batch may wait after its first request for others
         # hardened accounts' answers are drawn by antidistillation sampling (antidistill.py) when both are given
         self.antidistill_proxy = antidistill_proxy
         self.antidistill_strength = antidistill_strength
@@ -100,6 +112,7 @@ class BuiltinBackend:
         self.threads = threads
         self.batches_run = 0
         self.largest_batch = 0
+        self.prefills_run = 0              # prefill groups read (one or more a batch)
         self.failed_batches = 0
         self._waiting: queue.Queue = queue.Queue(maxsize=max_queue)
         self._worker: threading.Thread | None = None
@@ -280,9 +293,11 @@ class BuiltinBackend:
             if first is None:
                 return
             rows = list(first)
+            deadline = time.monotonic() + self.batch_wait
             while len(rows) < self.max_batch_size:
                 try:
-                    more = self._waiting.get_nowait()
+                    more = self._waiting.get(timeout=max(0.0, deadline - time.monotonic())) \
+                        if self.batch_wait > 0 else self._waiting.get_nowait()
                 except queue.Empty:
                     break
                 if more is None:
@@ -306,12 +321,12 @@ class BuiltinBackend:
 
         self.batches_run += 1
         self.largest_batch = max(self.largest_batch, len(rows))
-        width = max(len(row.prompt_ids) for row in rows)
-        input_ids = torch.tensor([[self.pad_id] * (width - len(r.prompt_ids)) + r.prompt_ids for r in rows])
-        mask = torch.tensor([[0] * (width - len(r.prompt_ids)) + [1] * len(r.prompt_ids) for r in rows])
+        groups = prefill_groups([len(row.prompt_ids) for row in rows])
+        rows = [rows[i] for group in groups for i in group]
+        self.prefills_run += len(groups)
+        cache, logits, mask = self._prefill([[rows[i] for i in range(start, start + len(group))]
+                                             for start, group in zip(_starts(groups), groups)])
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True)
-        cache, logits = out.past_key_values, out.logits[:, -1, :]
         for _step in range(max(row.max_tokens for row in rows)):
             next_ids = [self._step(row, logits[i]) for i, row in enumerate(rows)]
             if all(row.done for row in rows):
@@ -321,6 +336,50 @@ class BuiltinBackend:
             out = self.model(input_ids=torch.tensor(next_ids).unsqueeze(1), attention_mask=mask,
                              position_ids=positions, past_key_values=cache, use_cache=True)
             cache, logits = out.past_key_values, out.logits[:, -1, :]
+
+    def _prefill(self, groups: list[list[_Row]]):
+        """Read the prompts: their common beginning (the chat template's system prompt) once, then each group's
+        rest, left-padded to the group's longest, after it; the groups' caches are joined with masked zeros
+        between the common beginning and each rest. Returns (cache, last logits, mask)."""
+        import copy
+
+        import torch
+
+        prompts = [row.prompt_ids for group in groups for row in group]
+        shared = _common_prefix(prompts) if len(prompts) > 1 else 0
+        shared = min(shared, min(len(p) for p in prompts) - 1)      # every row keeps a token to read
+        head = None
+        if shared >= _SHARED_MIN:
+            head = self.model(input_ids=torch.tensor([prompts[0][:shared]]), use_cache=True,
+                              logits_to_keep=1).past_key_values
+        else:
+            shared = 0
+        width = max(len(p) for p in prompts) - shared
+        caches, logits, masks = [], [], []
+        for group in groups:
+            own = max(len(row.prompt_ids) for row in group) - shared
+            rest = [row.prompt_ids[shared:] for row in group]
+            input_ids = torch.tensor([[self.pad_id] * (own - len(r)) + r for r in rest])
+            mask = torch.tensor([[1] * shared + [0] * (own - len(r)) + [1] * len(r) for r in rest])
+            cache = None
+            if head is not None:
+                cache = copy.deepcopy(head)
+                for layer in cache.layers:
+                    layer.keys = layer.keys.expand(len(group), -1, -1, -1)
+                    layer.values = layer.values.expand(len(group), -1, -1, -1)
+            out = self.model(input_ids=input_ids, attention_mask=mask,
+                             position_ids=(mask.cumsum(-1) - 1).clamp(min=0)[:, shared:], past_key_values=cache,
+                             use_cache=True, logits_to_keep=1)
+            caches.append((out.past_key_values, width - own))
+            logits.append(out.logits[:, -1, :])
+            masks.append(torch.cat([mask[:, :shared], torch.zeros(len(group), width - own, dtype=mask.dtype),
+                                    mask[:, shared:]], dim=1))
+        cache = caches[0][0]
+        if len(caches) > 1:
+            for index, layer in enumerate(cache.layers):
+                layer.keys = torch.cat([_pad_at(c.layers[index].keys, shared, pad) for c, pad in caches], dim=0)
+                layer.values = torch.cat([_pad_at(c.layers[index].values, shared, pad) for c, pad in caches], dim=0)
+        return cache, torch.cat(logits, dim=0), torch.cat(masks, dim=0)
 
     def _step(self, row: _Row, logits) -> int:
         """Pick the row's next token, hand its text out; returns the token to feed (padding once done)."""
@@ -389,6 +448,45 @@ class BuiltinBackend:
                 entry["top_logprobs"].append({"token": alternative, "logprob": value,
                                               "bytes": list(alternative.encode())})
         return entry
+
+
+def prefill_groups(lengths: list[int], slack: float = _PREFILL_SLACK) -> list[list[int]]:
+    """Indices of the prompts of ``lengths``, shortest first, in groups read together: a prompt joins the group
+    while the group padded to its longest stays within ``slack`` times its real tokens."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    groups: list[list[int]] = []
+    real = 0
+    for i in order:
+        if groups and (len(groups[-1]) + 1) * lengths[i] <= slack * (real + lengths[i]):
+            groups[-1].append(i)
+            real += lengths[i]
+        else:
+            groups.append([i])
+            real = lengths[i]
+    return groups
+
+
+def _starts(groups: list[list[int]]) -> list[int]:
+    return list(itertools.accumulate((len(g) for g in groups[:-1]), initial=0))
+
+
+def _pad_at(tensor, at: int, pad: int):
+    """A cache tensor (batch, heads, positions, dim) with ``pad`` zero positions inserted before position ``at``."""
+    import torch
+
+    if not pad:
+        return tensor
+    shape = list(tensor.shape)
+    shape[-2] = pad
+    return torch.cat([tensor[..., :at, :], tensor.new_zeros(shape), tensor[..., at:, :]], dim=-2)
+
+
+def _common_prefix(prompts: list[list[int]]) -> int:
+    """The number of leading tokens every prompt shares."""
+    first, length = prompts[0], min(len(p) for p in prompts)
+    for other in prompts[1:]:
+        length = next((i for i in range(length) if other[i] != first[i]), length)
+    return length
 
 
 def _sample(scores, temperature: float, top_p: float, generator) -> int:
