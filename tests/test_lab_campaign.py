@@ -60,6 +60,9 @@ def one_torch_thread():
     ({"limits": {"rpd": 3}}, "unknown limit 'rpd'; limits: rpm, tpm, concurrency, tpd"),
     ({"name": "../elsewhere"}, "name must be a plain folder name"),
     ({"train": {"device": "gpu"}}, "train.device must be cpu, cuda, cuda:N or auto, got 'gpu'"),
+    ({"gateway": {"policy_harden_antidistill": 0.02}}, "policy_harden_antidistill needs policy_harden_antidistill_proxy"),
+    ({"gateway": {"policy_harden_antidistill": 0.02, "policy_harden_antidistill_proxy": "/nonexistent/proxy"}},
+     "policy_harden_antidistill_proxy: /nonexistent/proxy is not a folder"),
 ])
 def test_config_errors_name_the_option_and_what_it_must_be(data, message):
     with pytest.raises(ConfigError) as caught:
@@ -93,6 +96,44 @@ def test_the_gpu_configuration_in_the_docs_is_the_large_preset_and_valid():
     documented = CampaignConfig.from_dict(tomllib.loads(block)).validate()
     assert documented.as_dict() == CampaignConfig.from_dict(LARGE).validate().as_dict()
     assert documented.train.device == "auto" and documented.answers == 3000
+
+
+@pytest.mark.parametrize("strength", [0.0, 0.02])
+def test_the_teacher_draws_hardened_answers_by_antidistillation_sampling_when_the_gateway_table_says_so(
+        tmp_path, monkeypatch, strength):
+    from distillshield.backends import builtin
+
+    (tmp_path / "proxy").mkdir()
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    async def start(backend):          # the teacher as the campaign built it; nothing is loaded
+        seen.update(proxy=backend.antidistill_proxy, strength=backend.antidistill_strength)
+        raise Stop
+
+    monkeypatch.setattr(builtin.BuiltinBackend, "start", start)
+    config = CampaignConfig.from_dict({"out": str(tmp_path), "name": "ad", "gateway": {
+        "policy_harden_antidistill": strength, "policy_harden_antidistill_proxy": str(tmp_path / "proxy")}})
+    with pytest.raises(Stop):
+        run_campaign(config, say=lambda _line: None)
+    assert seen == ({"proxy": str(tmp_path / "proxy"), "strength": 0.02} if strength else
+                    {"proxy": "", "strength": 0.0})
+
+
+def test_the_quick_preset_shows_what_issue_19_asks_within_the_work_it_was_timed_at():
+    """Not a timing test: the quick preset keeps both arms, both modes, the adaptive attacker with spares and the
+    ordinary accounts, and its work stays at most what BENCHMARKS.md's stop 26 timed under 5 minutes."""
+    config = load_config(None, quick=True)
+    assert config.shields == ["off", "on"] and config.modes == ["sequence", "token"] and config.audit_prompts > 0
+    assert config.adapt and config.spare_accounts > 0 and sum(config.ordinary.values()) > 0
+    assert config.accounts["logprob_harvest"] and config.accounts["many_accounts"] and config.accounts["cover"]
+    assert config.answers * config.max_tokens <= 100 * 32                        # teacher tokens per arm
+    assert config.train.steps * config.train.batch_size <= 45 * 8               # per student
+    assert config.eval_prompts <= 20 and config.audit_prompts <= 32 and config.students == ["scratch"]
+    # the ordinary traffic ends before the attacker's harvest does (about 60-70 s an arm), never holding it open
+    assert 0 < config.ordinary_seconds <= 45
 
 
 def test_the_cli_reports_a_bad_config_in_one_line(tmp_path):

@@ -153,7 +153,9 @@ class CampaignConfig:
         for name in self.gateway:
             if name in _LAB_SETTINGS:
                 raise ConfigError(f"gateway.{name} is set by the lab for each gateway it starts; leave it out")
-        self.gateway_settings("on")       # unknown names and bad values are the settings registry's errors
+        from distillshield.server import antidistill_proxy
+        antidistill_proxy(self.gateway_settings("on"))   # unknown names and bad values are the settings registry's
+        # errors; antidistillation sampling asked for without its proxy folder is refused here, before any work
         check_fields(self.student, "student.")
         if self.student.d_model % self.student.heads:
             raise ConfigError(f"student.d_model must be a multiple of student.heads ({self.student.heads}), "
@@ -226,15 +228,16 @@ class CampaignConfig:
         return cls.from_dict(read_toml(path, "campaign config"), base)
 
 
-# A few accounts, a few hundred short answers, a short training: under 5 minutes on two CPU cores.
-# The answers carry the default watermark (kgw, a green-list bias: cheap on CPU), so the audit's positive
-# control and power have a mark to measure.
+# A few accounts, a few hundred short answers, a short training: under 5 minutes on two CPU cores (BENCHMARKS.md,
+# "Stop 26"). The answers carry the default watermark (kgw, a green-list bias: cheap on CPU), so the audit's positive
+# control and power have a mark to measure. The ordinary accounts' traffic spans 45 s, less than the attacker's
+# harvest takes, so that it never holds an arm open after the attacker is done.
 QUICK = {"answers": 100, "max_tokens": 32, "eval_prompts": 20, "samples": 3,
          "accounts": {"bulk": 1, "many_accounts": 2, "reasoning_harvest": 0, "logprob_harvest": 1, "cover": 1},
          "modes": ["sequence", "token"], "gateway": {"watermark": "kgw:delta=2.5"}, "spare_accounts": 2,
          "ordinary": {"chat_user": 2, "app_summarise": 1, "app_classify": 1, "app_rag": 1, "benchmark_run": 1},
-         "ordinary_seconds": 90.0,
-         "student": {"context": 160, "d_model": 96}, "train": {"steps": 60, "batch_size": 8, "warmup_steps": 6}}
+         "ordinary_seconds": 45.0,
+         "student": {"context": 160, "d_model": 96}, "train": {"steps": 45, "batch_size": 8, "warmup_steps": 5}}
 
 # For a GPU machine (docs/lab.md quotes it as TOML): the students, the pretrained one included (every harvested
 # answer, about five passes), train on the GPU; the teacher (the built-in model) decodes on CPU threads, which
@@ -403,7 +406,7 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
     import torch
 
     from distillshield.backends.builtin import BuiltinBackend
-    from distillshield.server import watermark_factory
+    from distillshield.server import antidistill_proxy, watermark_factory
 
     config.validate()
     began = time.perf_counter()
@@ -419,10 +422,16 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
     # 1. the teacher, loaded once
     teacher_settings = config.gateway_settings("off", store_url=str(folder / "reference.db"),
                                                watermark_key_path=str(key_path))
+    # hardened accounts' answers are drawn by antidistillation sampling where the gateway table turns it on
+    # (only the shields-on arm hardens anyone; the reference account is never hardened)
     teacher = BuiltinBackend(model_path=teacher_settings.model_path or None, max_batch_size=config.builtin_max_batch,
                              logits_processor_factory=watermark_factory(teacher_settings), threads=config.threads,
-                             default_max_tokens=teacher_settings.default_max_tokens)
-    say("loading the teacher (the built-in model)")
+                             default_max_tokens=teacher_settings.default_max_tokens,
+                             antidistill_proxy=antidistill_proxy(teacher_settings),
+                             antidistill_strength=teacher_settings.policy_harden_antidistill)
+    say("loading the teacher (the built-in model)" + (
+        f", antidistillation sampling at λ = {teacher_settings.policy_harden_antidistill:g} for hardened accounts"
+        if teacher.antidistill_proxy else ""))
     asyncio.run(teacher.start())
     timings["teacher_load"] = time.perf_counter() - began
     try:
