@@ -50,7 +50,9 @@ from watermark_quality import score_answers  # noqa: E402
 from distillshield.backends.antidistill import Antidistillation, load_proxy  # noqa: E402
 from distillshield.backends.base import BackendRequest  # noqa: E402
 from distillshield.backends.builtin import BuiltinBackend  # noqa: E402
-from distillshield.lab.proxy import ProxyConfig, build_proxy, campaign_prompts, examples_of  # noqa: E402
+from distillshield.lab.proxy import (  # noqa: E402
+    ProxyConfig, build_proxy, campaign_prompts, examples_of, penalty_spread,
+)
 from distillshield.lab.student import Student, StudentConfig, TrainConfig, fidelity, train  # noqa: E402
 
 DATA = Path("/work/shared/data")
@@ -116,19 +118,6 @@ async def ask(backend, prompts: list[str], *, hardened: bool, temperature: float
     began = time.perf_counter()
     found = await asyncio.gather(*(one(i, p) for i, p in enumerate(prompts)))
     return [text for text, _ in found], time.perf_counter() - began, sum(n for _, n in found)
-
-
-def penalty_spread(backend, proxy, examples, positions: int = 4) -> float:
-    """σ: the median, over prefixes of held-out answers, of Δ's standard deviation over the teacher's top 20."""
-    spreads = []
-    with torch.inference_mode():
-        for example in examples[:8]:
-            for cut in range(0, min(positions * 8, len(example.answer_ids)), 8):
-                ids = example.prompt_ids + example.answer_ids[:cut]
-                logits = backend.model(input_ids=torch.tensor([ids])).logits[0, -1]
-                top = torch.topk(logits, 20).indices
-                spreads.append(float(proxy.penalty(ids)[top].std()))
-    return statistics.median(spreads)
 
 
 def step_costs(backend, proxy, context: int = 128, repeats: int = 15) -> dict:

@@ -60,8 +60,14 @@ def one_torch_thread():
     ({"limits": {"rpd": 3}}, "unknown limit 'rpd'; limits: rpm, tpm, concurrency, tpd"),
     ({"name": "../elsewhere"}, "name must be a plain folder name"),
     ({"train": {"device": "gpu"}}, "train.device must be cpu, cuda, cuda:N or auto, got 'gpu'"),
-    ({"gateway": {"policy_harden_antidistill": 0.02}}, "policy_harden_antidistill needs policy_harden_antidistill_proxy"),
-    ({"gateway": {"policy_harden_antidistill": 0.02, "policy_harden_antidistill_proxy": "/nonexistent/proxy"}},
+    ({"gateway": {"policy_harden_antidistill": 0.02}, "antidistill": 0},
+     "policy_harden_antidistill needs policy_harden_antidistill_proxy"),
+    ({"gateway": {"policy_harden_antidistill": 0.02, "policy_harden_antidistill_proxy": "/tmp"}},
+     "set antidistill (the campaign builds its proxy) or gateway.policy_harden_antidistill"),
+    ({"antidistill": -1}, "antidistill must be a number in [0, 100], got -1"),
+    ({"proxy": {"steps": -2}}, "proxy.steps"),
+    ({"gateway": {"policy_harden_antidistill": 0.02, "policy_harden_antidistill_proxy": "/nonexistent/proxy"},
+      "antidistill": 0},
      "policy_harden_antidistill_proxy: /nonexistent/proxy is not a folder"),
 ])
 def test_config_errors_name_the_option_and_what_it_must_be(data, message):
@@ -114,7 +120,7 @@ def test_the_teacher_draws_hardened_answers_by_antidistillation_sampling_when_th
         raise Stop
 
     monkeypatch.setattr(builtin.BuiltinBackend, "start", start)
-    config = CampaignConfig.from_dict({"out": str(tmp_path), "name": "ad", "gateway": {
+    config = CampaignConfig.from_dict({"out": str(tmp_path), "name": "ad", "antidistill": 0, "gateway": {
         "policy_harden_antidistill": strength, "policy_harden_antidistill_proxy": str(tmp_path / "proxy")}})
     with pytest.raises(Stop):
         run_campaign(config, say=lambda _line: None)
@@ -134,6 +140,37 @@ def test_the_quick_preset_shows_what_issue_19_asks_within_the_work_it_was_timed_
     assert config.eval_prompts <= 20 and config.audit_prompts <= 32 and config.students == ["scratch"]
     # the ordinary traffic ends before the attacker's harvest does (about 60-70 s an arm), never holding it open
     assert 0 < config.ordinary_seconds <= 45
+
+
+def test_the_campaign_builds_its_antidistillation_proxy_and_draws_only_hardened_answers_at_a_multiple_of_sigma(
+        tmp_path):
+    import asyncio
+
+    from distillshield.backends.base import BackendRequest
+    from distillshield.lab import campaign
+    from test_antidistill import TinyBackend
+
+    config = CampaignConfig.from_dict({"antidistill": 2.0, "proxy": {"prompts": 6, "held_out": 3, "max_tokens": 8,
+                                                                     "steps": 3, "d_model": 16}})
+    backend = TinyBackend(max_batch_size=4)
+    asyncio.run(backend.start())
+    try:
+        timings = {}
+        about = campaign._antidistill(config.validate(), tmp_path, backend, timings, say=lambda _line: None)
+        assert (tmp_path / "proxy" / "gradient.pt").is_file() and "antidistill_proxy" in timings
+        assert about["sigma"] > 0 and about["strength"] == pytest.approx(2.0 / about["sigma"], rel=1e-4)
+        assert backend.antidistill is not None and backend.antidistill.strength == pytest.approx(about["strength"],
+                                                                                                 rel=1e-4)
+
+        def ask(hardened: bool) -> list[str]:
+            request = BackendRequest("POST", "/v1/chat/completions", b"", {
+                "model": "m", "messages": [{"role": "user", "content": "name two colours"}], "max_tokens": 4},
+                "acct", hardened=hardened)
+            asyncio.run(backend.handle(request))
+            return request.applied
+        assert ask(True) == [backend.antidistill.action] and ask(False) == []
+    finally:
+        asyncio.run(backend.aclose())
 
 
 def test_the_cli_reports_a_bad_config_in_one_line(tmp_path):
@@ -351,6 +388,7 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
         "gateway": {"detect_model": str(_detector(tmp_path / "detector.json")), "detect_embeddings": False,
                     "watermark": "kgw", "policy_harden_fpr": 0.001, "policy_block_fpr": 0.0},
         "audit_prompts": 4, "audit_decoys": 20,
+        "antidistill": 1.0, "proxy": {"prompts": 8, "held_out": 4, "max_tokens": 12, "steps": 4, "d_model": 16},
         "student": {"context": 96, "d_model": 32, "heads": 2, "layers": 1},
         "train": {"steps": 12, "batch_size": 8, "learning_rate": 1e-2, "warmup_steps": 2}})
     result = run_campaign(config, say=lambda _line: None)
@@ -395,6 +433,11 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
     # hardened, the attacker stopped asking for log-probabilities and went on from its spare account
     assert result.arms["on"].harvest.outcomes["atk-logprob-harvest-1"].rotated_to == "atk-spare-1"
     assert summary["arms"]["on"]["params_dropped"] == ["logprobs", "top_logprobs"]
+
+    # the campaign built its antidistillation proxy; only answers to hardened accounts were drawn by it
+    assert (folder / "proxy" / "gradient.pt").is_file() and summary["antidistill"]["strength"] > 0
+    drawn = [r for r in logged if any(a.startswith("antidistill:") for a in (r.get("policy") or {}).get("actions") or [])]
+    assert all(result.arms["on"].flags.get(r["account"], {}).get("final_level") == "harden" for r in drawn)
 
     # the ordinary accounts sent beside the attacker, and the summary counts what the gateway logged of them
     ordinary = summary["arms"]["on"]["ordinary"]

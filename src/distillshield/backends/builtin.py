@@ -136,6 +136,12 @@ class BuiltinBackend:
         if self.antidistill_proxy and self.antidistill_strength > 0:
             self.antidistill = self._antidistillation()
 
+    def use_antidistillation(self, proxy: str, strength: float) -> None:
+        """From now on, hardened accounts' answers are drawn by antidistillation sampling with the proxy in folder
+        ``proxy`` at strength ``strength`` (a started backend: the lab builds the proxy with the teacher itself)."""
+        self.antidistill_proxy, self.antidistill_strength = proxy, strength
+        self.antidistill = self._antidistillation() if proxy and strength > 0 else None
+
     def _load_model(self):
         """(tokenizer, model): the GGUF file's, by transformers."""
         import torch

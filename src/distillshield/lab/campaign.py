@@ -41,6 +41,7 @@ from distillshield.lab.ordinary import (
     ORDINARY_KINDS, OrdinaryPlan, OrdinaryService, plan_ordinary, service, service_totals,
 )
 from distillshield.lab.pretrained import PretrainedConfig
+from distillshield.lab.proxy import ProxyConfig
 from distillshield.lab.report import write_report
 from distillshield.lab.student import (
     Fidelity, Student, StudentConfig, Tokens, TrainConfig, fidelity, generate, save_student, train,
@@ -103,12 +104,18 @@ class CampaignConfig:
     ordinary: dict[str, int] = option(dict(ORDINARY_DEFAULT), "Ordinary accounts beside the attacker: kind = number.")
     ordinary_seconds: float = option(240.0, "Real seconds the ordinary accounts' traffic spans.", bounds=(0.0, 86400.0))
     gateway: dict = option(dict(LAB_POLICY), "Gateway settings for every arm's gateway.")
+    antidistill: float = option(1.0, "Antidistillation sampling for the accounts the shields-on arm hardens: lambda "
+                                "as a multiple of 1/sigma, sigma the spread of the proxy's penalty over the teacher's "
+                                "20 likeliest tokens (docs/antidistill.md); 0: off. The proxy is built into the run "
+                                "folder first (proxy.*).", bounds=(0.0, 100.0))
     students: list[str] = option(["scratch"], "Student kinds: scratch (a small GPT trained from scratch with the "
                                  "teacher's tokenizer), pretrained (Gemma 3 270M fine-tuned with LoRA, its own "
                                  "tokenizer).", choices=STUDENT_KINDS)
     student: StudentConfig = field(default_factory=StudentConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=160, warmup_steps=16))
     pretrained: PretrainedConfig = field(default_factory=PretrainedConfig)
+    # the antidistillation proxy a campaign builds: the bench's size (BENCHMARKS.md, "Antidistillation sampling")
+    proxy: ProxyConfig = field(default_factory=lambda: ProxyConfig(prompts=128, held_out=32, max_tokens=40, steps=100))
 
     def validate(self) -> CampaignConfig:
         """Check every value once; raise ConfigError naming the first one that is wrong."""
@@ -167,6 +174,11 @@ class CampaignConfig:
         _check_device(self.train.device)
         _distinct(self.students, STUDENT_KINDS, "students", "student kinds")
         check_fields(self.pretrained, "pretrained.")
+        check_fields(self.proxy, "proxy.")
+        self.antidistill = check(_described["antidistill"], self.antidistill)
+        if self.antidistill and self.gateway.get("policy_harden_antidistill"):
+            raise ConfigError("set antidistill (the campaign builds its proxy) or gateway.policy_harden_antidistill "
+                              "(with your own proxy), not both")
         _check_device(self.pretrained.device, "pretrained.device")
         if self.pretrained.context <= self.max_tokens + 8:
             raise ConfigError(f"pretrained.context must be more than max_tokens + 8 ({self.max_tokens + 8}), "
@@ -206,7 +218,7 @@ class CampaignConfig:
         for key, value in data.items():
             if key not in known:
                 raise unknown_name(key, known, "campaign option")
-            if key in ("student", "train", "pretrained"):
+            if key in ("student", "train", "pretrained", "proxy"):
                 part = getattr(config, key)
                 if not isinstance(value, dict):
                     raise ConfigError(f"{key} must be a table, got {value!r}")
@@ -214,7 +226,10 @@ class CampaignConfig:
                 for name in value:
                     if name not in names:
                         raise unknown_name(name, names, "option", shown=f"{key}.{name}")
-                setattr(config, key, type(part)(**{**asdict(part), **value}))
+                try:
+                    setattr(config, key, type(part)(**{**asdict(part), **value}))
+                except ConfigError as error:        # a part that checks itself when made (proxy)
+                    raise ConfigError(f"{key}.{error.message}") from None
             elif key in ("gateway", "limits"):
                 if not isinstance(value, dict):
                     raise ConfigError(f"{key} must be a table, got {value!r}")
@@ -232,7 +247,7 @@ class CampaignConfig:
 # "Stop 26"). The answers carry the default watermark (kgw, a green-list bias: cheap on CPU), so the audit's positive
 # control and power have a mark to measure. The ordinary accounts' traffic spans 45 s, less than the attacker's
 # harvest takes, so that it never holds an arm open after the attacker is done.
-QUICK = {"answers": 100, "max_tokens": 32, "eval_prompts": 20, "samples": 3,
+QUICK = {"answers": 100, "max_tokens": 32, "eval_prompts": 20, "samples": 3, "antidistill": 0.0,
          "accounts": {"bulk": 1, "many_accounts": 2, "reasoning_harvest": 0, "logprob_harvest": 1, "cover": 1},
          "modes": ["sequence", "token"], "gateway": {"watermark": "kgw:delta=2.5"}, "spare_accounts": 2,
          "ordinary": {"chat_user": 2, "app_summarise": 1, "app_classify": 1, "app_rag": 1, "benchmark_run": 1},
@@ -398,6 +413,7 @@ class CampaignResult:
     manifest: dict = field(default_factory=dict)
     audits: dict[str, dict] = field(default_factory=dict)    # student name -> the audit's verdict
     pretrained: dict = field(default_factory=dict)            # the pretrained students and their audits (summary)
+    antidistill: dict = field(default_factory=dict)           # the proxy, sigma and lambda of the shields-on arm
 
 
 def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> CampaignResult:
@@ -437,6 +453,8 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
     try:
         tokens = Tokens(teacher.tokenizer)
         shared = SharedBackend(teacher)
+        antidistill = _antidistill(config, folder, teacher, timings, say) \
+            if config.antidistill and "on" in config.shields else {}
 
         # 2. the yardstick: the teacher's greedy answers to held-out prompts
         mark = time.perf_counter()
@@ -516,7 +534,7 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
 
     # 7. the record of it all
     result = CampaignResult(config, folder, arms, students, reference, time.perf_counter() - began, timings,
-                            audits=audits, pretrained=pretrained)
+                            audits=audits, pretrained=pretrained, antidistill=antidistill)
     result.summary = summarise(result)
     result.manifest = {"created": format_ts(time.time()), "teacher": _teacher(teacher_settings, folder)}
     (folder / "summary.json").write_bytes(orjson.dumps(result.summary, option=orjson.OPT_INDENT_2) + b"\n")
@@ -526,6 +544,30 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
     result.seconds = time.perf_counter() - began
     say(f"wrote {folder / 'report.html'} in {result.seconds:.0f} s")
     return result
+
+
+def _antidistill(config: CampaignConfig, folder: Path, teacher, timings: dict, say) -> dict:
+    """Build the antidistillation proxy with the (started) teacher into ``proxy/``, measure sigma on a few other
+    teacher answers, and turn the mode on for hardened accounts at lambda = ``antidistill`` / sigma. Only the
+    shields-on arm hardens anyone, so only its attacker's answers can be drawn so."""
+    from distillshield.backends.antidistill import load_proxy
+    from distillshield.lab.proxy import build_proxy, campaign_prompts, examples_of, penalty_spread, teacher_answers
+
+    mark = time.perf_counter()
+    shape = config.proxy
+    path = folder / "proxy"
+    prompts = campaign_prompts(shape.prompts + shape.held_out + 4, shape.seed)
+    about = build_proxy(teacher, shape, path, prompts=prompts[:-4], say=say)
+    answers = teacher_answers(teacher, prompts[-4:], max_tokens=shape.max_tokens, temperature=shape.temperature,
+                              seed=shape.seed + 7)
+    sigma = penalty_spread(teacher, load_proxy(path), examples_of(teacher.tokenizer, prompts[-4:], answers))
+    strength = config.antidistill / sigma
+    teacher.use_antidistillation(str(path), strength)
+    timings["antidistill_proxy"] = time.perf_counter() - mark
+    say(f"antidistillation proxy built in {timings['antidistill_proxy']:.0f} s; sigma = {sigma:.4g}, hardened "
+        f"accounts' answers drawn at lambda = {config.antidistill:g}/sigma = {strength:.4g}")
+    return {"proxy": "proxy", "sigma": round(sigma, 6), "multiple": config.antidistill, "strength": round(strength, 6),
+            "downstream_nll": about["downstream_nll"], "seconds": round(timings["antidistill_proxy"], 1)}
 
 
 def _audit_students(config: CampaignConfig, folder: Path, arms: dict[str, ArmResult], students: list[StudentResult],
@@ -710,6 +752,8 @@ def summarise(result: CampaignResult) -> dict:
                          "per_account": {name: s.as_dict() for name, s in arm_result.ordinary.items()}},
         }
     summary["audit"] = result.audits
+    if result.antidistill:
+        summary["antidistill"] = result.antidistill
     if result.pretrained:
         summary["pretrained"] = result.pretrained
     for mode_name in result.config.modes:

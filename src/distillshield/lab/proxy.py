@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,3 +126,20 @@ def build_proxy(backend, config: ProxyConfig, out: str | Path, *, data_dir: str 
     save_proxy(model, gradient, out, **about)
     say(f"proxy: downstream NLL {loss:.3f}, |g| {norm:.3g}; wrote {out}")
     return about
+
+
+def penalty_spread(backend, proxy, examples: list[Example], positions: int = 4) -> float:
+    """σ: the median, over prefixes of held-out answers (the first 8 ``examples``, every 8th token up to
+    ``positions``), of the penalty Δ's standard deviation over the teacher's 20 likeliest tokens: λ = m/σ tilts
+    the likely tokens' logits by about m nats of spread, whatever the proxy's |g|."""
+    spreads = []
+    with torch.inference_mode():
+        for example in examples[:8]:
+            for cut in range(0, min(positions * 8, len(example.answer_ids)), 8):
+                ids = example.prompt_ids + example.answer_ids[:cut]
+                logits = backend.model(input_ids=torch.tensor([ids])).logits[0, -1]
+                top = torch.topk(logits, min(20, logits.shape[-1])).indices
+                spreads.append(float(proxy.penalty(ids)[top].std()))
+    if not spreads:
+        raise ConfigError("no held-out answer to measure the proxy's penalty spread on")
+    return statistics.median(spreads)
