@@ -436,7 +436,8 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
 
     # the campaign built its antidistillation proxy; only answers to hardened accounts were drawn by it
     assert (folder / "proxy" / "gradient.pt").is_file() and summary["antidistill"]["strength"] > 0
-    drawn = [r for r in logged if any(a.startswith("antidistill:") for a in (r.get("policy") or {}).get("actions") or [])]
+    drawn = [r for r in logged
+             if any(a.startswith("antidistill:") for a in (r.get("policy") or {}).get("actions") or [])]
     assert all(result.arms["on"].flags.get(r["account"], {}).get("final_level") == "harden" for r in drawn)
 
     # the ordinary accounts sent beside the attacker, and the summary counts what the gateway logged of them
