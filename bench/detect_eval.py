@@ -83,8 +83,7 @@ def observe(name: str, folder: Path, cache: Path | None, embedder=None) -> dict:
             "cluster_of": dict(engine.cluster_of), "exchanges": len(exchanges), "seconds": seconds,
             "prompts": dict(prompts),
             "link_keys": {a: link_keys(s) for a, s in engine.states.items()},
-            "final_vectors": {a: s.feature_vector() for a, s in engine.states.items()},
-            "centres": {a: np.mean(s.embeddings, axis=0) for a, s in engine.states.items() if s.embeddings}}
+            "final_vectors": {a: s.feature_vector() for a, s in engine.states.items()}}   # bench/link_evidence.py
     if cached:
         cache.mkdir(parents=True, exist_ok=True)
         cached.write_bytes(pickle.dumps(data))
