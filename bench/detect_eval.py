@@ -39,6 +39,7 @@ from detect_common import read_labels  # noqa: E402
 
 from distillshield.detect import DetectionEngine, DetectorModel  # noqa: E402
 from distillshield.detect.calibration import calibrate, peer_traits  # noqa: E402
+from distillshield.detect.cluster import link_keys  # noqa: E402
 from distillshield.detect.features import extract  # noqa: E402
 from distillshield.detect.scan import read_in_time_order  # noqa: E402
 from distillshield.detect.training import fit_scorer  # noqa: E402
@@ -57,14 +58,15 @@ def simulated(seed: int, chat_users: int | None, folder: Path) -> Path:
     return folder
 
 
-def observe(name: str, folder: Path, cache: Path | None) -> dict:
-    """One generator's traffic through the engine (no model): checkpoints, clusters, peer traits."""
-    cached = cache / f"{name}.pkl" if cache else None
+def observe(name: str, folder: Path, cache: Path | None, embedder=None) -> dict:
+    """One generator's traffic through the engine (no model): checkpoints, clusters, peer traits; with
+    ``embedder``, the topic signal and prompt-stream links too."""
+    cached = cache / f"{name}{'_emb' if embedder else ''}.pkl" if cache else None
     if cached and cached.exists() and cached.stat().st_mtime > (folder / "exchanges.jsonl").stat().st_mtime:
         return pickle.loads(cached.read_bytes())
     exchanges = read_in_time_order(folder / "exchanges.jsonl")
     started = time.perf_counter()
-    engine = DetectionEngine(None)
+    engine = DetectionEngine(None, embedder=embedder)
     engine.snapshots = []
     engine.observe_all(exchanges)
     engine.link()
@@ -79,7 +81,9 @@ def observe(name: str, folder: Path, cache: Path | None) -> dict:
             "traits": {a: peer_traits(s) for a, s in engine.states.items()},
             "requests": {a: s.count for a, s in engine.states.items()},
             "cluster_of": dict(engine.cluster_of), "exchanges": len(exchanges), "seconds": seconds,
-            "prompts": dict(prompts)}
+            "prompts": dict(prompts),
+            "link_keys": {a: link_keys(s) for a, s in engine.states.items()},
+            "final_vectors": {a: s.feature_vector() for a, s in engine.states.items()}}   # bench/link_evidence.py
     if cached:
         cache.mkdir(parents=True, exist_ok=True)
         cached.write_bytes(pickle.dumps(data))
@@ -363,7 +367,7 @@ def lab_set(arm: Path, folder: Path) -> Path:
     return folder
 
 
-def save_model(data: dict[str, dict], path: str) -> None:
+def save_model(data: dict[str, dict], path: str, embeddings: bool) -> None:
     """One scorer fitted on every set; thresholds from ordinary accounts it never saw (cross-fitted: each
     set's ordinary accounts scored by the scorer fitted on the other sets)."""
     from datetime import datetime, timezone
@@ -377,7 +381,7 @@ def save_model(data: dict[str, dict], path: str) -> None:
                 "snapshots": sum(len(d["snapshots"]) for d in data.values())},
         "reference": {"accounts": len(reference), "how": "each set's ordinary accounts, scored by the model "
                                                            "fitted without that set (bench/detect_eval.py --save-model)"},
-        "embeddings": False})
+        "embeddings": embeddings})
     model.save(path)
     for fpr in FPRS:
         threshold = model.threshold(fpr)
@@ -410,7 +414,13 @@ def main() -> None:
     parser.add_argument("--save-model", metavar="PATH",
                         help="also fit a model on every set and save it (the shipped model.json's recipe): its "
                              "reference is each set's ordinary accounts scored by the model fitted without that set")
+    parser.add_argument("--embeddings", action="store_true",
+                        help="observe with the prompt embedder: the topic signal and prompt-stream links on")
     args = parser.parse_args()
+    embedder = None
+    if args.embeddings:
+        from distillshield.detect.embed import PromptEmbedder
+        embedder = PromptEmbedder()
     folders = {}
     for spec in args.sim:
         name, _, rest = spec.partition("=")
@@ -425,7 +435,7 @@ def main() -> None:
             (spec.partition("=") for spec in args.lab)}
     data = {}
     for name, folder in folders.items():
-        data[name] = observe(name, folder, args.cache)
+        data[name] = observe(name, folder, args.cache, embedder)
         print(f"{name}: {data[name]['exchanges']} exchanges, {len(data[name]['labels'])} accounts observed in "
               f"{data[name]['seconds']:.0f} s", flush=True)
     shipped = None if args.no_shipped else DetectorModel.load()
@@ -447,14 +457,14 @@ def main() -> None:
         evaluate(name, held, [d for other, d in data.items() if other != name])
     for spec in args.held_out:
         name, _, folder = spec.partition("=")
-        evaluate(name, observe(name, Path(folder), args.cache), list(data.values()))
+        evaluate(name, observe(name, Path(folder), args.cache, embedder), list(data.values()))
     for name, folder in labs.items():
-        held = observe(name, folder, None)
+        held = observe(name, folder, None, embedder)
         results = evaluate_held_out(held, list(data.values()), None)
         all_results[name] = results
         print(report(name, results, held), flush=True)
     if args.save_model:
-        save_model(data, args.save_model)
+        save_model(data, args.save_model, embedder is not None)
     summary = worst(all_results)
     print("\n== worst held-out generator, per figure")
     for variant, figures_ in summary.items():

@@ -31,6 +31,14 @@ def test_pacing_rate_and_regularity():
     assert steady["gap_regularity"] > 0.9 > human["gap_regularity"] + 0.3
 
 
+def test_a_harvest_that_keeps_going_is_active_in_more_hours_than_one_burst_of_the_same_size():
+    burst = features_of(stream_of("b", TOPICS * 10, gap=5.0))            # 120 requests in ten minutes
+    steady = features_of(stream_of("s", TOPICS * 10, gap=1800.0))        # the same 120 over two and a half days
+    assert burst["log_active_hours"] == pytest.approx(np.log1p(1))
+    assert steady["log_active_hours"] > burst["log_active_hours"] + 3
+    assert burst["log_rate_per_hour"] > steady["log_rate_per_hour"] + 3
+
+
 def test_round_the_clock_activity_versus_sleeping():
     always = features_of(stream_of("bot", TOPICS * 8, gap=1800.0))            # 96 requests over two days
     office = [exchange("h", TOPICS[i % 12], at=day * 86400 + hour * 3600)

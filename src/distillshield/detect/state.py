@@ -40,7 +40,10 @@ _SHORT_ANSWER_TOKENS = 16
 # only lower it, 0 is left to the data (templated traffic is also what ordinary applications send).
 FEATURES: tuple[tuple[str, str, int], ...] = (
     ("log_requests", "requests seen (log)", +1),
-    ("log_rate_per_hour", "requests per active hour (log)", +1),
+    # A high rate is what batch jobs, benchmark runs and bots all do: the data decides what it means.
+    ("log_rate_per_hour", "requests per active hour (log)", 0),
+    ("log_active_hours", "distinct clock hours with activity (log): a harvest keeps going, a benchmark run or a "
+                         "batch job is one burst", +1),
     ("round_the_clock", "share of the day's 24 hours with activity, once a day has passed", +1),
     ("gap_regularity", "how regular the gaps between requests are (1 − coefficient of variation, clipped)", +1),
     ("single_turn_share", "requests with one user turn and no earlier answer", +1),
@@ -268,6 +271,7 @@ class AccountState:
         values = {
             "log_requests": math.log1p(count),
             "log_rate_per_hour": math.log1p(count / active_hours),
+            "log_active_hours": math.log1p(len(self.hourly)),
             "round_the_clock": len(self.hour_bins) / 24 if span_hours >= 20 else 0.5,
             "gap_regularity": max(0.0, 1.0 - min(gap_cv, 3.0) / 3.0),
             "single_turn_share": _smoothed(self.single_turn, count, 0.5),
@@ -311,6 +315,7 @@ class AccountState:
         return {
             "log_requests": f"{self.count} requests over {span_hours:.1f} h",
             "log_rate_per_hour": f"{self.count} requests in {len(self.hourly)} distinct clock hours",
+            "log_active_hours": f"active in {len(self.hourly)} distinct clock hours over {span_hours:.1f} h",
             "round_the_clock": f"active in {len(self.hour_bins)} of 24 hours of the day",
             "gap_regularity": f"mean gap {self.gap_mean:.1f} s between requests",
             "single_turn_share": f"{self.single_turn}/{self.count} requests are single-turn",
