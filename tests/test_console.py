@@ -284,6 +284,27 @@ def test_every_console_request_is_logged_under_its_admin(gateway):
     assert records[ids[1]]["status"] == 200 and len(records) == 4
 
 
+def test_an_odd_console_path_is_recorded_before_its_answers_last_byte_leaves(gateway):
+    import asyncio
+
+    writer = gateway.gateway.log_writer
+    before = writer.submitted
+    submitted_at_last_byte = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            submitted_at_last_byte.append(writer.submitted - before)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": "/console/accounts/\x00", "raw_path": b"/console/accounts/%00", "query_string": b"",
+             "root_path": "", "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 5), "server": None}
+    asyncio.run(gateway.gateway.app(scope, receive, send))
+    assert submitted_at_last_byte == [1]
+
+
 def test_the_cli_records_its_reason_on_the_policy_event(tmp_path):
     from click.testing import CliRunner
 

@@ -229,8 +229,7 @@ class Gateway:
                 call.fail(exc)
                 await send_with_id({"type": "http.response.start", "status": exc.status,
                                     "headers": [(b"content-type", b"application/json")]})
-                await send({"type": "http.response.body", "body": error_response(exc).body})
-                self._end(call)
+                await send_with_id({"type": "http.response.body", "body": error_response(exc).body})
                 return
             try:
                 await app(scope, receive, send_with_id)
