@@ -491,7 +491,11 @@ def test_harden_ends_each_answer_with_the_accounts_canary(start_gateway):
     found = canary_test([r["response"]["choices"][0]["message"]["content"] for r in records[1:3]],
                         {"default": [canary_phrase(k) for k in master.account_keys("default")],
                          **{f"other-{i}": [canary_phrase(account_key(b"x" * 32, str(i)))] for i in range(100)}})
-    assert found.p_value < 1e-12 and [row["account"] for row in found.detail["attribution"]] == ["default"]
+    # the account is named, and no decoy comes near it: a decoy phrase may share a few syllables with the text by
+    # chance (that account is listed, with its weak Holm-adjusted p-value), never a strong match
+    named, *others = found.detail["attribution"]
+    assert found.p_value < 1e-12 and named["account"] == "default" and named["p_value"] == found.p_value
+    assert all(row["p_value"] > 1e-4 for row in others)
 
 
 class RecordingBackend:
