@@ -327,11 +327,10 @@ class BuiltinBackend:
 
         self.batches_run += 1
         self.largest_batch = max(self.largest_batch, len(rows))
-        groups = prefill_groups([len(row.prompt_ids) for row in rows])
-        rows = [rows[i] for group in groups for i in group]
+        groups = [[rows[i] for i in group] for group in prefill_groups([len(row.prompt_ids) for row in rows])]
+        rows = [row for group in groups for row in group]       # the order the prefill's cache rows come in
         self.prefills_run += len(groups)
-        cache, logits, mask = self._prefill([[rows[i] for i in range(start, start + len(group))]
-                                             for start, group in zip(_starts(groups), groups)])
+        cache, logits, mask = self._prefill(groups)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         for _step in range(max(row.max_tokens for row in rows)):
             next_ids = [self._step(row, logits[i]) for i, row in enumerate(rows)]
@@ -470,10 +469,6 @@ def prefill_groups(lengths: list[int], slack: float = _PREFILL_SLACK) -> list[li
             groups.append([i])
             real = lengths[i]
     return groups
-
-
-def _starts(groups: list[list[int]]) -> list[int]:
-    return list(itertools.accumulate((len(g) for g in groups[:-1]), initial=0))
 
 
 def _pad_at(tensor, at: int, pad: int):
