@@ -4,8 +4,9 @@
 
 Reads the observation that ``bench/detect_eval.py --cache DIR`` saved for each set (its link keys and each
 account's final feature vector) and the set's ``exchanges.jsonl``. For every pair of accounts that shares at
-least one rare kind of evidence (linking's network, client and template buckets), it counts campaign pairs
-(both accounts in one campaign) against ordinary pairs, overall and among pairs whose behaviour profiles are
+least one kind of evidence linking reads (``cluster.shared_evidence_by_keys``: a rare network, client or
+template; a prompt stream when the cache was observed with embeddings), it counts campaign pairs (both
+accounts in one campaign) against ordinary pairs, overall and among pairs whose behaviour profiles are
 close (the root-mean-square distance of their standardised feature vectors, volume left out). Separately,
 it counts pairs where one account's request carried, as conversation history, an answer first served to the
 other account.
@@ -17,8 +18,7 @@ import argparse
 import json
 import pickle
 import sys
-from collections import Counter, defaultdict
-from itertools import combinations
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -43,17 +43,12 @@ def campaign_pairs(labels: dict) -> int:
 
 def shared_kinds(data: dict) -> dict:
     labels = data["labels"]
-    eligible = {a: keys for a, keys in data["link_keys"].items() if keys is not None}
-    kinds_of = defaultdict(set)
-    for (kind, _), members in cluster._evidence_buckets(eligible).items():
-        for pair in combinations(sorted(members), 2):
-            kinds_of[pair].add(kind)
     columns = [i for i, name in enumerate(FEATURE_NAMES) if name not in VOLUME]
     vectors = {a: v[columns] for a, v in data["final_vectors"].items()}
     spread = np.asarray(list(vectors.values())).std(axis=0)
     spread[spread < 1e-9] = 1.0
     table: dict[str, dict] = {}
-    for (first, second), kinds in kinds_of.items():
+    for (first, second), kinds in cluster.shared_evidence_by_keys(data["link_keys"]).items():
         same = labels.get(first, {}).get("campaign") is not None and \
             labels[first]["campaign"] == labels.get(second, {}).get("campaign")
         distance = float(np.sqrt((((vectors[first] - vectors[second]) / spread) ** 2).mean()))
@@ -69,17 +64,17 @@ def shared_kinds(data: dict) -> dict:
 def carried_answers(folder: Path, labels: dict) -> dict:
     """Pairs (first server, carrier) by whether both are in one campaign, one is, or neither."""
     first_served: dict[int, str] = {}
-    carried: dict[tuple[str, str], int] = Counter()
+    carried: set[tuple[str, str]] = set()
     for exchange in read_in_time_order(folder / "exchanges.jsonl"):
         item = extract(exchange)
         for key in item.history_answer_keys:
             owner = first_served.get(key)
             if owner is not None and owner != item.account:
-                carried[(owner, item.account)] += 1
+                carried.add((owner, item.account))
         if item.answer_key is not None:
             first_served.setdefault(item.answer_key, item.account)
     out = Counter()
-    for (owner, carrier), _ in carried.items():
+    for owner, carrier in carried:
         campaigns = labels.get(owner, {}).get("campaign"), labels.get(carrier, {}).get("campaign")
         out["campaign" if campaigns[0] and campaigns[0] == campaigns[1] else
             "mixed" if any(campaigns) else "ordinary"] += 1
