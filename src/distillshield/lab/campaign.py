@@ -160,9 +160,10 @@ class CampaignConfig:
         for name in self.gateway:
             if name in _LAB_SETTINGS:
                 raise ConfigError(f"gateway.{name} is set by the lab for each gateway it starts; leave it out")
+        # unknown names and bad values are the settings registry's errors; antidistillation sampling asked for
+        # without its proxy folder is refused here, before any work
         from distillshield.server import antidistill_proxy
-        antidistill_proxy(self.gateway_settings("on"))   # unknown names and bad values are the settings registry's
-        # errors; antidistillation sampling asked for without its proxy folder is refused here, before any work
+        antidistill_proxy(self.gateway_settings("on"))
         check_fields(self.student, "student.")
         if self.student.d_model % self.student.heads:
             raise ConfigError(f"student.d_model must be a multiple of student.heads ({self.student.heads}), "
