@@ -68,3 +68,23 @@ def test_without_a_wait_a_lone_first_request_is_not_held_back():
 
     answer, batches = asyncio.run(scenario())
     assert batches == 1 and isinstance(answer, str)
+
+
+def test_the_output_cap_ends_a_longer_ask_at_the_cap_with_the_same_start_and_leaves_a_shorter_one_alone():
+    async def ask(cap: int, max_tokens: int) -> dict:
+        backend = TinyBackend(max_output_tokens=cap, batch_wait=0.0)
+        await backend.start()
+        try:
+            reply = await backend.handle(BackendRequest(
+                "POST", "/v1/chat/completions", b"",
+                {"model": "m", "messages": [{"role": "user", "content": SHORT[0]}], "max_tokens": max_tokens,
+                 "temperature": 0.9, "seed": 2}, "acct"))
+            return orjson.loads(reply.body)
+        finally:
+            await backend.aclose()
+
+    uncapped, capped, short = (asyncio.run(ask(cap, max_tokens)) for cap, max_tokens in ((0, 30), (4, 30), (4, 3)))
+    assert uncapped["usage"]["completion_tokens"] > 4
+    assert capped["usage"]["completion_tokens"] == 4 and capped["choices"][0]["finish_reason"] == "length"
+    assert uncapped["choices"][0]["message"]["content"].startswith(capped["choices"][0]["message"]["content"])
+    assert short["usage"]["completion_tokens"] <= 3

@@ -18,9 +18,9 @@ from distillshield.lab.ordinary import ORDINARY_KINDS, plan_ordinary, service, s
 # -- ordinary accounts ---------------------------------------------------------------------------------------
 def test_ordinary_accounts_are_the_simulators_kinds_paced_on_the_lab_clock():
     counts = {"chat_user": 2, "app_classify": 1, "benchmark_run": 1}
-    slow = plan_ordinary(counts, seed=3, clock=1.0, seconds=600, max_tokens=24)
-    fast = plan_ordinary(counts, seed=3, clock=10.0, seconds=60, max_tokens=24)
-    again = plan_ordinary(counts, seed=3, clock=10.0, seconds=60, max_tokens=24)
+    slow = plan_ordinary(counts, seed=3, clock=1.0, seconds=600)
+    fast = plan_ordinary(counts, seed=3, clock=10.0, seconds=60)
+    again = plan_ordinary(counts, seed=3, clock=10.0, seconds=60)
     assert [p.account for p in slow] == ["user-chat-user-1", "user-chat-user-2", "user-app-classify-1",
                                          "user-benchmark-run-1"]
     assert [[r.body for r in p.requests] for p in fast] == [[r.body for r in p.requests] for p in again]
@@ -30,14 +30,16 @@ def test_ordinary_accounts_are_the_simulators_kinds_paced_on_the_lab_clock():
         assert [round(r.offset / 10, 6) for r in one.requests] == [round(r.offset, 6) for r in other.requests]
         assert all(0 <= r.offset < 60 for r in other.requests)
     requests = [r for p in fast for r in p.requests]
-    assert len(requests) >= 10 and all(r.body["max_tokens"] <= 24 for r in requests)
+    assert len(requests) >= 10
+    # sent as the simulator's clients write them (the teacher's output cap, not the request, bounds the answer)
+    assert max(r.body.get("max_tokens") or 0 for r in requests) > 256
     assert all(r.ip and r.user_agent for r in requests)
     benchmark = fast[-1].requests
     assert len({r.ip for r in benchmark}) == 1 and all(r.body.get("temperature") == 0 for r in benchmark)
 
 
 def test_service_counts_what_the_gateway_did_to_each_ordinary_account():
-    plans = plan_ordinary({"chat_user": 1, "app_rag": 1}, seed=0, clock=1.0, seconds=60, max_tokens=16)
+    plans = plan_ordinary({"chat_user": 1, "app_rag": 1}, seed=0, clock=1.0, seconds=60)
     chat, rag = (p.account for p in plans)
     log = [{"account": chat, "status": 200},
            {"account": chat, "status": 200, "policy": {"level": "harden", "actions": ["flag", "throttle:0.25",
@@ -103,8 +105,7 @@ def test_a_throttle_binds_on_a_fast_account_and_not_on_an_ordinary_one_under_com
     admin = Admin(gateway.url, gateway.admin_key)
     # both throttled by the operator: 0.25 x 60 = 15 requests a simulated minute, 150 a real one
     fast_key = admin.create_account("atk-fast", policy="throttle", **limits)
-    ordinary = plan_ordinary({"chat_user": 2, "benchmark_run": 1}, seed=1, clock=config.clock, seconds=12,
-                             max_tokens=8)
+    ordinary = plan_ordinary({"chat_user": 2, "benchmark_run": 1}, seed=1, clock=config.clock, seconds=12)
     for plan in ordinary:
         plan.key = admin.create_account(plan.account, policy="throttle", **limits)
     statuses = _burst(gateway.url, fast_key, 170)
@@ -177,7 +178,7 @@ def test_a_refused_parameter_is_dropped_from_later_requests(start_gateway):
 
 
 def test_every_benign_kind_can_send_beside_the_attacker():
-    plans = plan_ordinary({name: 1 for name in ORDINARY_KINDS}, seed=2, clock=4.0, seconds=120, max_tokens=16)
+    plans = plan_ordinary({name: 1 for name in ORDINARY_KINDS}, seed=2, clock=4.0, seconds=120)
     assert {p.kind for p in plans} == set(ORDINARY_KINDS)
     assert {r.endpoint for p in plans for r in p.requests} <= {"/v1/chat/completions", "/v1/completions"}
 

@@ -32,6 +32,7 @@ def make_backend(settings: Settings) -> Backend:
     return BuiltinBackend(model_path=settings.model_path or None, max_batch_size=settings.builtin_max_batch,
                           logits_processor_factory=watermark_factory(settings),
                           default_max_tokens=settings.default_max_tokens,
+                          max_output_tokens=settings.builtin_max_output_tokens,
                           antidistill_proxy=proxy,
                           antidistill_strength=settings.policy_harden_antidistill)
 

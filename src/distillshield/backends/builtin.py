@@ -95,8 +95,12 @@ class BuiltinBackend:
                  max_context: int = 2048, model_name: str = "smollm2-135m-instruct",
                  logits_processor_factory: Callable[[str, dict, bool], LogitsHook | None] | None = None,
                  threads: int | None = None, default_max_tokens: int | None = None,
-                 antidistill_proxy: str = "", antidistill_strength: float = 0.0, batch_wait: float = 0.05):
+                 antidistill_proxy: str = "", antidistill_strength: float = 0.0, batch_wait: float = 0.05,
+                 max_output_tokens: int = 0):
         self.model_path = model_path
+        # the most tokens one answer gets, whatever max_tokens asks (0: none); a longer ask ends at the cap
+        # with finish_reason "length", as a provider's per-model output limit does
+        self.max_output_tokens = max_output_tokens
         self.batch_wait = batch_wait      # seconds a batch may wait after its first request for others
         # hardened accounts' answers are drawn by antidistillation sampling (antidistill.py) when both are given
         self.antidistill_proxy = antidistill_proxy
@@ -207,6 +211,8 @@ class BuiltinBackend:
         prompt_ids = self._prompt_ids(payload, chat)
         endpoint = "/v1/chat/completions" if chat else "/v1/completions"
         max_tokens = payload.get("max_tokens") or payload.get("max_completion_tokens") or self.default_max_tokens[endpoint]
+        if self.max_output_tokens:
+            max_tokens = min(max_tokens, self.max_output_tokens)
         if len(prompt_ids) + max_tokens > self.max_context:
             raise InvalidRequest(f"the prompt ({len(prompt_ids)} tokens) plus max_tokens ({max_tokens}) exceeds the "
                                  f"built-in model's context of {self.max_context} tokens", param="max_tokens")

@@ -80,7 +80,10 @@ class CampaignConfig:
     accounts: dict[str, int] = option({"bulk": 1, "many_accounts": 4, "reasoning_harvest": 1, "logprob_harvest": 1,
                                        "cover": 1}, "Attacker strategy = number of accounts.")
     answers: int = option(300, "Harvest prompts per arm, shared among the accounts.", bounds=(1, None))
-    max_tokens: int = option(40, "Answer length the attacker asks for.", bounds=(1, 1024))
+    max_tokens: int = option(40, "Longest answer the teacher writes: the lab's output cap, for the CPU (every "
+                             "request asking more ends there, with finish_reason length).", bounds=(1, 1024))
+    asked_max_tokens: int = option(2048, "max_tokens the attacker's requests carry: a distiller asks for whole "
+                                   "answers (the teacher still stops at max_tokens).", bounds=(1, 1_000_000))
     top_logprobs: int = option(5, "Alternatives per token the logprob accounts ask for.", bounds=(1, 20))
     concurrency: int = option(32, "Requests in flight, all accounts together.", bounds=(1, 1024))
     eval_prompts: int = option(48, "Held-out prompts the students are measured on.", bounds=(1, None))
@@ -133,7 +136,7 @@ class CampaignConfig:
             _whole(count, f"accounts.{name}")
         if not sum(self.accounts.values()):
             raise ConfigError("accounts must name at least one account")
-        for name in ("answers", "max_tokens", "top_logprobs", "concurrency", "eval_prompts", "samples",
+        for name in ("answers", "max_tokens", "asked_max_tokens", "top_logprobs", "concurrency", "eval_prompts", "samples",
                      "audit_prompts", "audit_decoys", "threads", "builtin_max_batch"):
             setattr(self, name, check(_described[name], getattr(self, name)))
         if self.answers < sum(self.accounts.values()):
@@ -332,7 +335,7 @@ def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: lis
             f"prompts to {gateway.url}, {len(ordinary)} ordinary accounts "
             f"{sum(len(o.requests) for o in ordinary)} requests beside them")
         result = harvest(gateway.url, plans, adapt=config.adapt, spares=spares, ordinary=ordinary, seed=config.seed,
-                         on_progress=_stage(on_progress, f"[{arm}] prompts harvested"))
+                         answer_cap=config.max_tokens, on_progress=_stage(on_progress, f"[{arm}] prompts harvested"))
         gateway.settle()
         events = sorted(admin.policy_events(), key=lambda e: (e["ts"], e["id"]))
         risk = admin.risk()["data"]
@@ -443,7 +446,7 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
     # (only the shields-on arm hardens anyone; the reference account is never hardened)
     teacher = BuiltinBackend(model_path=teacher_settings.model_path or None, max_batch_size=config.builtin_max_batch,
                              logits_processor_factory=watermark_factory(teacher_settings), threads=config.threads,
-                             default_max_tokens=teacher_settings.default_max_tokens,
+                             default_max_tokens=teacher_settings.default_max_tokens, max_output_tokens=config.max_tokens,
                              antidistill_proxy=antidistill_proxy(teacher_settings),
                              antidistill_strength=teacher_settings.policy_harden_antidistill)
     say("loading the teacher (the built-in model)" + (
@@ -472,10 +475,11 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
             mark = time.perf_counter()
             arm_folder = folder / arm
             arm_folder.mkdir(exist_ok=True)
-            plans = plan_accounts(config.accounts, config.answers, seed=config.seed, max_tokens=config.max_tokens,
-                                  top_logprobs=config.top_logprobs, concurrency=config.concurrency)
+            plans = plan_accounts(config.accounts, config.answers, seed=config.seed,
+                                  max_tokens=config.asked_max_tokens, top_logprobs=config.top_logprobs,
+                                  concurrency=config.concurrency)
             ordinary = plan_ordinary(config.ordinary, seed=config.seed, clock=config.clock,
-                                     seconds=config.ordinary_seconds, max_tokens=config.max_tokens)
+                                     seconds=config.ordinary_seconds)
             arms[arm] = _run_arm(config, arm, shared, arm_folder, plans, key_path, say, ordinary, on_progress)
             _write_arm(arms[arm], arm_folder)
             timings[f"harvest_{arm}"] = time.perf_counter() - mark
@@ -672,7 +676,7 @@ def _other_teacher_answers(config: CampaignConfig, folder: Path, prompts: list[P
                                        watermark_key_path=str(other / "watermark.key"))
     backend = BuiltinBackend(model_path=settings.model_path or None, max_batch_size=config.builtin_max_batch,
                              logits_processor_factory=watermark_factory(settings), threads=config.threads,
-                             default_max_tokens=settings.default_max_tokens)
+                             default_max_tokens=settings.default_max_tokens, max_output_tokens=config.max_tokens)
     asyncio.run(backend.start())
     try:
         answers = _reference_answers(config, settings, SharedBackend(backend), prompts, "other-teacher",

@@ -197,7 +197,7 @@ class AccountOutcome:
     blocked_at: int | None = None    # requests sent when the first 403 blocked_by_policy came back
     lost: int = 0                    # planned prompts never answered (blocked, failed)
     failed: int = 0                  # other errors
-    capped: int = 0                  # answers cut shorter than the max_tokens asked for
+    capped: int = 0                  # answers cut shorter than asked (and than the teacher's own cap)
     answer_tokens: int = 0
     params_dropped: list[str] = field(default_factory=list)   # refused parameters it stopped sending
     rotated_from: str | None = None  # the account whose remaining prompts this fresh one took over
@@ -243,9 +243,10 @@ class _Player:
     """Plays the attacker's accounts (and the ordinary accounts beside them) against one gateway."""
 
     def __init__(self, session: aiohttp.ClientSession, *, max_wait: float, user_agent: str, adapt: bool,
-                 spares: list[tuple[str, str]], seed: int,
+                 spares: list[tuple[str, str]], seed: int, answer_cap: int = 0,
                  on_progress: Callable[[int, int], None] | None = None, prompts: int = 0):
         self.session = session
+        self.answer_cap = answer_cap
         self.on_progress = on_progress
         self.progress = {"done": 0, "of": prompts}
         self.max_wait = max_wait
@@ -331,7 +332,8 @@ class _Player:
                 usage = payload.get("usage") or {}
                 outcome.answer_tokens += usage.get("completion_tokens", 0)
                 choice = (payload.get("choices") or [{}])[0]
-                if choice.get("finish_reason") == "length" and usage.get("completion_tokens", 0) < body["max_tokens"]:
+                longest = min(body["max_tokens"], self.answer_cap or body["max_tokens"])
+                if choice.get("finish_reason") == "length" and usage.get("completion_tokens", 0) < longest:
                     outcome.capped += 1
                 state["pace"] *= 0.9
                 return True
@@ -405,11 +407,12 @@ def _json(raw: bytes) -> dict:
 
 async def _play(base_url: str, plans: list[AccountPlan], *, timeout: float, max_wait: float, user_agent: str,
                 adapt: bool, spares: list[tuple[str, str]], ordinary: list[OrdinaryPlan], seed: int,
-                on_progress: Callable[[int, int], None] | None = None) -> HarvestResult:
+                answer_cap: int, on_progress: Callable[[int, int], None] | None = None) -> HarvestResult:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(base_url, connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=None, sock_read=timeout)) as session:
         player = _Player(session, max_wait=max_wait, user_agent=user_agent, adapt=adapt, spares=spares, seed=seed,
+                         answer_cap=answer_cap,
                          on_progress=on_progress, prompts=sum(len(plan.prompts) for plan in plans))
         await asyncio.gather(*(player.attacker(plan) for plan in plans),
                              *(player.ordinary_account(plan) for plan in ordinary))
@@ -434,7 +437,7 @@ def _record(plan: AccountPlan, ident: _Identity, prompt: Prompt, index: int, bod
 def harvest(base_url: str, plans: list[AccountPlan], *, timeout: float = 3600.0, max_wait: float = 30.0,
             user_agent: str = "python-aiohttp/lab-attacker", adapt: bool = False,
             spares: list[tuple[str, str]] = (), ordinary: list[OrdinaryPlan] = (), seed: int = 0,
-            on_progress: Callable[[int, int], None] | None = None) -> HarvestResult:
+            answer_cap: int = 0, on_progress: Callable[[int, int], None] | None = None) -> HarvestResult:
     """Play every account's prompts against the gateway at ``base_url``; blocks until all are done.
 
     ``timeout``: the longest a request may wait for its answer. It is long on purpose: the teacher decodes a
@@ -444,14 +447,15 @@ def harvest(base_url: str, plans: list[AccountPlan], *, timeout: float = 3600.0,
 
     ``adapt``: the attacker reacts to what the gateway does (see the module's docstring); ``spares``:
     (account, API key) of the fresh accounts it registered up front; ``ordinary``: ordinary accounts'
-    plans (``lab.ordinary``) sent at the same time, each request at its moment. ``on_progress(done, total)``
+    plans (``lab.ordinary``) sent at the same time, each request at its moment. ``answer_cap``: the teacher's
+    own output cap (an answer ending there was not capped by the shields). ``on_progress(done, total)``
     hears of each attacker prompt answered or given up."""
     missing = [plan.account for plan in [*plans, *ordinary] if not plan.key]
     if missing:
         raise ConfigError(f"accounts without an API key: {', '.join(missing)}")
     return asyncio.run(_play(base_url, plans, timeout=timeout, max_wait=max_wait, user_agent=user_agent,
                              adapt=adapt, spares=list(spares), ordinary=list(ordinary), seed=seed,
-                             on_progress=on_progress))
+                             answer_cap=answer_cap, on_progress=on_progress))
 
 
 # -- the admin side --------------------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ per real second), with their own keys, while the attacker harvests. ``service`` 
 own log and policy events, what the shields cost each of them: requests refused by policy, rate-limited,
 served under a throttle, answered with something altered (capped, stripped, a canary), flagged.
 
-Two things are the lab's and not the simulator's: the answer length each request asks for is capped at
-the campaign's (the built-in teacher decodes every token on the lab's CPU, and the simulator's chat
-clients ask for up to 4,096), and the ``model`` named is the simulator's (the built-in backend answers any).
+Each request is sent as the simulator wrote it, its ``max_tokens`` (up to 4,096 for chat clients)
+included; the teacher stops every answer at the campaign's ``max_tokens`` (the gateway's output cap: the
+built-in teacher decodes every token on the lab's CPU). The ``model`` named is the simulator's (the
+built-in backend answers any).
 """
 
 from __future__ import annotations
@@ -51,8 +52,7 @@ class OrdinaryPlan:
     key: str = ""
 
 
-def plan_ordinary(counts: dict[str, int], *, seed: int, clock: float, seconds: float,
-                  max_tokens: int) -> list[OrdinaryPlan]:
+def plan_ordinary(counts: dict[str, int], *, seed: int, clock: float, seconds: float) -> list[OrdinaryPlan]:
     """The ordinary accounts, each with the requests the simulator's kind sends over ``clock × seconds``
     simulated seconds, scheduled in real seconds; the same seed gives the same plan."""
     unknown = sorted(set(counts) - set(ORDINARY_KINDS))
@@ -67,19 +67,12 @@ def plan_ordinary(counts: dict[str, int], *, seed: int, clock: float, seconds: f
             actor = world.new_actor(name, "benign", None, random.Random(tag),
                                     np.random.default_rng([seed & 0xFFFFFFFF, 1000 + kind_index, index]))
             KINDS[name].run(world, [actor])
-            requests = [OrdinaryRequest((t - start) / clock, exchange.endpoint,
-                                        _capped(exchange.request, max_tokens), exchange.ip, exchange.user_agent)
+            requests = [OrdinaryRequest((t - start) / clock, exchange.endpoint, exchange.request, exchange.ip,
+                                        exchange.user_agent)
                         for t, _, exchange in sorted(actor.events, key=lambda e: (e[0], e[1]))
                         if world.start <= t < world.end]
             plans.append(OrdinaryPlan(f"user-{name.replace('_', '-')}-{index + 1}", name, requests))
     return plans
-
-
-def _capped(request: dict, max_tokens: int) -> dict:
-    body = dict(request)
-    asked = body.pop("max_completion_tokens", None) or body.get("max_tokens")
-    body["max_tokens"] = min(asked, max_tokens) if isinstance(asked, int) and asked > 0 else max_tokens
-    return body
 
 
 @dataclass

