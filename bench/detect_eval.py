@@ -13,7 +13,9 @@ AUROC; TPR at a measured FPR of 1e-3 and 1e-2 (by ranking); measured FPR and TPR
 ``0.01``; per kind, accounts flagged and the median ``flagged_after``; linking precision and recall over
 account pairs; the same for the shipped model (its shipped reference, then population calibration); and,
 with ``--mmd``, the MMD two-sample baseline of arXiv 2606.05725 on the same accounts. The last block is
-the worst held-out generator on each figure. ``--held-out NAME=FOLDER`` adds a generator that is only ever
+the worst held-out generator on each figure. For the main variant, the same with an analyst in the loop:
+each round the analyst reviews ten of the flags at 0.01 (confirming campaigns, allowing ordinary accounts) and
+the thresholds are drawn again with that word (``with_analyst``). ``--held-out NAME=FOLDER`` adds a generator that is only ever
 evaluated (the detector fitted on all the others, and never on it, ``--save-model`` included): the check on
 traffic written after the detector was changed.
 """
@@ -38,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from detect_common import read_labels  # noqa: E402
 
 from distillshield.detect import DetectionEngine, DetectorModel  # noqa: E402
-from distillshield.detect.calibration import calibrate, peer_traits  # noqa: E402
+from distillshield.detect.calibration import BENIGN, CAMPAIGN, calibrate, peer_traits  # noqa: E402
 from distillshield.detect.cluster import link_keys  # noqa: E402
 from distillshield.detect.features import extract  # noqa: E402
 from distillshield.detect.scan import read_in_time_order  # noqa: E402
@@ -46,6 +48,8 @@ from distillshield.detect.training import fit_scorer  # noqa: E402
 from distillshield.errors import ConfigError  # noqa: E402
 
 FPRS = (1e-3, 1e-2)
+ANALYST_BUDGET = 10      # flags an analyst reviews per round, highest score first
+ANALYST_ROUNDS = 20
 
 
 # loading --------------------------------------------------------------------------------------------
@@ -129,6 +133,45 @@ def population_thresholds(data: dict, history: dict, fpr: float,
         return None, f"refused: {refused}"
     groups = ", ".join(f"{name} (n={g.n_accounts}, {g.method})" for name, g in sorted(calibration.groups.items()))
     return {a: calibration.threshold_for(data["traits"][a]).value for a in data["traits"]}, groups
+
+
+def with_analyst(held: dict, history: dict, review_fpr: float = max(FPRS), budget: int = ANALYST_BUDGET,
+                 rounds: int = ANALYST_ROUNDS) -> dict:
+    """Population calibration with an analyst in the loop: each round the analyst reviews up to ``budget`` of
+    the flags at ``review_fpr`` not yet reviewed (highest score first) and marks each a confirmed campaign or
+    ordinary (allowed), as ``accounts update NAME --policy`` does; the thresholds are drawn again with that
+    word, until no new flag is left or ``rounds`` have passed. Then every rate of ``FPRS`` is calibrated with
+    the same word. A confirmed campaign counts as flagged (it was, before the review), an allowed account as
+    not (its policy lets it through); every account the analyst cleared was a false flag first, so
+    ``ordinary_ever_flagged`` counts them with the ordinary accounts still flagged."""
+    best = {a: max(score for _, score in points) for a, points in history.items() if points and a in held["traits"]}
+    distill = {a: held["labels"][a]["distill"] for a in best}
+    feedback: dict[str, str] = {}
+
+    def flagged_at(fpr: float) -> set[str]:
+        calibration = calibrate([(a, held["traits"][a], score) for a, score in best.items()], fpr,
+                                source=held["name"], feedback=feedback)
+        return {a for a, score in best.items() if feedback.get(a) == CAMPAIGN or (
+            feedback.get(a) != BENIGN and score >= calibration.threshold_for(held["traits"][a]).value)}
+
+    try:
+        for done in range(rounds + 1):
+            todo = sorted((a for a in flagged_at(review_fpr) if a not in feedback), key=lambda a: -best[a])[:budget]
+            if not todo or done == rounds:
+                break
+            for account in todo:
+                feedback[account] = CAMPAIGN if distill[account] else BENIGN
+        flagged = {f"{fpr:g}": flagged_at(fpr) for fpr in FPRS}
+    except ConfigError as refused:
+        return {"refused": str(refused)}
+    ordinary = [a for a in best if not distill[a]]
+    campaigns = [a for a in best if distill[a]]
+    cleared = sum(label == BENIGN for label in feedback.values())
+    return {"review_fpr": review_fpr, "reviewed": len(feedback), "reviewed_ordinary": cleared, "review_rounds": done,
+            "at_fpr": {fpr: {"measured_fpr": sum(a in found for a in ordinary) / len(ordinary),
+                             "tpr": sum(a in found for a in campaigns) / len(campaigns),
+                             "ordinary_ever_flagged": (sum(a in found for a in ordinary) + cleared) / len(ordinary)}
+                       for fpr, found in flagged.items()}}
 
 
 # figures -------------------------------------------------------------------------------------------
@@ -298,6 +341,8 @@ def evaluate_held_out(held: dict, train: list[dict], shipped: DetectorModel | No
                 thresholds, notes[fpr] = population_thresholds(held, history, fpr, variant.endswith("peer group"))
             rows_at[fpr] = verdict_rows(held, history, thresholds)
         out[variant] = figures(rows_at, notes)
+        if variant == "fitted on the others, population calibration":
+            out[variant]["with_analyst"] = with_analyst(held, history)
     return out
 
 
@@ -312,6 +357,16 @@ def report(name: str, results: dict, data: dict) -> str:
         for fpr, row in result["at_fpr"].items():
             lines.append(f"    --fpr {fpr}: measured FPR {row['measured_fpr']:.4f}, TPR {row['tpr']:.3f}  "
                          f"[{row['calibration'][:160]}]")
+        analyst = result.get("with_analyst")
+        if analyst and "refused" in analyst:
+            lines.append(f"    an analyst reviewing flags: {analyst['refused'][:160]}")
+        elif analyst:
+            lines.append(f"    an analyst reviewing {ANALYST_BUDGET} flags at --fpr {analyst['review_fpr']:g} a round: "
+                         f"{analyst['reviewed']} reviewed ({analyst['reviewed_ordinary']} ordinary) in "
+                         f"{analyst['review_rounds']} rounds; then")
+            for fpr, row in analyst["at_fpr"].items():
+                lines.append(f"      --fpr {fpr}: measured FPR {row['measured_fpr']:.4f} (ordinary ever flagged "
+                             f"{row['ordinary_ever_flagged']:.4f}), TPR {row['tpr']:.3f}")
         if variant.endswith("population calibration") and variant.startswith("fitted") or variant.startswith("MMD"):
             for kind, row in result["at_fpr"]["0.01"]["by_kind"].items():
                 after = "-" if row["median_flagged_after"] is None else f"{row['median_flagged_after']:.0f}"
@@ -344,6 +399,10 @@ def worst(all_results: dict) -> dict:
             "measured_fpr_at_0.001": pick(lambda r: r["at_fpr"]["0.001"]["measured_fpr"], True),
             "measured_fpr_at_0.01": pick(lambda r: r["at_fpr"]["0.01"]["measured_fpr"], True),
             "tpr_at_0.01": pick(lambda r: r["at_fpr"]["0.01"]["tpr"]),
+            **{f"{figure}_at_{fpr}_with_analyst": pick(
+                lambda r, figure=figure, fpr=fpr: r.get("with_analyst", {}).get("at_fpr", {}).get(fpr, {}).get(figure),
+                figure != "tpr")
+               for figure in ("tpr", "measured_fpr", "ordinary_ever_flagged") for fpr in ("0.001", "0.01")},
             "linking_recall": pick(lambda r: r["linking"]["recall"]),
             "linking_precision": pick(lambda r: r["linking"]["precision"]),
             "campaign_kinds_missed_at_0.01": {name: [k for k, row in r["at_fpr"]["0.01"]["by_kind"].items()

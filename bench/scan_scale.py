@@ -203,7 +203,7 @@ def _same(first: Path, second: Path) -> bool:
     return load(first) == load(second)
 
 
-def state_memory(prompts: int = 8000, marks=(500, 2000, 4000, 8000)) -> dict:
+def state_memory(prompts: int = 32000, marks=(500, 2000, 4000, 8000, 16000, 32000)) -> dict:
     """Bytes one account's state holds (tracemalloc) after each of ``marks`` requests of a generated user."""
     import tracemalloc
 

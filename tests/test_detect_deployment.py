@@ -71,14 +71,20 @@ def test_a_population_most_of_which_ties_at_one_score_still_holds_its_rate():
     assert np.median(rates) <= 2 * 1e-3
 
 
-def test_the_threshold_stays_above_accounts_the_operator_allowed():
+def test_an_allowed_account_is_never_censored_and_is_no_floor_for_the_threshold():
     scores = np.r_[np.linspace(-5, 0, 200), 12.0]
-    allowed = np.zeros(len(scores), bool)
     plain, _ = robust_threshold(scores, 1e-2)
-    assert plain < 12.0
+    allowed = np.zeros(len(scores), bool)
     allowed[-1] = True
-    raised, method = robust_threshold(scores, 1e-2, known_benign=allowed)
-    assert raised > 12.0 and "allowed" in method
+    with_allowed, method = robust_threshold(scores, 1e-2, known_benign=allowed)
+    assert with_allowed < 12.0 and "allowed" not in method     # allowing the top account lifts no one above it
+    assert with_allowed == plain
+    # without the conformal bound (too few accounts at 1e-3), the tail fit reads an allowed account's own
+    # score instead of censoring it
+    censored_point = np.quantile(scores, 0.8)
+    fitted, _ = robust_threshold(scores, 1e-3, known_benign=allowed)
+    unknown, _ = robust_threshold(scores, 1e-3)
+    assert fitted > unknown and 12.0 > censored_point
 
 
 # too few accounts ---------------------------------------------------------------------------------------
@@ -185,9 +191,10 @@ def test_scan_honours_the_operators_word(tmp_path):
     assert not verdicts["tool"]["flagged"] and verdicts["tool"]["operator"] == BENIGN
     assert verdicts["user001"]["flagged"] and verdicts["user001"]["operator"] == CAMPAIGN
     assert verdicts["user000"]["calibration"]["n_accounts"] == 121            # the confirmed campaign left out
-    # the allowed tool asks for log-probabilities as the harvester does: the threshold stays above it
+    # the allowed tool asks for log-probabilities as the harvester does and, no longer censored, it is the
+    # population's top account: at 1% of 121 accounts only a score above it would be flagged
     assert not verdicts["harvester"]["flagged"]
-    assert verdicts["harvester"]["calibration"]["method"] == "above the highest account the operator allowed"
+    assert verdicts["harvester"]["calibration"]["method"].startswith("conformal quantile")
 
 
 def test_a_bad_feedback_file_is_a_clear_error(tmp_path):
@@ -232,7 +239,7 @@ def test_live_honours_the_operators_word(tmp_path):
                             feedback=lambda: {"tool": BENIGN})
     detector.process(_live_exchanges(tmp_path))
     assert detector.risk["tool"].level == "none"
-    assert detector.risk["harvester"].level == "none"      # scores like the allowed tool: the threshold is above it
+    assert detector.risk["harvester"].level == "none"      # ties the allowed tool, the population's top account
 
 
 @pytest.mark.slow

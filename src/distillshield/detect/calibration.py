@@ -23,9 +23,14 @@ and a censored share that shrinks while what it uncovers fits, were tried and dr
 threshold by several log-odds units when 3% of campaigns were injected. Where the population has at least
 1/fpr accounts, its conformal quantile is a second bound that campaigns can only raise (the ordinary
 accounts' rate at it is at most fpr / (1 - the campaigns' share)); the lower of the two is used, which
-matters where many kinds of ordinary use make the tail fit over-strict. Confirmed campaigns (a pinned
-level, or a label) are left out of the population; accounts the operator allowed are never censored, and a group's threshold stays
-just above the highest of them.
+matters where many kinds of ordinary use make the tail fit over-strict.
+
+The operator's word sharpens this. Confirmed campaigns (a pinned level, or a label) are left out of the
+population, so the quantile falls back towards the ordinary accounts' own. Accounts the operator allowed
+count as ordinary data: never censored, so a heavy ordinary tail they reveal lengthens the fit. They do not
+lift the threshold above themselves: an allowed account is never flagged by its own policy, and lifting
+everyone's threshold above the highest allowed one cost up to three quarters of the detections for one or
+two allowed accounts (BENCHMARKS.md, "Stop 27: the analyst in the loop").
 
 A population supports a rate only when it has at least ``min_accounts`` accounts and the fitted tail is
 read at most ``max_extrapolation``-fold beyond the smallest rate the population can show (1/n):
@@ -51,7 +56,6 @@ if TYPE_CHECKING:
 
 CENSORED_SHARE = 0.2          # the top fifth's values are not used: campaigns hide there
 _MIN_SPREAD = 1e-3          # a group of identical scores still gets a threshold above them
-_ABOVE_ALLOWED = 1e-6
 DEFAULT_MIN_ACCOUNTS = 50
 DEFAULT_MAX_EXTRAPOLATION = 10.0
 # Traits in order of how much they say about what is ordinary; the last is dropped first when merging.
@@ -94,7 +98,7 @@ def robust_threshold(scores: np.ndarray, fpr: float, *, known_benign: np.ndarray
 
     An exponential tail over the median, fitted with the top ``CENSORED_SHARE`` of the population
     censored (``clean``: a reference known to be ordinary, nothing censored). Accounts the operator allowed
-    are never censored, and the threshold stays just above the highest of them.
+    (``known_benign``) are never censored.
     """
     scores = np.asarray(scores, dtype=float)
     if clean:
@@ -122,12 +126,6 @@ def robust_threshold(scores: np.ndarray, fpr: float, *, known_benign: np.ndarray
         quantile = float(np.nextafter(np.sort(scores)[rank - 1], np.inf))   # flag only scores above it
         if quantile < value:
             value, method = quantile, "conformal quantile of the population (campaigns among it only raise it)"
-    if clean:
-        return value, method
-    if np.any(known):
-        highest_allowed = float(np.max(scores[known])) + _ABOVE_ALLOWED
-        if highest_allowed > value:
-            value, method = highest_allowed, "above the highest account the operator allowed"
     return value, method
 
 
