@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "distillshield"
 
 # a module may import itself and anything listed after it
-LAYERS = ["cli", "lab", "audit", "server", "gateway", "console", "detect", "backends", "watermark", "store", "records", "errors"]
+LAYERS = ["cli", "lab", "audit", "server", "gateway", "console", "detect", "backends", "watermark", "models", "store", "records", "errors"]
 
 
 def _layer_of(module_path: Path) -> str:

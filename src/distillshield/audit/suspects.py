@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from distillshield.errors import ConfigError, UpstreamError
+from distillshield.models import load_causal_lm, load_tokenizer
 from distillshield.records import option
 
 
@@ -57,18 +58,15 @@ class TransformersSuspect:
 
     def __init__(self, path: str | Path, our_tokenizer, *, threads: int | None = None, batch_size: int = 8):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.path = Path(path)
         if not self.path.exists():
             raise ConfigError(f"suspect model {self.path} does not exist")
         if threads:
             torch.set_num_threads(threads)
-        where, extra = (str(self.path.parent), {"gguf_file": self.path.name}) if self.path.suffix == ".gguf" \
-            else (str(self.path), {})
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(where, **extra)
-            self.model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, **extra).eval()
+            self.tokenizer = load_tokenizer(self.path)
+            self.model = load_causal_lm(self.path)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot load suspect model {self.path}: {exc}") from None
         self.name = self.path.name

