@@ -55,3 +55,17 @@ def test_the_kept_conversion_gives_the_same_tokens_weights_and_answers(tmp_path,
         logits = [model(prompt).logits for _, model in (converted, kept)]
     assert torch.equal(logits[0], logits[1])
     assert converted[1].generation_config.eos_token_id == kept[1].generation_config.eos_token_id
+
+
+def test_the_cache_is_keyed_by_content_not_by_name_size_or_time(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"a" * 64)
+    first = models._cache(model, "models")
+    stat = model.stat()
+    model.write_bytes(b"b" * 64)                         # another file, same name, size and time
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert models._cache(model, "models") != first
+    assert models._cache(model, "models").parent == tmp_path / "cache" / "distillshield" / "models"

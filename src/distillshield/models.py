@@ -3,13 +3,14 @@
 transformers reads a GGUF file by converting its vocabulary and dequantising every tensor: 5 s for SmolLM2's
 tokenizer and 20 s for its weights on a small CPU, more for Gemma's vocabulary, each time a process starts. The
 converted tokenizer and float32 weights are kept in the user's cache folder (``$XDG_CACHE_HOME`` or
-``~/.cache``, under ``distillshield``), keyed by the file's name, size and modification time, and read back
-from there afterwards. A folder transformers can load is read as it is. A cache that cannot be written (a
+``~/.cache``, under ``distillshield``), keyed by the file's name and SHA-256, and read back from there
+afterwards. A folder transformers can load is read as it is. A cache that cannot be written (a
 read-only home) only means converting again next time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -19,9 +20,12 @@ _MODEL_FILE = "model.safetensors"
 
 
 def _cache(path: Path, kind: str) -> Path:
-    stat = path.stat()
+    # keyed by content: an audit must read the very file whose digest its report names, even if another file
+    # of the same name, size and time took its place (SHA-256 of SmolLM2's 98 MB file: about 0.3 s)
+    with open(path, "rb") as stream:
+        digest = hashlib.file_digest(stream, "sha256").hexdigest()
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / "distillshield" / kind / f"{path.stem}-{stat.st_size}-{stat.st_mtime_ns}"
+    return root / "distillshield" / kind / f"{path.stem}-{digest[:32]}"
 
 
 def _keep(folder: Path, write) -> None:
