@@ -142,8 +142,8 @@ def with_analyst(held: dict, history: dict, review_fpr: float = max(FPRS), budge
     ordinary (allowed), as ``accounts update NAME --policy`` does; the thresholds are drawn again with that
     word, until no new flag is left or ``rounds`` have passed. Then every rate of ``FPRS`` is calibrated with
     the same word. A confirmed campaign counts as flagged (it was, before the review), an allowed account as
-    not (its policy lets it through); every account the analyst cleared was a false flag first, so
-    ``ordinary_ever_flagged`` counts them with the ordinary accounts still flagged."""
+    not (its policy lets it through); ``ordinary_ever_flagged`` is the share of ordinary accounts flagged at
+    that rate in any round, cleared or not (the false flags the operator saw on the way)."""
     best = {a: max(score for _, score in points) for a, points in history.items() if points and a in held["traits"]}
     distill = {a: held["labels"][a]["distill"] for a in best}
     feedback: dict[str, str] = {}
@@ -154,24 +154,29 @@ def with_analyst(held: dict, history: dict, review_fpr: float = max(FPRS), budge
         return {a for a, score in best.items() if feedback.get(a) == CAMPAIGN or (
             feedback.get(a) != BENIGN and score >= calibration.threshold_for(held["traits"][a]).value)}
 
+    ever: dict[float, set[str]] = {fpr: set() for fpr in FPRS}
     try:
         for done in range(rounds + 1):
-            todo = sorted((a for a in flagged_at(review_fpr) if a not in feedback), key=lambda a: -best[a])[:budget]
+            flagged = {fpr: flagged_at(fpr) for fpr in FPRS}
+            for fpr, found in flagged.items():
+                ever[fpr] |= found
+            todo = sorted((a for a in flagged[review_fpr] if a not in feedback), key=lambda a: -best[a])[:budget]
             if not todo or done == rounds:
                 break
             for account in todo:
                 feedback[account] = CAMPAIGN if distill[account] else BENIGN
-        flagged = {f"{fpr:g}": flagged_at(fpr) for fpr in FPRS}
     except ConfigError as refused:
         return {"refused": str(refused)}
     ordinary = [a for a in best if not distill[a]]
     campaigns = [a for a in best if distill[a]]
-    cleared = sum(label == BENIGN for label in feedback.values())
-    return {"review_fpr": review_fpr, "reviewed": len(feedback), "reviewed_ordinary": cleared, "review_rounds": done,
-            "at_fpr": {fpr: {"measured_fpr": sum(a in found for a in ordinary) / len(ordinary),
-                             "tpr": sum(a in found for a in campaigns) / len(campaigns),
-                             "ordinary_ever_flagged": (sum(a in found for a in ordinary) + cleared) / len(ordinary)}
-                       for fpr, found in flagged.items()}}
+
+    def share(found: set[str], accounts: list[str]) -> float | None:
+        return sum(a in found for a in accounts) / len(accounts) if accounts else None
+
+    return {"review_fpr": review_fpr, "reviewed": len(feedback), "review_rounds": done,
+            "reviewed_ordinary": sum(label == BENIGN for label in feedback.values()),
+            "at_fpr": {f"{fpr:g}": {"measured_fpr": share(flagged[fpr], ordinary), "tpr": share(flagged[fpr], campaigns),
+                                    "ordinary_ever_flagged": share(ever[fpr], ordinary)} for fpr in FPRS}}
 
 
 # figures -------------------------------------------------------------------------------------------
@@ -365,8 +370,8 @@ def report(name: str, results: dict, data: dict) -> str:
                          f"{analyst['reviewed']} reviewed ({analyst['reviewed_ordinary']} ordinary) in "
                          f"{analyst['review_rounds']} rounds; then")
             for fpr, row in analyst["at_fpr"].items():
-                lines.append(f"      --fpr {fpr}: measured FPR {row['measured_fpr']:.4f} (ordinary ever flagged "
-                             f"{row['ordinary_ever_flagged']:.4f}), TPR {row['tpr']:.3f}")
+                lines.append(f"      --fpr {fpr}: measured FPR {_f(row['measured_fpr'])} (ordinary ever flagged "
+                             f"{_f(row['ordinary_ever_flagged'])}), TPR {_f(row['tpr'])}")
         if variant.endswith("population calibration") and variant.startswith("fitted") or variant.startswith("MMD"):
             for kind, row in result["at_fpr"]["0.01"]["by_kind"].items():
                 after = "-" if row["median_flagged_after"] is None else f"{row['median_flagged_after']:.0f}"

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from distillshield.detect.scan import scan  # noqa: E402
 from distillshield.lab.campaign import CampaignConfig  # noqa: E402
-from distillshield.lab.harvest import STRATEGIES, plan_accounts, split_quota  # noqa: E402
+from distillshield.lab.harvest import STRATEGIES, plan_accounts  # noqa: E402
 from distillshield.records import format_ts  # noqa: E402
 
 START = 1_796_169_600.0          # 2026-12-01T00:00:00Z
@@ -42,7 +42,9 @@ def replay_log(path: Path, config: CampaignConfig, answer_tokens: int, requests:
     """Write the accounts' exchanges; return each account's requests in a default campaign."""
     order = [(name, i) for name in STRATEGIES for i in range(config.accounts.get(name, 0))]
     weights = [STRATEGIES[name].weight for name, _ in order]
-    in_campaign = split_quota(config.answers, weights)
+    default = plan_accounts(config.accounts, config.answers, seed=config.seed, max_tokens=config.asked_max_tokens,
+                            top_logprobs=config.top_logprobs, concurrency=config.concurrency)
+    in_campaign = [len(plan.prompts) for plan in default]        # the cover account's chats included
     plans = plan_accounts(config.accounts, requests * len(order), seed=config.seed, max_tokens=config.asked_max_tokens,
                           top_logprobs=config.top_logprobs, concurrency=config.concurrency)
     rows = []

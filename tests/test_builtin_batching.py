@@ -88,3 +88,13 @@ def test_the_output_cap_ends_a_longer_ask_at_the_cap_with_the_same_start_and_lea
     assert capped["usage"]["completion_tokens"] == 4 and capped["choices"][0]["finish_reason"] == "length"
     assert uncapped["choices"][0]["message"]["content"].startswith(capped["choices"][0]["message"]["content"])
     assert short["usage"]["completion_tokens"] <= 3
+
+
+def test_the_output_cap_setting_reaches_the_backend_and_a_negative_cap_is_refused():
+    from distillshield.errors import ConfigError
+    from distillshield.records import Settings
+    from distillshield.server import make_backend
+
+    assert make_backend(Settings(builtin_max_output_tokens=7)).max_output_tokens == 7
+    with pytest.raises(ConfigError, match="max_output_tokens must be 0"):
+        TinyBackend(max_output_tokens=-1)

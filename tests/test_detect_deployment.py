@@ -76,15 +76,13 @@ def test_an_allowed_account_is_never_censored_and_is_no_floor_for_the_threshold(
     plain, _ = robust_threshold(scores, 1e-2)
     allowed = np.zeros(len(scores), bool)
     allowed[-1] = True
-    with_allowed, method = robust_threshold(scores, 1e-2, known_benign=allowed)
-    assert with_allowed < 12.0 and "allowed" not in method     # allowing the top account lifts no one above it
-    assert with_allowed == plain
+    with_allowed, _ = robust_threshold(scores, 1e-2, known_benign=allowed)
+    assert with_allowed < 12.0 and with_allowed == plain     # allowing the top account lifts no one above it
     # without the conformal bound (too few accounts at 1e-3), the tail fit reads an allowed account's own
-    # score instead of censoring it
-    censored_point = np.quantile(scores, 0.8)
+    # score instead of censoring it at the top fifth's edge (about -1), so its tail is longer
     fitted, _ = robust_threshold(scores, 1e-3, known_benign=allowed)
     unknown, _ = robust_threshold(scores, 1e-3)
-    assert fitted > unknown and 12.0 > censored_point
+    assert fitted > unknown
 
 
 # too few accounts ---------------------------------------------------------------------------------------
@@ -191,10 +189,6 @@ def test_scan_honours_the_operators_word(tmp_path):
     assert not verdicts["tool"]["flagged"] and verdicts["tool"]["operator"] == BENIGN
     assert verdicts["user001"]["flagged"] and verdicts["user001"]["operator"] == CAMPAIGN
     assert verdicts["user000"]["calibration"]["n_accounts"] == 121            # the confirmed campaign left out
-    # the allowed tool asks for log-probabilities as the harvester does and, no longer censored, it is the
-    # population's top account: at 1% of 121 accounts only a score above it would be flagged
-    assert not verdicts["harvester"]["flagged"]
-    assert verdicts["harvester"]["calibration"]["method"].startswith("conformal quantile")
 
 
 def test_a_bad_feedback_file_is_a_clear_error(tmp_path):
@@ -239,7 +233,9 @@ def test_live_honours_the_operators_word(tmp_path):
                             feedback=lambda: {"tool": BENIGN})
     detector.process(_live_exchanges(tmp_path))
     assert detector.risk["tool"].level == "none"
-    assert detector.risk["harvester"].level == "none"      # ties the allowed tool, the population's top account
+    unaware = LiveDetector(model, [("flag", model.threshold(1e-2).value_)], fprs=[("flag", 1e-2)])
+    unaware.process(_live_exchanges(tmp_path))
+    assert unaware.risk["tool"].level == "flag"            # without the operator's word it would be flagged
 
 
 @pytest.mark.slow

@@ -130,3 +130,13 @@ def test_redis_must_be_reachable():
     """CI must start Redis; this fails loudly rather than skipping the shared-limits tests."""
     import redis
     assert redis.Redis.from_url(REDIS_URL).ping()
+
+
+def test_the_token_estimate_stops_at_the_backends_output_cap():
+    from distillshield.gateway.validation import estimated_tokens
+
+    asks_more = {"messages": MESSAGES, "max_tokens": 4096, "n": 2}
+    asks_less = {"messages": MESSAGES, "max_tokens": 16}
+    assert estimated_tokens(asks_more, 256) - estimated_tokens(asks_more, 256, output_cap=40) == (4096 - 40) * 2
+    assert estimated_tokens(asks_less, 256, output_cap=40) == estimated_tokens(asks_less, 256)
+    assert estimated_tokens({"messages": MESSAGES}, 256, output_cap=40) == estimated_tokens({"messages": MESSAGES}, 40)

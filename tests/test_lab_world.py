@@ -57,6 +57,11 @@ def test_service_counts_what_the_gateway_did_to_each_ordinary_account():
     totals = service_totals(services)
     assert totals["requests"] == 5 and totals["flagged_accounts"] == 1
     assert totals["accounts_refused_throttled_or_altered"] == 1
+    # a length cap at or above the teacher's own cap changes no answer: not altered; one below it does
+    capped_only = [{"account": chat, "status": 200, "policy": {"actions": ["flag", "cap_max_tokens:256"]}}]
+    assert service(plans, capped_only, {}, answer_cap=40)[chat].altered == 0
+    assert service(plans, capped_only, {}, answer_cap=512)[chat].altered == 1
+    assert service(plans, capped_only, {})[chat].altered == 1
 
 
 @pytest.mark.parametrize("data, message", [

@@ -101,6 +101,8 @@ class BuiltinBackend:
         self.model_path = model_path
         # the most tokens one answer gets, whatever max_tokens asks (0: none); a longer ask ends at the cap
         # with finish_reason "length", as a provider's per-model output limit does
+        if max_output_tokens < 0:
+            raise ConfigError(f"max_output_tokens must be 0 (no cap) or more, got {max_output_tokens}")
         self.max_output_tokens = max_output_tokens
         self.batch_wait = batch_wait      # seconds a batch may wait after its first request for others
         # hardened accounts' answers are drawn by antidistillation sampling (antidistill.py) when both are given

@@ -356,7 +356,8 @@ class Gateway:
         elif hardened and request.method != "GET":
             self.policy.refuse_passthrough(decision, call)
         default_max_tokens = self.settings.default_max_tokens
-        tokens = estimated_tokens(payload, default_max_tokens) if payload else \
+        output_cap = 0 if self.settings.upstream_url else self.settings.builtin_max_output_tokens
+        tokens = estimated_tokens(payload, default_max_tokens, output_cap) if payload else \
             (len(body) // 4 + 1 + default_max_tokens if body else 0)
         limits = self.policy.limits_for(account) if decision is not None and decision.throttle else account
         ticket = await self.limiter.admit(limits, tokens)

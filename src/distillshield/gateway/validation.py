@@ -169,10 +169,13 @@ def prompt_characters(payload: dict) -> int:
     return len(prompt) if isinstance(prompt, str) else sum(len(part) for part in prompt)
 
 
-def estimated_tokens(payload: dict, default_max_tokens: int) -> int:
-    """Tokens a request may use: its prompt (about 4 characters a token) plus its longest possible answer."""
+def estimated_tokens(payload: dict, default_max_tokens: int, output_cap: int = 0) -> int:
+    """Tokens a request may use: its prompt (about 4 characters a token) plus its longest possible answer
+    (no longer than ``output_cap``, the backend's own limit, where there is one)."""
     named = [payload.get(name) for name in ("max_tokens", "max_completion_tokens") if payload.get(name)]
     max_tokens = max(named) if named else default_max_tokens     # a server may honour either
+    if output_cap:
+        max_tokens = min(max_tokens, output_cap)
     prompt = payload.get("prompt")
     prompts = len(prompt) if isinstance(prompt, list) and prompt else 1     # a batch of prompts: one answer each
     return prompt_characters(payload) // 4 + 1 + max_tokens * (payload.get("n") or 1) * prompts

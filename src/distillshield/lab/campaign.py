@@ -183,6 +183,9 @@ class CampaignConfig:
         if self.antidistill and self.gateway.get("policy_harden_antidistill"):
             raise ConfigError("set antidistill (the campaign builds its proxy) or gateway.policy_harden_antidistill "
                               "(with your own proxy), not both")
+        if self.antidistill and self.proxy.max_tokens > self.max_tokens:
+            raise ConfigError(f"proxy.max_tokens ({self.proxy.max_tokens}) must be at most max_tokens "
+                              f"({self.max_tokens}): the teacher stops every answer there")
         _check_device(self.pretrained.device, "pretrained.device")
         if self.pretrained.context <= self.max_tokens + 8:
             raise ConfigError(f"pretrained.context must be more than max_tokens + 8 ({self.max_tokens + 8}), "
@@ -196,9 +199,10 @@ class CampaignConfig:
     def gateway_settings(self, arm: str, **lab: object) -> Settings:
         """The settings of the gateway of one arm: the config's ``gateway`` table plus what the lab sets: the
         gateway trusts X-Forwarded-For (the lab stands for a provider's front proxy), and its per-minute
-        refusal limits run on the lab's clock."""
+        refusal limits run on the lab's clock, and the teacher's answers stop at ``max_tokens``."""
         values = {"builtin_max_batch": self.builtin_max_batch, **self.gateway, "detect": arm == "on",
-                  "detect_replay_hours": 0.0, "trust_forwarded_for": True, **lab}
+                  "detect_replay_hours": 0.0, "trust_forwarded_for": True,
+                  "builtin_max_output_tokens": self.max_tokens, **lab}
         settings = Settings(**values)
         scaled = {name: max(1, round(getattr(settings, name) * self.clock)) for name in _PER_MINUTE_SETTINGS
                   if getattr(settings, name)}
@@ -343,7 +347,8 @@ def _run_arm(config: CampaignConfig, arm: str, backend, folder: Path, plans: lis
     arm_result = ArmResult(arm, result, events, risk, log, settings.as_dict())
     arm_result.flags = _first_flags(arm_result, result.outcomes, result.records)
     ordinary_flags = _first_flags(arm_result, {o.account for o in ordinary}, result.ordinary)
-    arm_result.ordinary = service(list(ordinary), [orjson.loads(line) for line in log], ordinary_flags)
+    arm_result.ordinary = service(list(ordinary), [orjson.loads(line) for line in log], ordinary_flags,
+                                  answer_cap=config.max_tokens)
     return arm_result
 
 
@@ -446,7 +451,8 @@ def run_campaign(config: CampaignConfig, *, say=print, on_progress=None) -> Camp
     # (only the shields-on arm hardens anyone; the reference account is never hardened)
     teacher = BuiltinBackend(model_path=teacher_settings.model_path or None, max_batch_size=config.builtin_max_batch,
                              logits_processor_factory=watermark_factory(teacher_settings), threads=config.threads,
-                             default_max_tokens=teacher_settings.default_max_tokens, max_output_tokens=config.max_tokens,
+                             default_max_tokens=teacher_settings.default_max_tokens,
+                             max_output_tokens=teacher_settings.builtin_max_output_tokens,
                              antidistill_proxy=antidistill_proxy(teacher_settings),
                              antidistill_strength=teacher_settings.policy_harden_antidistill)
     say("loading the teacher (the built-in model)" + (
@@ -676,7 +682,8 @@ def _other_teacher_answers(config: CampaignConfig, folder: Path, prompts: list[P
                                        watermark_key_path=str(other / "watermark.key"))
     backend = BuiltinBackend(model_path=settings.model_path or None, max_batch_size=config.builtin_max_batch,
                              logits_processor_factory=watermark_factory(settings), threads=config.threads,
-                             default_max_tokens=settings.default_max_tokens, max_output_tokens=config.max_tokens)
+                             default_max_tokens=settings.default_max_tokens,
+                             max_output_tokens=settings.builtin_max_output_tokens)
     asyncio.run(backend.start())
     try:
         answers = _reference_answers(config, settings, SharedBackend(backend), prompts, "other-teacher",

@@ -95,8 +95,10 @@ class OrdinaryService:
         return dict(self.__dict__)
 
 
-def service(plans: list[OrdinaryPlan], log: list[dict], flags: dict[str, dict]) -> dict[str, OrdinaryService]:
-    """Per ordinary account, from the gateway's log records (dicts) and the first flags of the arm."""
+def service(plans: list[OrdinaryPlan], log: list[dict], flags: dict[str, dict],
+            answer_cap: int = 0) -> dict[str, OrdinaryService]:
+    """Per ordinary account, from the gateway's log records (dicts) and the first flags of the arm. A length cap
+    at or above ``answer_cap`` (the teacher's own) altered nothing, so it is not counted as altering."""
     out = {plan.account: OrdinaryService(plan.account, plan.kind, flag=flags.get(plan.account)) for plan in plans}
     for record in log:
         entry = out.get(record.get("account"))
@@ -105,7 +107,8 @@ def service(plans: list[OrdinaryPlan], log: list[dict], flags: dict[str, dict]) 
         entry.requests += 1
         status = record.get("status")
         code = (record.get("error") or {}).get("code")
-        actions = [a.split(":", 1)[0] for a in ((record.get("policy") or {}).get("actions") or [])]
+        logged = (record.get("policy") or {}).get("actions") or []
+        actions = [a.split(":", 1)[0] for a in logged]
         for action in actions:
             entry.actions[action] = entry.actions.get(action, 0) + 1
         if status == 200:
@@ -118,9 +121,16 @@ def service(plans: list[OrdinaryPlan], log: list[dict], flags: dict[str, dict]) 
             entry.failed += 1
         if "throttle" in actions:
             entry.throttled += 1
-        if status == 200 and any(a in ALTERING_ACTIONS for a in actions):
+        if status == 200 and any(_altering(a, answer_cap) for a in logged):
             entry.altered += 1
     return out
+
+
+def _altering(action: str, answer_cap: int) -> bool:
+    name, _, value = action.partition(":")
+    if name == "cap_max_tokens" and answer_cap and value.isdigit():
+        return int(value) < answer_cap
+    return name in ALTERING_ACTIONS
 
 
 def service_totals(services: dict[str, OrdinaryService]) -> dict:
