@@ -469,3 +469,12 @@ def test_a_tiny_campaign_runs_end_to_end(tmp_path):
     assert {"on/harvest.jsonl", "reference.jsonl", "report.html", "summary.json",
             "students/on-sequence/model.pt"} <= set(manifest["files"])
     assert time.monotonic() - began < 120
+
+
+def test_an_answer_counts_as_capped_only_when_cut_short_of_the_ask_and_the_teachers_own_cap():
+    from distillshield.lab.harvest import cut_short
+
+    assert not cut_short("length", 40, asked=2048, answer_cap=40)      # the teacher's own cap: not the shields
+    assert cut_short("length", 16, asked=2048, answer_cap=40)          # a hardened cap below it
+    assert not cut_short("stop", 16, asked=2048, answer_cap=40)        # the model stopped by itself
+    assert cut_short("length", 16, asked=40) and not cut_short("length", 40, asked=40)

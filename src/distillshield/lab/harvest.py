@@ -332,8 +332,8 @@ class _Player:
                 usage = payload.get("usage") or {}
                 outcome.answer_tokens += usage.get("completion_tokens", 0)
                 choice = (payload.get("choices") or [{}])[0]
-                longest = min(body["max_tokens"], self.answer_cap or body["max_tokens"])
-                if choice.get("finish_reason") == "length" and usage.get("completion_tokens", 0) < longest:
+                if cut_short(choice.get("finish_reason"), usage.get("completion_tokens", 0), body["max_tokens"],
+                             self.answer_cap):
                     outcome.capped += 1
                 state["pace"] *= 0.9
                 return True
@@ -403,6 +403,12 @@ def _json(raw: bytes) -> dict:
     except orjson.JSONDecodeError:
         return {"error": {"type": "client", "code": "bad_json", "message": raw[:200].decode(errors="replace")}}
     return payload if isinstance(payload, dict) else {}
+
+
+def cut_short(finish_reason: str | None, answer_tokens: int, asked: int, answer_cap: int = 0) -> bool:
+    """An answer the shields cut: it stopped for length short of both what was asked and the teacher's own cap
+    (0: none), so something between them (a hardened account's max_tokens cap) ended it."""
+    return finish_reason == "length" and answer_tokens < min(asked, answer_cap or asked)
 
 
 async def _play(base_url: str, plans: list[AccountPlan], *, timeout: float, max_wait: float, user_agent: str,
