@@ -66,7 +66,6 @@ def one_torch_thread():
      "set antidistill (the campaign builds its proxy) or gateway.policy_harden_antidistill"),
     ({"antidistill": -1}, "antidistill must be a number in [0, 100], got -1"),
     ({"proxy": {"steps": -2}}, "proxy.steps"),
-    ({"proxy": {"max_tokens": 64}}, "proxy.max_tokens (64) must be at most max_tokens (40)"),
     ({"gateway": {"policy_harden_antidistill": 0.02, "policy_harden_antidistill_proxy": "/nonexistent/proxy"},
       "antidistill": 0},
      "policy_harden_antidistill_proxy: /nonexistent/proxy is not a folder"),

@@ -26,7 +26,7 @@ import hashlib
 import platform
 import re
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -183,9 +183,6 @@ class CampaignConfig:
         if self.antidistill and self.gateway.get("policy_harden_antidistill"):
             raise ConfigError("set antidistill (the campaign builds its proxy) or gateway.policy_harden_antidistill "
                               "(with your own proxy), not both")
-        if self.antidistill and self.proxy.max_tokens > self.max_tokens:
-            raise ConfigError(f"proxy.max_tokens ({self.proxy.max_tokens}) must be at most max_tokens "
-                              f"({self.max_tokens}): the teacher stops every answer there")
         _check_device(self.pretrained.device, "pretrained.device")
         if self.pretrained.context <= self.max_tokens + 8:
             raise ConfigError(f"pretrained.context must be more than max_tokens + 8 ({self.max_tokens + 8}), "
@@ -565,7 +562,8 @@ def _antidistill(config: CampaignConfig, folder: Path, teacher, timings: dict, s
     from distillshield.lab.proxy import build_proxy, campaign_prompts, examples_of, penalty_spread, teacher_answers
 
     mark = time.perf_counter()
-    shape = config.proxy
+    # the teacher stops every answer at the campaign's max_tokens, the proxy's included: say so in its record
+    shape = replace(config.proxy, max_tokens=min(config.proxy.max_tokens, config.max_tokens))
     path = folder / "proxy"
     prompts = campaign_prompts(shape.prompts + shape.held_out + 4, shape.seed)
     about = build_proxy(teacher, shape, path, prompts=prompts[:-4], say=say)
