@@ -115,15 +115,22 @@ def test_a_replica_keeps_the_last_levels_when_redis_is_away(prefixes):
     model, named = levels()
     scorer = RiskScorer(model, named, link_every=40)
     risks = scorer.process(traffic())[1]
+    client = redis.Redis.from_url(REDIS_URL)
+    client.hset(f"{prefix}:risk", mapping={risk.account: risk_json(risk, 1) for risk in risks})
     shared = SharedRisk(REDIS_URL, prefix)
     shared.start()
-    try:
-        client = redis.Redis.from_url(REDIS_URL)
-        client.hset(f"{prefix}:risk", mapping={risk.account: risk_json(risk, 1) for risk in risks})
-        client.publish(f"{prefix}:risk-changes", "[" + ",".join(risk_json(r, 2).decode() for r in risks[:1]) + "]")
-        deadline = time.monotonic() + 5
-        while len(shared.risk) < len(risks) and time.monotonic() < deadline:
+
+    def wait_for(condition) -> None:
+        deadline = time.monotonic() + 10
+        while not condition() and time.monotonic() < deadline:
             time.sleep(0.05)
+
+    try:
+        wait_for(lambda: shared.connected)                  # subscribed, then read the hash: the snapshot
+        assert len(shared.risk) == len(risks)
+        client.publish(f"{prefix}:risk-changes", "[" + ",".join(risk_json(r, 2).decode() for r in risks[:1]) + "]")
+        wait_for(lambda: shared._versions.get(risks[0].account) == 2)     # a change announced after it
+        assert shared._versions[risks[0].account] == 2
         assert shared.connected and shared.risk["harvest0"].level == "harden"
     finally:
         shared.close()
