@@ -111,6 +111,15 @@ def histories(data: dict, scorer) -> dict[str, list[tuple[int, float]]]:
     return out
 
 
+def engine_histories(data: dict, scorer) -> tuple[dict[str, list[tuple[int, float]]], dict[str, str]]:
+    """``histories`` as the live engine and ``scan`` make them with this scorer, and its clusters: linking
+    among suspects depends on the scores, so the model-free observation's clusters cannot stand in."""
+    engine = DetectionEngine(DetectorModel(scorer, np.zeros(0), {}), threshold=float("inf"))
+    engine.observe_all(read_in_time_order(data["folder"] / "exchanges.jsonl"))
+    engine.link()
+    return {a: list(track.history) for a, track in engine.tracks.items()}, dict(engine.cluster_of)
+
+
 def verdict_rows(data: dict, history: dict, thresholds: dict[str, float] | None) -> list[dict]:
     rows = []
     for account, label in data["labels"].items():
@@ -327,27 +336,33 @@ def benign_best_scores(data: dict, scorer) -> list[float]:
             if not label["distill"] and history.get(a)]
 
 
-def evaluate_held_out(held: dict, train: list[dict], shipped: DetectorModel | None) -> dict:
+def evaluate_held_out(held: dict, train: list[dict], shipped: DetectorModel | None,
+                      engine_scoring: bool = False) -> dict:
     scorer = fit_on(train)
     out = {}
+    engine_run = None
+    if engine_scoring:
+        history, cluster_of = engine_histories(held, scorer)
+        engine_run = (history, {**held, "cluster_of": cluster_of})
     variants = [("fitted on the others, population calibration", scorer),
                 ("fitted on the others, population calibration per peer group", scorer)]
     if shipped is not None:
         variants += [("shipped model, population calibration", shipped.scorer),
                      ("shipped model, shipped reference", shipped.scorer)]
     for variant, variant_scorer in variants:
-        history = histories(held, variant_scorer)
+        use_engine = engine_run is not None and variant_scorer is scorer
+        history, seen = engine_run if use_engine else (histories(held, variant_scorer), held)
         rows_at, notes = {}, {}
         for fpr in FPRS:
             if variant.endswith("shipped reference"):
                 cut = shipped.threshold(fpr).value_
-                thresholds, notes[fpr] = {a: cut for a in held["traits"]}, f"shipped reference, threshold {cut:.2f}"
+                thresholds, notes[fpr] = {a: cut for a in seen["traits"]}, f"shipped reference, threshold {cut:.2f}"
             else:
-                thresholds, notes[fpr] = population_thresholds(held, history, fpr, variant.endswith("peer group"))
-            rows_at[fpr] = verdict_rows(held, history, thresholds)
+                thresholds, notes[fpr] = population_thresholds(seen, history, fpr, variant.endswith("peer group"))
+            rows_at[fpr] = verdict_rows(seen, history, thresholds)
         out[variant] = figures(rows_at, notes)
         if variant == "fitted on the others, population calibration":
-            out[variant]["with_analyst"] = with_analyst(held, history)
+            out[variant]["with_analyst"] = with_analyst(seen, history)
     return out
 
 
@@ -478,9 +493,19 @@ def main() -> None:
     parser.add_argument("--save-model", metavar="PATH",
                         help="also fit a model on every set and save it (the shipped model.json's recipe): its "
                              "reference is each set's ordinary accounts scored by the model fitted without that set")
+    parser.add_argument("--engine-scoring", action="store_true",
+                        help="score each held-out set by running the engine with the fitted model (clusters linked "
+                             "among suspects, as scan and the live gateway do) instead of replaying the model-free "
+                             "observation's clusters")
+    parser.add_argument("--suspect-share", type=float, default=None,
+                        help="top share of accounts that one kind of evidence may link (cluster.SUSPECT_SHARE; 0: "
+                             "off); with --engine-scoring")
     parser.add_argument("--embeddings", action="store_true",
                         help="observe with the prompt embedder: the topic signal and prompt-stream links on")
     args = parser.parse_args()
+    if args.suspect_share is not None:
+        from distillshield.detect import cluster
+        cluster.SUSPECT_SHARE = args.suspect_share
     embedder = None
     if args.embeddings:
         from distillshield.detect.embed import PromptEmbedder
@@ -499,7 +524,7 @@ def main() -> None:
             (spec.partition("=") for spec in args.lab)}
     data = {}
     for name, folder in folders.items():
-        data[name] = observe(name, folder, args.cache, embedder)
+        data[name] = {**observe(name, folder, args.cache, embedder), "folder": folder}
         print(f"{name}: {data[name]['exchanges']} exchanges, {len(data[name]['labels'])} accounts observed in "
               f"{data[name]['seconds']:.0f} s", flush=True)
     shipped = None if args.no_shipped else DetectorModel.load()
@@ -510,7 +535,7 @@ def main() -> None:
     all_results = {}
 
     def evaluate(name: str, held: dict, train: list[dict]) -> None:
-        results = evaluate_held_out(held, train, shipped)
+        results = evaluate_held_out(held, train, shipped, args.engine_scoring)
         if windows is not None:
             results["MMD baseline (arXiv 2606.05725)"] = mmd_baseline(
                 held, train, windows, args.mmd_reference, args.mmd_null, args.mmd_ordinary, np.random.default_rng(0))
@@ -521,10 +546,11 @@ def main() -> None:
         evaluate(name, held, [d for other, d in data.items() if other != name])
     for spec in args.held_out:
         name, _, folder = spec.partition("=")
-        evaluate(name, observe(name, Path(folder), args.cache, embedder), list(data.values()))
+        evaluate(name, {**observe(name, Path(folder), args.cache, embedder), "folder": Path(folder)},
+                 list(data.values()))
     for name, folder in labs.items():
-        held = observe(name, folder, None, embedder)
-        results = evaluate_held_out(held, list(data.values()), None)
+        held = {**observe(name, folder, None, embedder), "folder": folder}
+        results = evaluate_held_out(held, list(data.values()), None, args.engine_scoring)
         all_results[name] = results
         print(report(name, results, held), flush=True)
     if args.save_model:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from detect_helpers import exchange, stream_of
 from distillshield.cli import main
 from distillshield.detect import DetectionEngine, DetectorModel, DistillationScorer, Threshold
-from distillshield.detect.cluster import link_accounts
+from distillshield.detect.cluster import link_accounts, link_by_keys, link_keys, shared_evidence
 from distillshield.detect.features import extract
 from distillshield.detect.state import FEATURE_NAMES, AccountState
 from distillshield.errors import ConfigError
@@ -80,6 +80,51 @@ def test_a_value_most_of_the_population_shares_is_no_evidence():
 def test_accounts_below_the_minimum_are_never_linked():
     items = stream_of("x1", CHATTY[:2], ip="192.0.2.1") + stream_of("x2", CHATTY[:2], ip="192.0.2.1")
     assert link_accounts(states_of(items)) == {}
+
+
+def _harness(names: list[str], prompts: int = 12, **params) -> list:
+    """Accounts of one harness rotating agent strings, temperatures and addresses (a new one each request):
+    only its body's shape is shared (its fields, max_tokens)."""
+    return [exchange(name, f"Explain step by step: problem {index}-{i} of the set", at=i * 60.0 + index,
+                     ip=f"100.{64 + index}.{i}.{7 + i}", user_agent=f"client-{index}/1.{index}", max_tokens=3000,
+                     temperature=0.5 + index / 10, **params)
+            for index, name in enumerate(names) for i in range(prompts)]
+
+
+def test_one_kind_links_suspects_a_rotating_harness_by_its_request_shape():
+    items = _harness(["h0", "h1", "h2", "h3"])
+    items += [item for index in range(20) for item in stream_of(f"o{index}", CHATTY, ip=f"198.18.{index}.9")]
+    keys = {name: link_keys(state) for name, state in states_of(items).items()}
+    assert link_by_keys(keys) == {}                              # one kind: no link among everyone
+    clusters = link_by_keys(keys, frozenset({"h0", "h1", "h2", "o1"}))
+    assert list(clusters.values()) == [["h0", "h1", "h2"]]       # h3 is not a suspect, o1 shares no shape
+    assert next(iter(clusters)).startswith("shared request shape among suspects")
+    campaign = {name: state for name, state in states_of(items).items() if name in ("h0", "h1", "o1")}
+    shown = shared_evidence(campaign)                             # what the console draws between them
+    assert list(shown) == [("h0", "h1")] and "request shape" in shown[("h0", "h1")]
+
+
+def test_suspects_are_not_linked_by_a_value_most_of_whose_holders_are_unsuspected_nor_by_a_network():
+    """Twenty customers of one SDK, two of them suspects; two suspects behind one hosting provider's /24."""
+    sdk = [item for index in range(20) for item in stream_of(f"s{index}", CHATTY, ip=f"198.18.{index}.9")]
+    hosted = stream_of("v1", CHATTY, ip="203.0.113.5", user_agent="a/1") \
+        + stream_of("v2", CHATTY[::-1], ip="203.0.113.77", user_agent="b/2", max_tokens=77)
+    keys = {name: link_keys(state) for name, state in states_of(sdk + hosted).items()}
+    assert link_by_keys(keys, frozenset({"s1", "s2", "v1", "v2"})) == {}
+
+
+def test_the_engine_links_its_top_suspects_and_scores_them_together():
+    """The top 3% by their own scores (three of 104) are suspects; their shared shape links them."""
+    harness = _harness(["h0", "h1", "h2", "h3"], logprobs=True)
+    ordinary = [item for index in range(100) for item in stream_of(f"o{index:03d}", CHATTY, ip=f"198.18.{index}.9",
+                                                                    start=index * 3.0)]
+    engine = DetectionEngine(logprob_model(), fpr=1e-3)
+    engine.observe_all(sorted(harness + ordinary, key=lambda e: e.ts))
+    verdicts = {v.account: v for v in engine.verdicts()}
+    assert {verdicts[name].cluster for name in ("h0", "h1", "h2")} == {"c_1"}
+    assert verdicts["h3"].cluster is None                          # a fourth suspect the 3% did not reach
+    assert all(verdicts[f"o{index:03d}"].cluster is None for index in range(100))
+    assert "request shape among suspects" in verdicts["h0"].reasons[0]["evidence"]
 
 
 # thresholds against their null ----------------------------------------------------------------------------

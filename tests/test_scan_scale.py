@@ -148,6 +148,80 @@ def test_a_two_worker_dask_cluster_gives_the_one_process_verdicts(lab_log, lab_v
     assert list(tmp_path.glob("distillshield-scan-*")) == []
 
 
+def _harness_log(path, ordinary: int = 150, harness: int = 6) -> None:
+    """Ordinary chat accounts beside a harness of accounts that rotate agent strings, temperatures and
+    addresses (sharing only their request shape), in time order: more than one link barrier long."""
+    rng = random.Random(3)
+    rows = []
+    for index in range(ordinary):
+        agent, history = rng.choice(["OpenAI/Python 1.99", "Mozilla/5.0 (Mac)", "curl/8.5"]), []
+        for i in range(rng.randint(8, 16)):
+            messages = [*history, {"role": "user", "content": f"question {i} on topic {rng.randrange(500)} from {index}"}]
+            request = {"model": "m", "messages": messages if rng.random() < 0.4 else messages[-1:],
+                       **({"max_tokens": 512} if index % 2 else {})}
+            rows.append((rng.uniform(0, 86400), f"o{index:03d}", f"198.18.{index}.9", agent, request, rng.randint(30, 400)))
+            history = [*messages, {"role": "assistant", "content": f"answer {i}"}]
+    for index, i in ((index, i) for index in range(harness) for i in range(70)):
+        request = {"model": "m", "messages": [{"role": "user", "content": f"Explain step by step: exercise {index}-{i}"}],
+                   "max_tokens": 3000, "temperature": 0.5 + index / 10}
+        address = f"100.{64 + rng.randrange(60)}.{rng.randrange(250)}.{rng.randrange(250)}"
+        rows.append((rng.uniform(0, 86400), f"h{index}", address, f"client-{index}/1.{index}", request,
+                     rng.randint(700, 1200)))
+    with open(path, "wb") as out:
+        for number, (moment, account, ip, agent, request, tokens) in enumerate(sorted(rows)):
+            second = int(moment)
+            out.write(orjson.dumps({
+                "id": f"ex_{number:06d}", "ts": f"2026-11-02T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z",
+                "account": account, "ip": ip, "user_agent": agent, "endpoint": "/v1/chat/completions",
+                "request": request, "status": 200, "response": {"usage": {"completion_tokens": tokens}}}) + b"\n")
+
+
+def test_links_among_suspects_are_the_same_on_a_dask_cluster(tmp_path):
+    """The suspects at each link barrier come from the workers' checkpoint scores; they must be the ones
+    the one process ranks there, so the harness is linked (and scored) the same way."""
+    import dask.distributed  # noqa: F401
+
+    _harness_log(tmp_path / "log.jsonl")
+    outputs = []
+    for name, extra in (("one", []), ("two", ["--workers", "2", "--spill-dir", str(tmp_path)])):
+        result = CliRunner().invoke(main, ["scan", str(tmp_path / "log.jsonl"), "--out", str(tmp_path / name),
+                                           "--fpr", "0.01", *extra])
+        assert result.exit_code == 0, result.output
+        outputs.append((tmp_path / name).read_bytes())
+    assert outputs[0] == outputs[1]
+    verdicts = [orjson.loads(line) for line in outputs[0].splitlines()]
+    linked = [v for v in verdicts if v["cluster"] and "among suspects" in v["reasons"][0]["evidence"]]
+    assert len(linked) >= 3 and all(v["account"].startswith("h") for v in linked)
+
+
+class _InProcess:
+    """A cluster that runs its tasks here, one after another (the steps are what is tested, not Dask)."""
+    workers = 3
+
+    @staticmethod
+    def map(function, calls):
+        return [function(*call) for call in calls]
+
+
+def test_the_suspects_of_every_barrier_are_the_ones_process_ranks_there(tmp_path):
+    """Linked every 200 exchanges, suspects come and go between barriers; each barrier's clusters and the
+    scores they add to the members' histories must be those of one process."""
+    from distillshield.detect.distributed import distributed_engine
+    from distillshield.detect.engine import DetectionEngine
+    from distillshield.detect.scoring import DetectorModel
+
+    _harness_log(tmp_path / "log.jsonl")
+    model = DetectorModel.load(None)
+    one = DetectionEngine(model, threshold=float("inf"), link_every=200)
+    one.observe_all(in_time_order(tmp_path / "log.jsonl"))
+    spread = distributed_engine(tmp_path / "log.jsonl", model, cluster=_InProcess(), link_every=200)
+    assert {name: track.history for name, track in one.tracks.items()} == \
+        {name: track.history for name, track in spread.tracks.items()}
+    linked_by_suspicion = {name for name, track in one.tracks.items()
+                           if track.best_from_cluster and "among suspects" in track.best_from_cluster}
+    assert len(linked_by_suspicion) >= 3
+
+
 def test_without_the_extra_the_distributed_scan_is_one_line_error(lab_log, tmp_path, monkeypatch):
     import builtins
 

@@ -5,9 +5,11 @@ verdicts of a scan through the reference implementations."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from collections import defaultdict
+from itertools import combinations
 
 import numpy as np
 import orjson
@@ -61,11 +63,32 @@ def test_the_band_index_answers_as_minhash_lsh():
     assert 100 < sum(answers) < len(answers)   # both answers were tested, many times
 
 
-def _pairs_linked_by_listing_every_pair(keys):
-    """``link_by_keys`` as it was: every pair that shares anything, then the pairs with enough kinds."""
+def _suspect_pairs_listed(keys, suspects):
+    """Every pair of suspects sharing a client, template or request shape most of whose holders are suspects."""
+    def values(found):
+        mine = {("template", template) for template in found.templates}
+        mine |= {("client", found.client)} if found.client else set()
+        return mine | ({("request shape", found.shape)} if found.shape else set())
+    held = {name: values(found) for name, found in keys.items() if found is not None}
+    pairs = defaultdict(set)
+    for first, second in combinations(sorted(name for name in suspects if name in held), 2):
+        for kind, value in held[first] & held[second]:
+            holders = [name for name, mine in held.items() if (kind, value) in mine]
+            if sum(name in suspects for name in holders) >= cluster.SUSPECT_MAJORITY * len(holders):
+                pairs[(first, second)].add(f"{kind} among suspects")
+    return pairs
+
+
+def _pairs_linked_by_listing_every_pair(keys, suspects=frozenset()):
+    """``link_by_keys`` as it was: every pair that shares anything, then the pairs with enough kinds; and
+    every pair of suspects that shares one kind held mostly by suspects."""
     links, evidence = cluster._UnionFind(), defaultdict(set)
-    for (first, second), kinds in sorted(shared_evidence_by_keys(keys).items()):
-        if len(kinds) >= cluster._EVIDENCE_NEEDED:
+    enough = {pair: set(kinds) for pair, kinds in shared_evidence_by_keys(keys).items()
+              if len(kinds) >= cluster._EVIDENCE_NEEDED}
+    for pair, kinds in _suspect_pairs_listed(keys, suspects).items():
+        enough.setdefault(pair, set()).update(kinds)
+    for (first, second), kinds in sorted(enough.items()):
+        if kinds:
             links.union(first, second)
             evidence[first] |= set(kinds)
             evidence[second] |= set(kinds)
@@ -86,12 +109,18 @@ def test_linking_finds_the_clusters_listing_every_pair_found(seed):
         keys[f"a{index}"] = None if rng.random() < 0.1 else LinkKeys(
             tuple(sorted({f"10.0.{rng.randrange(accounts // 8)}.0/24" for _ in range(rng.randint(0, 2))})),
             rng.choice([None, rng.randrange(accounts // 5)]), "agent", templates,
-            rng.choice([None, None, None, (1.0, 0.0), (0.6, 0.8)]))
-    expected = _pairs_linked_by_listing_every_pair(keys)
-    found = link_by_keys(keys)
+            rng.choice([None, None, None, (1.0, 0.0), (0.6, 0.8)]), rng.choice([None, rng.randrange(6)]))
+    scores = {name: rng.random() for name in keys if rng.random() < 0.9}
+    suspects = cluster.suspects_of(scores, keys) if seed % 2 else frozenset()
+    for name in sorted(suspects)[:len(suspects) // 2]:   # a harness's accounts: one shape, held by no one else
+        keys[name] = dataclasses.replace(keys[name], shape=1000)
+    expected = _pairs_linked_by_listing_every_pair(keys, suspects)
+    found = link_by_keys(keys, suspects)
     assert found == expected and list(found) == list(expected)
     if seed == 0:
         assert len(expected) > 1
+    if seed % 2 and len(suspects) >= 4:
+        assert any("request shape among suspects" in evidence for evidence in found)
 
 
 class _DatasketchSigner:

@@ -278,7 +278,7 @@ def campaign_page(store: Store, detector, cluster: str, window: float, now: floa
 
 def links_between(store: Store, accounts: list[str], per_account: int = 40) -> list[tuple[str, str, str]]:
     """What links each pair of a campaign's accounts, from their recent exchanges, by the detector's own rule
-    (``cluster.shared_evidence``): a shared network, client, prompt template or prompt stream."""
+    (``cluster.shared_evidence``): a shared network, client, prompt template, prompt stream or request shape."""
     states: dict[str, AccountState] = {}
     for name in accounts:
         state = states[name] = AccountState(name)

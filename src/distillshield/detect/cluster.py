@@ -6,10 +6,19 @@ past it) and a prompt stream (near-identical topic centres). One kind alone is w
 share all the time (an office network, a popular SDK, a common instruction), so it never links; and a
 value shared by a large part of the population (a campus NAT, a default client) is no evidence at all.
 Linked pairs form clusters by connected components.
+
+A campaign large enough to be a real share of the population shares nothing rare, and one that rotates
+addresses and agent strings shares only what its harness fixes. So among *suspects* (the top
+``SUSPECT_SHARE`` of accounts by their own scores) one kind is enough: a client, a template or a request
+shape (the body's fields and the values that fix the answer's form, less agent and temperature) held by
+two suspects or more, when suspects are at least ``SUSPECT_MAJORITY`` of the accounts holding it, however
+many those are. Networks never link suspects alone (a hosting provider's /24 serves unrelated customers),
+and a value most of whose holders are unsuspected (a popular SDK, an office's template) links no one.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +37,8 @@ _SINGLE_TURN_FOR_STREAMS = 0.8
 _RARE_SHARE = 0.03           # a value shared by more than this share of accounts says nothing of who sent it
 _RARE_FLOOR = 10             # ... but any population may have a campaign this large
 _EVIDENCE_NEEDED = 2
+SUSPECT_SHARE = 0.03         # the top share of accounts, by their own scores, that one kind of evidence may link
+SUSPECT_MAJORITY = 0.5       # ... when at least this share of a value's holders are suspects
 
 
 class _UnionFind:
@@ -56,6 +67,7 @@ class LinkKeys:
     agent: str | None                        # its most common agent string (for a person to read)
     templates: tuple[tuple[str, int], ...]   # its dominant opening and closing skeletons
     stream_centre: tuple[float, ...] | None  # unit centre of its prompts' embeddings, for a single-turn stream
+    shape: int | None = None                 # its dominant request shape (features.shape_key)
 
 
 def link_keys(state: AccountState) -> LinkKeys | None:
@@ -70,7 +82,8 @@ def link_keys(state: AccountState) -> LinkKeys | None:
     templates = [("prefix", key) for key in _dominant(state.template_prefixes, state.count)]
     templates += [("suffix", key) for key in _dominant(state.template_suffixes, state.count)]
     return LinkKeys(tuple(networks), next(iter(_dominant(state.clients, state.count)), None),
-                    state.user_agents.most_common(1)[0][0] if state.user_agents else None, tuple(templates), centre)
+                    state.user_agents.most_common(1)[0][0] if state.user_agents else None, tuple(templates), centre,
+                    next(iter(_dominant(state.shapes, state.count)), None))
 
 
 def _dominant(counter: Counter, count: int) -> Iterable:
@@ -87,12 +100,25 @@ def link_accounts(states: dict[str, AccountState]) -> dict[str, list[str]]:
     return link_by_keys({name: link_keys(state) for name, state in states.items()})
 
 
-def link_by_keys(keys: dict[str, LinkKeys | None]) -> dict[str, list[str]]:
-    """``link_accounts`` from each account's ``LinkKeys`` (None: not eligible); the result does not depend
-    on the accounts' order, so partitions' keys can be gathered in any order."""
+def suspects_of(scores: dict[str, float], keys: dict[str, LinkKeys | None]) -> frozenset[str]:
+    """The top ``SUSPECT_SHARE`` of the accounts eligible for linking, by their own best scores so far (ties
+    broken by name, so any order of gathering gives the same set); none in a population under 1/share."""
+    ranked = sorted((-scores[name], name) for name, found in keys.items()
+                    if found is not None and math.isfinite(scores.get(name, -math.inf)))
+    eligible = sum(found is not None for found in keys.values())
+    return frozenset(name for _, name in ranked[:int(SUSPECT_SHARE * eligible)])
+
+
+def link_by_keys(keys: dict[str, LinkKeys | None], suspects: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """``link_accounts`` from each account's ``LinkKeys`` (None: not eligible) and the ``suspects``
+    (``suspects_of``); the result does not depend on the accounts' order, so partitions' keys can be
+    gathered in any order."""
     links = _UnionFind()
     evidence: dict[str, set[str]] = defaultdict(set)
-    for (first, second), kinds in sorted(_linking_evidence(keys).items()):
+    found = _linking_evidence(keys)
+    for pair, kinds in _suspect_evidence(keys, suspects).items():
+        found.setdefault(pair, set()).update(kinds)
+    for (first, second), kinds in sorted(found.items()):
         links.union(first, second)
         evidence[first] |= kinds
         evidence[second] |= kinds
@@ -131,6 +157,28 @@ def _linking_evidence(keys: dict[str, LinkKeys | None]) -> dict[tuple[str, str],
     return found
 
 
+def _suspect_evidence(keys: dict[str, LinkKeys | None], suspects: frozenset[str]) -> dict[tuple[str, str], set[str]]:
+    """Links among suspects by one kind of evidence (see the module's docstring), as a star over each
+    value's suspects: linking needs their component, not every pair (a swarm of a thousand is 500k pairs)."""
+    if len(suspects) < 2:
+        return {}
+    holders: dict[tuple, list[str]] = defaultdict(list)
+    for name, found in keys.items():
+        if found is None:
+            continue
+        for kind, values in (("client", (found.client,) if found.client else ()), ("template", found.templates),
+                             ("request shape", (found.shape,) if found.shape else ())):
+            for value in values:
+                holders[(kind, value)].append(name)
+    links: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for (kind, _), members in holders.items():
+        held = sorted(name for name in members if name in suspects)
+        if len(held) >= 2 and len(held) >= SUSPECT_MAJORITY * len(members):
+            for other in held[1:]:
+                links[(held[0], other)].add(f"{kind} among suspects")
+    return links
+
+
 def _evidence_buckets(eligible: dict[str, LinkKeys]) -> dict[tuple, list[str]]:
     """(kind, value) -> the accounts holding it, for the values rare enough to be evidence."""
     largest_bucket = max(_RARE_FLOOR, int(_RARE_SHARE * len(eligible)))
@@ -145,8 +193,16 @@ def _evidence_buckets(eligible: dict[str, LinkKeys]) -> dict[tuple, list[str]]:
 
 def shared_evidence(states: dict[str, AccountState]) -> dict[tuple[str, str], dict[str, str]]:
     """For each pair of accounts that share anything, what they share: kind of evidence -> what a person can
-    check (the network, the client's agent string, ...)."""
-    return shared_evidence_by_keys({name: link_keys(state) for name, state in states.items()})
+    check (the network, the client's agent string, ...), and the request shape (which links suspects only:
+    the accounts passed are a campaign's)."""
+    keys = {name: link_keys(state) for name, state in states.items()}
+    shared = shared_evidence_by_keys(keys)
+    eligible = sorted(name for name, found in keys.items() if found is not None and found.shape)
+    for first, second in combinations(eligible, 2):
+        if keys[first].shape == keys[second].shape:
+            shared.setdefault((first, second), {})["request shape"] = \
+                "request shape (the same body fields, max_tokens and answer format; agents and temperatures vary)"
+    return shared
 
 
 def shared_evidence_by_keys(keys: dict[str, LinkKeys | None]) -> dict[tuple[str, str], dict[str, str]]:

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import orjson
 
-from distillshield.detect.cluster import LinkKeys, link_by_keys, link_keys
+from distillshield.detect.cluster import LinkKeys, link_by_keys, link_keys, suspects_of
 from distillshield.detect.engine import DetectionEngine, _Track
 from distillshield.detect.ordering import in_time_order
 from distillshield.detect.scoring import DetectorModel
@@ -199,7 +199,8 @@ def distributed_engine(path: str | Path, model: DetectorModel, *, cluster: Clust
         clock.lap("partition")
         first = cluster.map(first_pass, [(name, total, model, link_every) for name in paths])
         clock.lap("first_pass")
-        formed = _clusters_by_barrier([result["changes"] for result in first])
+        formed = _clusters_by_barrier([result["changes"] for result in first], [result["entries"] for result in first],
+                                      total // link_every)
         clock.lap("linking")
         wanted_by_part: list[dict[int, list[str]]] = [defaultdict(list) for _ in paths]
         for barrier, clusters in formed.items():
@@ -232,20 +233,36 @@ class _Clock:
         self._last = now
 
 
-def _clusters_by_barrier(changes: list[dict[int, dict[str, LinkKeys | None]]]
+def _clusters_by_barrier(changes: list[dict[int, dict[str, LinkKeys | None]]],
+                         entries: list[dict[str, list[tuple]]] = (), barriers_in_log: int = 0
                          ) -> dict[int, list[tuple[str, list[str]]]]:
-    """Step 3: at each barrier where any keys changed, the clusters ``link_by_keys`` finds, as (evidence,
-    members) in the engine's cluster order; unchanged barriers keep the last barrier's clusters."""
+    """Step 3: at each barrier where any keys or suspects changed, the clusters ``link_by_keys`` finds, as
+    (evidence, members) in the engine's cluster order; unchanged barriers keep the last barrier's clusters.
+    The suspects at a barrier come from the accounts' own checkpoint scores before it (``entries``: each
+    partition's (barrier tag, count, score, vector) per account), as the one process ranks them there;
+    ``barriers_in_log``: how many barriers the log has (scores after the last one precede no barrier)."""
     barriers = sorted({barrier for part in changes for barrier in part})
+    scored: dict[int, list[tuple[str, float]]] = defaultdict(list)
+    for part in entries:
+        for account, own in part.items():
+            for tag, _, score, _ in own:
+                scored[tag].append((account, score))
     keys: dict[str, LinkKeys | None] = {}
+    own_best: dict[str, float] = {}
+    suspects: frozenset[str] = frozenset()
     formed: dict[int, list[tuple[str, list[str]]]] = {}
     current: list[tuple[str, list[str]]] = []
-    last_barrier = max(barriers, default=0)
+    last_barrier = max([*barriers, *(tag for tag in scored if tag <= barriers_in_log)], default=0)
     for barrier in range(1, last_barrier + 1):
-        if barrier in barriers:
-            for part in changes:
-                keys.update(part.get(barrier, {}))
-            current = sorted(link_by_keys(keys).items(), key=lambda item: item[1][0])
+        for account, score in scored.get(barrier, ()):
+            own_best[account] = max(own_best.get(account, float("-inf")), score)
+        changed = barrier in barriers
+        for part in changes:
+            keys.update(part.get(barrier, {}))
+        now_suspected = suspects_of(own_best, keys) if barrier in scored or changed else suspects
+        if changed or now_suspected != suspects:
+            suspects = now_suspected
+            current = sorted(link_by_keys(keys, suspects).items(), key=lambda item: item[1][0])
         if current:
             formed[barrier] = current
     return formed

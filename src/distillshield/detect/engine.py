@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from distillshield.detect.calibration import CAMPAIGN, Calibration, calibrate, peer_traits
-from distillshield.detect.cluster import LinkKeys, link_by_keys, link_keys
+from distillshield.detect.cluster import LinkKeys, link_by_keys, link_keys, suspects_of
 from distillshield.detect.embed import PromptEmbedder
 from distillshield.detect.features import extract
 from distillshield.detect.scoring import DetectorModel
@@ -67,6 +67,7 @@ class _Checkpoint:
 @dataclass
 class _Track:
     best_score: float = float("-inf")
+    own_best: float = float("-inf")       # the best of the account's own scores, its clusters' left out
     best_vector: object = None
     best_from_cluster: str | None = None
     flagged_after: int | None = None
@@ -150,6 +151,8 @@ class DetectionEngine:
     def _consider(self, account: str, score: float, vector, cluster: str | None, count: int | None = None) -> None:
         track = self.tracks[account]
         track.history.append((count or self.states[account].count, score))
+        if cluster is None:
+            track.own_best = max(track.own_best, score)
         if score > track.best_score:
             track.best_score, track.best_vector, track.best_from_cluster = score, vector, cluster
         if track.flagged_after is None and score >= self.threshold_of(account):
@@ -160,7 +163,9 @@ class DetectionEngine:
         self.score_due()
         self.clusters = {}
         self.cluster_of = {}
-        for index, (evidence, members) in enumerate(sorted(link_by_keys(self._current_link_keys()).items(),
+        keys = self._current_link_keys()
+        suspects = suspects_of({name: track.own_best for name, track in self.tracks.items()}, keys)
+        for index, (evidence, members) in enumerate(sorted(link_by_keys(keys, suspects).items(),
                                                           key=lambda item: item[1][0])):
             cluster_id = f"c_{index + 1}"
             self.clusters[cluster_id] = members

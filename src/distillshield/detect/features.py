@@ -113,6 +113,7 @@ class ExchangeFeatures:
     answer_key: int | None = None               # the answer this exchange was served, as a text key
     skeleton_only: bool = False                 # the prompt is no longer than its opening and closing words
     client_key: int | None = None               # the client's fingerprint: agent, body fields in order, sampling
+    shape_key: int | None = None                # the request's shape: what a harness fixes, less agent and sampling
     network: str | None = None                  # the client address's /24 (IPv4) or /48 (IPv6) range
 
 
@@ -181,6 +182,28 @@ def _client_key(user_agent: str | None, request: dict) -> int:
     return zlib.crc32(repr(shape).encode())
 
 
+_SHAPE_VALUE_CHARS = 64
+_SHAPE_FIELDS = ("model", "max_tokens", "max_completion_tokens", "n", "stream", "logprobs", "top_logprobs", "stop",
+                 "response_format", "seed")
+
+
+def _shape_key(endpoint: str, request: dict) -> int:
+    """What one harness sends whatever agent string and temperature it rotates through: the endpoint, the
+    body's field names (in any order) and the values of the fields that fix the answer's form."""
+    shape = (endpoint, tuple(sorted(request)), tuple(_form(request.get(name)) for name in _SHAPE_FIELDS))
+    return zlib.crc32(repr(shape).encode())
+
+
+def _form(value) -> object:
+    """A field's value as a shape holds it: scalars as they are (long strings cut), containers by type and
+    size (a client's body is not to be walked in full)."""
+    if isinstance(value, (list, tuple, dict)):
+        return (type(value).__name__, len(value), repr(value)[:_SHAPE_VALUE_CHARS] if len(value) <= 8 else "")
+    if isinstance(value, str):
+        return value[:_SHAPE_VALUE_CHARS]
+    return value if value is None or isinstance(value, (bool, int, float)) else type(value).__name__
+
+
 def _skeleton_keys(text: str) -> tuple[int, int]:
     words = _WORD.findall(_NUMBER.sub("#", text.lower()))
     prefix = " ".join(words[:_SKELETON_WORDS])
@@ -217,6 +240,7 @@ def extract(exchange: Exchange) -> ExchangeFeatures:
         history_answer_keys=_history_answer_keys(request) if has_history else (),
         answer_key=_answer_key(exchange.response),
         client_key=_client_key(exchange.user_agent, request),
+        shape_key=_shape_key(exchange.endpoint, request),
         skeleton_only=len(_WORD.findall(prompt)) <= 2 * _SKELETON_WORDS,
         network=network_of(exchange.ip),
     )

@@ -128,6 +128,7 @@ class AccountState:
     networks: set = field(default_factory=set)            # the /24 (/48) ranges it sent from (bounded)
     user_agents: Counter = field(default_factory=Counter)
     clients: Counter = field(default_factory=Counter)     # client fingerprints (features.client_key)
+    shapes: Counter = field(default_factory=Counter)      # request shapes (features.shape_key)
     template_prefixes: Counter = field(default_factory=Counter)   # openings of prompts that go on past them
     template_suffixes: Counter = field(default_factory=Counter)
     prompt_hashes: set = field(default_factory=set)
@@ -176,6 +177,7 @@ class AccountState:
         self._note_network(item.network)
         self._count_key(self.user_agents, item.user_agent)
         self._count_key(self.clients, item.client_key)
+        self._count_key(self.shapes, item.shape_key)
         if not item.skeleton_only:
             self._count_key(self.template_prefixes, item.prefix_key)
             self._count_key(self.template_suffixes, item.suffix_key)
@@ -386,6 +388,7 @@ def merge_states(name: str, states: list[AccountState]) -> AccountState:
         merged.networks |= state.networks
         merged.user_agents.update(state.user_agents)
         merged.clients.update(state.clients)
+        merged.shapes.update(state.shapes)
         merged.template_prefixes.update(state.template_prefixes)
         merged.template_suffixes.update(state.template_suffixes)
         merged.embeddings.extend(state.embeddings[:max(2, _EMBED_SAMPLE // len(states))])
