@@ -111,10 +111,10 @@ def histories(data: dict, scorer) -> dict[str, list[tuple[int, float]]]:
     return out
 
 
-def engine_histories(data: dict, scorer) -> tuple[dict[str, list[tuple[int, float]]], dict[str, str]]:
+def engine_histories(data: dict, scorer, embedder=None) -> tuple[dict[str, list[tuple[int, float]]], dict[str, str]]:
     """``histories`` as the live engine and ``scan`` make them with this scorer, and its clusters: linking
     among suspects depends on the scores, so the model-free observation's clusters cannot stand in."""
-    engine = DetectionEngine(DetectorModel(scorer, np.zeros(0), {}), threshold=float("inf"))
+    engine = DetectionEngine(DetectorModel(scorer, np.zeros(0), {}), embedder=embedder, threshold=float("inf"))
     engine.observe_all(read_in_time_order(data["folder"] / "exchanges.jsonl"))
     engine.link()
     return {a: list(track.history) for a, track in engine.tracks.items()}, dict(engine.cluster_of)
@@ -337,12 +337,12 @@ def benign_best_scores(data: dict, scorer) -> list[float]:
 
 
 def evaluate_held_out(held: dict, train: list[dict], shipped: DetectorModel | None,
-                      engine_scoring: bool = False) -> dict:
+                      engine_scoring: bool = False, embedder=None) -> dict:
     scorer = fit_on(train)
     out = {}
     engine_run = None
     if engine_scoring:
-        history, cluster_of = engine_histories(held, scorer)
+        history, cluster_of = engine_histories(held, scorer, embedder)
         engine_run = (history, {**held, "cluster_of": cluster_of})
     variants = [("fitted on the others, population calibration", scorer),
                 ("fitted on the others, population calibration per peer group", scorer)]
@@ -535,7 +535,7 @@ def main() -> None:
     all_results = {}
 
     def evaluate(name: str, held: dict, train: list[dict]) -> None:
-        results = evaluate_held_out(held, train, shipped, args.engine_scoring)
+        results = evaluate_held_out(held, train, shipped, args.engine_scoring, embedder)
         if windows is not None:
             results["MMD baseline (arXiv 2606.05725)"] = mmd_baseline(
                 held, train, windows, args.mmd_reference, args.mmd_null, args.mmd_ordinary, np.random.default_rng(0))
@@ -550,7 +550,7 @@ def main() -> None:
                  list(data.values()))
     for name, folder in labs.items():
         held = {**observe(name, folder, None, embedder), "folder": folder}
-        results = evaluate_held_out(held, list(data.values()), None, args.engine_scoring)
+        results = evaluate_held_out(held, list(data.values()), None, args.engine_scoring, embedder)
         all_results[name] = results
         print(report(name, results, held), flush=True)
     if args.save_model:

@@ -15,7 +15,7 @@ from distillshield.detect.cluster import link_accounts, link_by_keys, link_keys,
 from distillshield.detect.features import extract
 from distillshield.detect.state import FEATURE_NAMES, AccountState
 from distillshield.errors import ConfigError
-from distillshield.records import write_exchanges
+from distillshield.records import read_exchanges, write_exchanges
 
 CHATTY = ["how do I repot a cactus", "what is the capital of Australia", "fix my bash loop over files",
           "explain inflation simply", "best way to learn guitar chords", "why is the sky blue",
@@ -125,6 +125,23 @@ def test_the_engine_links_its_top_suspects_and_scores_them_together():
     assert verdicts["h3"].cluster is None                          # a fourth suspect the 3% did not reach
     assert all(verdicts[f"o{index:03d}"].cluster is None for index in range(100))
     assert "request shape among suspects" in verdicts["h0"].reasons[0]["evidence"]
+
+
+def test_a_deeply_nested_body_field_is_read_without_walking_it(tmp_path):
+    """A log line whose stop, temperature and response_format nest 990 levels deep (the gateway refuses such
+    a body, but scan reads anyone's log): scanned like any other, its shape the same whatever lies below the
+    first level."""
+    items = stream_of("nested", CHATTY, stop="DEEP", temperature="DEEP", response_format={"type": "DEEP"})
+    deep = "[" * 990 + "]" * 990               # written by hand: JSON encoders stop far short of this
+    (tmp_path / "log.jsonl").write_text("".join(json.dumps(item.to_dict()).replace('"DEEP"', deep) + "\n"
+                                                for item in items))
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "log.jsonl"), "--out", str(tmp_path / "v.jsonl"),
+                                       "--calibration", "model", "--no-embeddings"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "v.jsonl").read_text())["requests"] == len(CHATTY)
+    nested = next(read_exchanges(open(tmp_path / "log.jsonl", "rb")))
+    shallow = stream_of("nested", CHATTY[:1], stop=[[[1]]], temperature=[[[1]]], response_format={"type": [[2]]})
+    assert extract(nested).shape_key == extract(shallow[0]).shape_key
 
 
 # thresholds against their null ----------------------------------------------------------------------------

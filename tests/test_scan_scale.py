@@ -148,9 +148,11 @@ def test_a_two_worker_dask_cluster_gives_the_one_process_verdicts(lab_log, lab_v
     assert list(tmp_path.glob("distillshield-scan-*")) == []
 
 
-def _harness_log(path, ordinary: int = 150, harness: int = 6) -> None:
+def _harness_log(path, ordinary: int = 150, harness: int = 6, tail: int = 0) -> None:
     """Ordinary chat accounts beside a harness of accounts that rotate agent strings, temperatures and
-    addresses (sharing only their request shape), in time order: more than one link barrier long."""
+    addresses (sharing only their request shape), each starting later than the one before (so suspects change
+    between barriers), in time order: more than one link barrier long; then ``tail`` requests of one more harness
+    account alone, from one address (a quiet end where its keys settle while its score still climbs)."""
     rng = random.Random(3)
     rows = []
     for index in range(ordinary):
@@ -165,8 +167,12 @@ def _harness_log(path, ordinary: int = 150, harness: int = 6) -> None:
         request = {"model": "m", "messages": [{"role": "user", "content": f"Explain step by step: exercise {index}-{i}"}],
                    "max_tokens": 3000, "temperature": 0.5 + index / 10}
         address = f"100.{64 + rng.randrange(60)}.{rng.randrange(250)}.{rng.randrange(250)}"
-        rows.append((rng.uniform(0, 86400), f"h{index}", address, f"client-{index}/1.{index}", request,
+        rows.append((rng.uniform(index * 9000, 86000), f"h{index}", address, f"client-{index}/1.{index}", request,
                      rng.randint(700, 1200)))
+    for i in range(tail):
+        request = {"model": "m", "messages": [{"role": "user", "content": f"Explain step by step: exercise 0-{70 + i}"}],
+                   "max_tokens": 3000, "temperature": 0.5}
+        rows.append((86000 + i, "h9", "100.64.1.1", "client-9/1.9", request, 900))
     with open(path, "wb") as out:
         for number, (moment, account, ip, agent, request, tokens) in enumerate(sorted(rows)):
             second = int(moment)
@@ -204,17 +210,18 @@ class _InProcess:
 
 
 def test_the_suspects_of_every_barrier_are_the_ones_process_ranks_there(tmp_path):
-    """Linked every 200 exchanges, suspects come and go between barriers; each barrier's clusters and the
-    scores they add to the members' histories must be those of one process."""
+    """Linked every 25 exchanges, suspects come and go between barriers (the harness's accounts start one after
+    another), and the log ends with barriers where only a cluster's member sends; each barrier's clusters and
+    the scores they add to the members' histories must be those of one process."""
     from distillshield.detect.distributed import distributed_engine
     from distillshield.detect.engine import DetectionEngine
     from distillshield.detect.scoring import DetectorModel
 
-    _harness_log(tmp_path / "log.jsonl")
+    _harness_log(tmp_path / "log.jsonl", tail=60)
     model = DetectorModel.load(None)
-    one = DetectionEngine(model, threshold=float("inf"), link_every=200)
+    one = DetectionEngine(model, threshold=float("inf"), link_every=25)
     one.observe_all(in_time_order(tmp_path / "log.jsonl"))
-    spread = distributed_engine(tmp_path / "log.jsonl", model, cluster=_InProcess(), link_every=200)
+    spread = distributed_engine(tmp_path / "log.jsonl", model, cluster=_InProcess(), link_every=25)
     assert {name: track.history for name, track in one.tracks.items()} == \
         {name: track.history for name, track in spread.tracks.items()}
     linked_by_suspicion = {name for name, track in one.tracks.items()

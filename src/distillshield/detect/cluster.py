@@ -102,7 +102,9 @@ def link_accounts(states: dict[str, AccountState]) -> dict[str, list[str]]:
 
 def suspects_of(scores: dict[str, float], keys: dict[str, LinkKeys | None]) -> frozenset[str]:
     """The top ``SUSPECT_SHARE`` of the accounts eligible for linking, by their own best scores so far (ties
-    broken by name, so any order of gathering gives the same set); none in a population under 1/share."""
+    broken by name, so any order of gathering gives the same set; unscored accounts are never suspects). A
+    link needs two suspects, so a population of fewer than 2/share eligible accounts (67 at 3%) links none
+    this way."""
     ranked = sorted((-scores[name], name) for name, found in keys.items()
                     if found is not None and math.isfinite(scores.get(name, -math.inf)))
     eligible = sum(found is not None for found in keys.values())
@@ -201,7 +203,7 @@ def shared_evidence(states: dict[str, AccountState]) -> dict[tuple[str, str], di
     for first, second in combinations(eligible, 2):
         if keys[first].shape == keys[second].shape:
             shared.setdefault((first, second), {})["request shape"] = \
-                "request shape (the same body fields, max_tokens and answer format; agents and temperatures vary)"
+                "request shape (the same body fields, max_tokens and answer format)"
     return shared
 
 

@@ -14,8 +14,9 @@ So the scan runs in steps:
    exchanges; at each barrier, the ``LinkKeys`` of the accounts whose keys changed since the last. Back
    come the final account states (less what only the per-exchange work needs), each checkpoint's score
    tagged with the barrier it precedes, and the key changes.
-3. *Linking* (here): the barriers replayed in order over the gathered keys, ``link_by_keys`` as the one
-   process links: which accounts formed which cluster at which barrier.
+3. *Linking* (here): the barriers replayed in order over the gathered keys and, for the suspects of each
+   barrier (``cluster.suspects_of``), the checkpoint scores before it, ``link_by_keys`` as the one process
+   links: which accounts formed which cluster at which barrier.
 4. *Pass two* (the workers, only partitions holding such members): the partition read again, those
    members' exchanges alone (the others' lines are not even parsed), their states copied at those barriers.
 5. *Here*: each cluster's members merged (``merge_states``) and scored, the scores put into the members'
@@ -234,10 +235,11 @@ class _Clock:
 
 
 def _clusters_by_barrier(changes: list[dict[int, dict[str, LinkKeys | None]]],
-                         entries: list[dict[str, list[tuple]]] = (), barriers_in_log: int = 0
+                         entries: list[dict[str, list[tuple]]], barriers_in_log: int
                          ) -> dict[int, list[tuple[str, list[str]]]]:
     """Step 3: at each barrier where any keys or suspects changed, the clusters ``link_by_keys`` finds, as
-    (evidence, members) in the engine's cluster order; unchanged barriers keep the last barrier's clusters.
+    (evidence, members) in the engine's cluster order; unchanged barriers keep the last barrier's clusters (the
+    one process re-links and re-scores its clusters at every barrier, the quiet ones at the end included).
     The suspects at a barrier come from the accounts' own checkpoint scores before it (``entries``: each
     partition's (barrier tag, count, score, vector) per account), as the one process ranks them there;
     ``barriers_in_log``: how many barriers the log has (scores after the last one precede no barrier)."""
@@ -252,8 +254,7 @@ def _clusters_by_barrier(changes: list[dict[int, dict[str, LinkKeys | None]]],
     suspects: frozenset[str] = frozenset()
     formed: dict[int, list[tuple[str, list[str]]]] = {}
     current: list[tuple[str, list[str]]] = []
-    last_barrier = max([*barriers, *(tag for tag in scored if tag <= barriers_in_log)], default=0)
-    for barrier in range(1, last_barrier + 1):
+    for barrier in range(1, barriers_in_log + 1):
         for account, score in scored.get(barrier, ()):
             own_best[account] = max(own_best.get(account, float("-inf")), score)
         changed = barrier in barriers

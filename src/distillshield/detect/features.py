@@ -177,12 +177,13 @@ def _answer_key(response) -> int | None:
 def _client_key(user_agent: str | None, request: dict) -> int:
     """What one client program sends the same way every time: its agent string, the fields of its body in
     the order it writes them, and its sampling settings."""
-    shape = (user_agent or "", tuple(request), request.get("temperature"), request.get("top_p"),
-             request.get("max_tokens") or request.get("max_completion_tokens"))
+    shape = (user_agent or "", tuple(request), _form(request.get("temperature")), _form(request.get("top_p")),
+             _form(request.get("max_tokens") or request.get("max_completion_tokens")))
     return zlib.crc32(repr(shape).encode())
 
 
 _SHAPE_VALUE_CHARS = 64
+_SHAPE_ITEMS = 8
 _SHAPE_FIELDS = ("model", "max_tokens", "max_completion_tokens", "n", "stream", "logprobs", "top_logprobs", "stop",
                  "response_format", "seed")
 
@@ -194,11 +195,17 @@ def _shape_key(endpoint: str, request: dict) -> int:
     return zlib.crc32(repr(shape).encode())
 
 
-def _form(value) -> object:
-    """A field's value as a shape holds it: scalars as they are (long strings cut), containers by type and
-    size (a client's body is not to be walked in full)."""
+def _form(value, depth: int = 0) -> object:
+    """A field's value as a shape holds it: scalars as they are (long strings cut), containers by type, size
+    and their first few items one level down (a client's body is never walked in full: a deeply nested
+    ``stop`` costs what a flat one does)."""
     if isinstance(value, (list, tuple, dict)):
-        return (type(value).__name__, len(value), repr(value)[:_SHAPE_VALUE_CHARS] if len(value) <= 8 else "")
+        if depth >= 1:
+            return (type(value).__name__, len(value))
+        items = sorted(value.items(), key=lambda item: str(item[0]))[:_SHAPE_ITEMS] if isinstance(value, dict) \
+            else enumerate(value[:_SHAPE_ITEMS])
+        return (type(value).__name__, len(value), tuple((str(key)[:_SHAPE_VALUE_CHARS], _form(item, depth + 1))
+                                                         for key, item in items))
     if isinstance(value, str):
         return value[:_SHAPE_VALUE_CHARS]
     return value if value is None or isinstance(value, (bool, int, float)) else type(value).__name__
