@@ -127,6 +127,21 @@ def test_the_engine_links_its_top_suspects_and_scores_them_together():
     assert "request shape among suspects" in verdicts["h0"].reasons[0]["evidence"]
 
 
+def test_suspects_are_ranked_by_their_own_scores_not_their_clusters():
+    """Two ordinary accounts whose cluster once scored far above everyone: were suspects ranked by that best
+    score, they would take two of the three places and the harness would stay unlinked."""
+    harness = _harness(["h0", "h1", "h2"], logprobs=True)
+    ordinary = [item for index in range(102) for item in stream_of(f"o{index:03d}", CHATTY, ip=f"198.18.{index}.9",
+                                                                    start=index * 3.0)]
+    engine = DetectionEngine(logprob_model(), threshold=float("inf"))
+    engine.observe_all(sorted(harness + ordinary, key=lambda e: e.ts))
+    for name in ("o000", "o001"):
+        engine._consider(name, 50.0, engine.states[name].feature_vector(), "c_9 (2 accounts linked by ...)")
+    engine.link()
+    assert engine.tracks["o000"].best_score == 50.0 > engine.tracks["o000"].own_best
+    assert engine.cluster_of.get("h0") == engine.cluster_of.get("h1") == engine.cluster_of.get("h2") is not None
+
+
 def test_a_deeply_nested_body_field_is_read_without_walking_it(tmp_path):
     """A log line whose stop, temperature and response_format nest 990 levels deep (the gateway refuses such
     a body, but scan reads anyone's log): scanned like any other, its shape the same whatever lies below the
