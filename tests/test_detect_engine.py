@@ -142,6 +142,16 @@ def test_suspects_are_ranked_by_their_own_scores_not_their_clusters():
     assert engine.cluster_of.get("h0") == engine.cluster_of.get("h1") == engine.cluster_of.get("h2") is not None
 
 
+def test_an_account_varying_its_body_every_request_holds_a_bounded_count_of_shapes():
+    """max_tokens drawn per request (a client sizing answers to its context): 500 shapes, 64 of them kept,
+    and no dominant one; a seed drawn per request is one shape (its field, not its value)."""
+    varying = [exchange("v", f"q{i}", at=i, max_tokens=100 + i) for i in range(500)]
+    state = states_of(varying)["v"]
+    assert len(state.shapes) == 64 and link_keys(state).shape is None
+    seeded = states_of([exchange("s", f"q{i}", at=i, seed=i) for i in range(50)])["s"]
+    assert len(seeded.shapes) == 1 and link_keys(seeded).shape is not None
+
+
 def test_a_deeply_nested_body_field_is_read_without_walking_it(tmp_path):
     """A log line whose stop, temperature and response_format nest 990 levels deep (the gateway refuses such
     a body, but scan reads anyone's log): scanned like any other, its shape the same whatever lies below the

@@ -185,7 +185,7 @@ def _client_key(user_agent: str | None, request: dict) -> int:
 _SHAPE_VALUE_CHARS = 64
 _SHAPE_ITEMS = 8
 _SHAPE_FIELDS = ("model", "max_tokens", "max_completion_tokens", "n", "stream", "logprobs", "top_logprobs", "stop",
-                 "response_format", "seed")
+                 "response_format")   # a seed's value is often drawn per request: its presence is in the field names
 
 
 def _shape_key(endpoint: str, request: dict) -> int:

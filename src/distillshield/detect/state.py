@@ -27,6 +27,7 @@ _EMBED_FIRST = 12
 _LONG_ANSWER_TOKENS = 1000
 _LONG_ANSWER_SEEN = 500
 _MAX_TRACKED_KEYS = 4096
+_MAX_TRACKED_SHAPES = 64     # a harness sends one shape; a client varying its body per request needs no more
 _UNKNOWN_TOPIC_SPREAD = 0.35
 _PROMPTS_REMEMBERED = 8192  # distinct prompts an exact repeat is looked for among: an account's memory is bounded
 _SERVED_KEYS_KEPT = 256      # recent answers a follow-up may carry back (conversations continue recent answers)
@@ -177,7 +178,7 @@ class AccountState:
         self._note_network(item.network)
         self._count_key(self.user_agents, item.user_agent)
         self._count_key(self.clients, item.client_key)
-        self._count_key(self.shapes, item.shape_key)
+        self._count_key(self.shapes, item.shape_key, _MAX_TRACKED_SHAPES)
         if not item.skeleton_only:
             self._count_key(self.template_prefixes, item.prefix_key)
             self._count_key(self.template_suffixes, item.suffix_key)
@@ -214,8 +215,8 @@ class AccountState:
         self.gap_m2 += delta * (gap - self.gap_mean)
 
     @staticmethod
-    def _count_key(counter: Counter, key) -> None:
-        if key is not None and (key in counter or len(counter) < _MAX_TRACKED_KEYS):
+    def _count_key(counter: Counter, key, limit: int = _MAX_TRACKED_KEYS) -> None:
+        if key is not None and (key in counter or len(counter) < limit):
             counter[key] += 1
 
     def _check_repeats(self, prompt: str) -> None:
