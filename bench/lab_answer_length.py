@@ -45,16 +45,19 @@ START = 1_796_169_600.0          # 2026-12-01T00:00:00Z
 TEACHER_ANSWERS_PER_S = 1.2      # the whole lab's pace on two free cores (docs/lab.md, "The lab's clock")
 
 
+def campaign_plans(config: CampaignConfig, answers: int | None = None) -> list:
+    """The attacker's accounts as the campaign plans them (``answers`` harvest prompts; default: the campaign's)."""
+    return plan_accounts(config.accounts, answers or config.answers, seed=config.seed, max_tokens=config.asked_max_tokens,
+                         top_logprobs=config.top_logprobs, concurrency=config.concurrency)
+
+
 def replay_log(path: Path, config: CampaignConfig, answer_tokens: int | list[int], requests: int) -> dict[str, int]:
     """Write the accounts' exchanges (answers of ``answer_tokens``, or of lengths drawn from that list); return
     each account's requests in a default campaign."""
     order = [(name, i) for name in STRATEGIES for i in range(config.accounts.get(name, 0))]
     weights = [STRATEGIES[name].weight for name, _ in order]
-    default = plan_accounts(config.accounts, config.answers, seed=config.seed, max_tokens=config.asked_max_tokens,
-                            top_logprobs=config.top_logprobs, concurrency=config.concurrency)
-    in_campaign = [len(plan.prompts) for plan in default]        # the cover account's chats included
-    plans = plan_accounts(config.accounts, requests * len(order), seed=config.seed, max_tokens=config.asked_max_tokens,
-                          top_logprobs=config.top_logprobs, concurrency=config.concurrency)
+    in_campaign = [len(plan.prompts) for plan in campaign_plans(config)]        # the cover account's chats included
+    plans = campaign_plans(config, requests * len(order))
     rows = []
     for plan, weight in zip(plans, weights):
         gap = 1 / (TEACHER_ANSWERS_PER_S * weight / sum(weights))
@@ -93,9 +96,7 @@ def teacher_lengths(config: CampaignConfig, count: int, max_tokens: int, threads
     from distillshield.backends.base import BackendRequest
     from distillshield.backends.builtin import BuiltinBackend
 
-    plans = plan_accounts(config.accounts, config.answers, seed=config.seed, max_tokens=config.asked_max_tokens,
-                          top_logprobs=config.top_logprobs, concurrency=config.concurrency)
-    prompts = [(prompt.messages, plan.params) for plan in plans for prompt in plan.prompts]
+    prompts = [(prompt.messages, plan.params) for plan in campaign_plans(config) for prompt in plan.prompts]
     chosen = random.Random(config.seed).sample(prompts, min(count, len(prompts)))
 
     async def run() -> tuple[list[int], float, float]:

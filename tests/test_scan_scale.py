@@ -13,10 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from detect_helpers import exchange
 from distillshield.cli import main
 from distillshield.detect.ordering import in_time_order
 from distillshield.lab import SimulationConfig, simulate, write_simulation
-from distillshield.records import BadLine, Exchange, read_exchanges
+from distillshield.records import BadLine, Exchange, read_exchanges, write_exchanges
 from distillshield.records.parquet import read_log, read_parquet, schema, to_row, write_parquet
 from distillshield.store import Store
 from distillshield.store.logwriter import exchange_row
@@ -154,32 +155,26 @@ def _harness_log(path, ordinary: int = 150, harness: int = 6, tail: int = 0) -> 
     between barriers), in time order: more than one link barrier long; then ``tail`` requests of one more harness
     account alone, from one address (a quiet end where its keys settle while its score still climbs)."""
     rng = random.Random(3)
-    rows = []
+    items = []
     for index in range(ordinary):
         agent, history = rng.choice(["OpenAI/Python 1.99", "Mozilla/5.0 (Mac)", "curl/8.5"]), []
         for i in range(rng.randint(8, 16)):
-            messages = [*history, {"role": "user", "content": f"question {i} on topic {rng.randrange(500)} from {index}"}]
-            request = {"model": "m", "messages": messages if rng.random() < 0.4 else messages[-1:],
-                       **({"max_tokens": 512} if index % 2 else {})}
-            rows.append((rng.uniform(0, 86400), f"o{index:03d}", f"198.18.{index}.9", agent, request, rng.randint(30, 400)))
-            history = [*messages, {"role": "assistant", "content": f"answer {i}"}]
+            prompt = f"question {i} on topic {rng.randrange(500)} from {index}"
+            carried = history if rng.random() < 0.4 else []
+            items.append(exchange(f"o{index:03d}", prompt, at=rng.uniform(0, 86400), history=carried,
+                                  ip=f"198.18.{index}.9", user_agent=agent, answer_tokens=rng.randint(30, 400),
+                                  **({"max_tokens": 512} if index % 2 else {})))
+            history = [*history, {"role": "user", "content": prompt}, {"role": "assistant", "content": f"answer {i}"}]
     for index, i in ((index, i) for index in range(harness) for i in range(70)):
-        request = {"model": "m", "messages": [{"role": "user", "content": f"Explain step by step: exercise {index}-{i}"}],
-                   "max_tokens": 3000, "temperature": 0.5 + index / 10}
         address = f"100.{64 + rng.randrange(60)}.{rng.randrange(250)}.{rng.randrange(250)}"
-        rows.append((rng.uniform(index * 9000, 86000), f"h{index}", address, f"client-{index}/1.{index}", request,
-                     rng.randint(700, 1200)))
-    for i in range(tail):
-        request = {"model": "m", "messages": [{"role": "user", "content": f"Explain step by step: exercise 0-{70 + i}"}],
-                   "max_tokens": 3000, "temperature": 0.5}
-        rows.append((86000 + i, "h9", "100.64.1.1", "client-9/1.9", request, 900))
+        items.append(exchange(f"h{index}", f"Explain step by step: exercise {index}-{i}",
+                              at=rng.uniform(index * 9000, 86000), ip=address, user_agent=f"client-{index}/1.{index}",
+                              answer_tokens=rng.randint(700, 1200), max_tokens=3000, temperature=0.5 + index / 10))
+    items += [exchange("h9", f"Explain step by step: exercise 0-{70 + i}", at=86000 + i, ip="100.64.1.1",
+                       user_agent="client-9/1.9", answer_tokens=900, max_tokens=3000, temperature=0.5)
+              for i in range(tail)]
     with open(path, "wb") as out:
-        for number, (moment, account, ip, agent, request, tokens) in enumerate(sorted(rows)):
-            second = int(moment)
-            out.write(orjson.dumps({
-                "id": f"ex_{number:06d}", "ts": f"2026-11-02T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z",
-                "account": account, "ip": ip, "user_agent": agent, "endpoint": "/v1/chat/completions",
-                "request": request, "status": 200, "response": {"usage": {"completion_tokens": tokens}}}) + b"\n")
+        write_exchanges(out, sorted(items, key=lambda item: item.ts))
 
 
 def test_links_among_suspects_are_the_same_on_a_dask_cluster(tmp_path):

@@ -164,14 +164,7 @@ def _suspect_evidence(keys: dict[str, LinkKeys | None], suspects: frozenset[str]
     value's suspects: linking needs their component, not every pair (a swarm of a thousand is 500k pairs)."""
     if len(suspects) < 2:
         return {}
-    holders: dict[tuple, list[str]] = defaultdict(list)
-    for name, found in keys.items():
-        if found is None:
-            continue
-        for kind, values in (("client", (found.client,) if found.client else ()), ("template", found.templates),
-                             ("request shape", (found.shape,) if found.shape else ())):
-            for value in values:
-                holders[(kind, value)].append(name)
+    holders = _holders(keys, ("client", "template", "request shape"))
     links: dict[tuple[str, str], set[str]] = defaultdict(set)
     for (kind, _), members in holders.items():
         held = sorted(name for name in members if name in suspects)
@@ -181,15 +174,31 @@ def _suspect_evidence(keys: dict[str, LinkKeys | None], suspects: frozenset[str]
     return links
 
 
+def _holders(keys: dict[str, LinkKeys | None], kinds: tuple[str, ...]) -> dict[tuple, list[str]]:
+    """(kind, value) -> the accounts holding that value, for each of ``kinds`` (accounts in ``keys``' order)."""
+    holders: dict[tuple, list[str]] = defaultdict(list)
+    for name, found in keys.items():
+        if found is None:
+            continue
+        for kind in kinds:
+            for value in _values(found, kind):
+                holders[(kind, value)].append(name)
+    return holders
+
+
+def _values(found: LinkKeys, kind: str) -> tuple:
+    if kind == "network":
+        return found.networks
+    if kind == "template":
+        return found.templates
+    value = found.client if kind == "client" else found.shape
+    return (value,) if value else ()
+
+
 def _evidence_buckets(eligible: dict[str, LinkKeys]) -> dict[tuple, list[str]]:
     """(kind, value) -> the accounts holding it, for the values rare enough to be evidence."""
     largest_bucket = max(_RARE_FLOOR, int(_RARE_SHARE * len(eligible)))
-    buckets: dict[tuple, list[str]] = defaultdict(list)
-    for name, found in eligible.items():
-        for kind, values in (("network", found.networks), ("client", (found.client,) if found.client else ()),
-                             ("template", found.templates)):
-            for value in values:
-                buckets[(kind, value)].append(name)
+    buckets = _holders(eligible, ("network", "client", "template"))
     return {bucket: members for bucket, members in buckets.items() if 2 <= len(members) <= largest_bucket}
 
 
@@ -199,9 +208,8 @@ def shared_evidence(states: dict[str, AccountState]) -> dict[tuple[str, str], di
     the accounts passed are a campaign's)."""
     keys = {name: link_keys(state) for name, state in states.items()}
     shared = shared_evidence_by_keys(keys)
-    eligible = sorted(name for name, found in keys.items() if found is not None and found.shape)
-    for first, second in combinations(eligible, 2):
-        if keys[first].shape == keys[second].shape:
+    for members in _holders(keys, ("request shape",)).values():
+        for first, second in combinations(sorted(members), 2):
             shared.setdefault((first, second), {})["request shape"] = \
                 "request shape (the same body fields, max_tokens and answer format)"
     return shared
